@@ -9,7 +9,7 @@ use insiders_ingest::{IdColumn, Loaded, read_bytes, read_matrix, read_path, writ
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-fn load_config(args: &DataArgs) -> Result<Config> {
+pub(crate) fn load_config(args: &DataArgs) -> Result<Config> {
     let mut cfg = match &args.config {
         Some(p) => Config::load(p)?,
         None => Config::default(),
@@ -44,13 +44,13 @@ fn load_lines(args: &DataArgs, cfg: &Config) -> Result<Loaded> {
 }
 
 /// Lines, cleaning and the customer table.
-struct Prepared {
-    loaded: Loaded,
-    cleaned: Cleaned,
-    table: CustomerTable,
+pub(crate) struct Prepared {
+    pub(crate) loaded: Loaded,
+    pub(crate) cleaned: Cleaned,
+    pub(crate) table: CustomerTable,
 }
 
-fn prepare(args: &DataArgs, cfg: &Config, progress: &Progress) -> Result<Prepared> {
+pub(crate) fn prepare(args: &DataArgs, cfg: &Config, progress: &Progress) -> Result<Prepared> {
     progress.stage("reading invoice lines");
     let loaded = load_lines(args, cfg)?;
     progress.stage("cleaning");

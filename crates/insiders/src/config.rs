@@ -2,6 +2,9 @@
 //! naming the key.
 
 use anyhow::{Context, Result};
+use insiders_analysis::{
+    AnalysisOptions, ForecastOptions, InsidersOptions, ModelOptions, RulesOptions, StabilityOptions,
+};
 use insiders_features::{CleaningOptions, SELECTED_FEATURES, ScalerKind};
 use insiders_ingest::InputOptions;
 use serde::{Deserialize, Serialize};
@@ -50,6 +53,16 @@ pub struct Config {
     pub cleaning: CleaningOptions,
     pub features: FeatureOptions,
     pub synth: SynthOptions,
+    /// The space and model of `insiders run`.
+    pub model: ModelOptions,
+    /// Which cluster is the Insiders.
+    pub insiders: InsidersOptions,
+    /// The revenue forecast and its backtest (Q5).
+    pub forecast: ForecastOptions,
+    /// The membership rules (Q6, Q7).
+    pub rules: RulesOptions,
+    /// The statistical guarantee and membership stability (Q8).
+    pub stability: StabilityOptions,
 }
 
 impl Default for Config {
@@ -60,6 +73,11 @@ impl Default for Config {
             cleaning: CleaningOptions::default(),
             features: FeatureOptions::default(),
             synth: SynthOptions::default(),
+            model: ModelOptions::default(),
+            insiders: InsidersOptions::default(),
+            forecast: ForecastOptions::default(),
+            rules: RulesOptions::default(),
+            stability: StabilityOptions::default(),
         }
     }
 }
@@ -70,6 +88,17 @@ impl Config {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading configuration {}", path.display()))?;
         Self::parse(&text).with_context(|| format!("in configuration {}", path.display()))
+    }
+
+    /// The options of the analysis (`insiders run`).
+    pub fn analysis(&self) -> AnalysisOptions {
+        AnalysisOptions {
+            model: self.model.clone(),
+            insiders: self.insiders.clone(),
+            forecast: self.forecast.clone(),
+            rules: self.rules.clone(),
+            stability: self.stability.clone(),
+        }
     }
 
     /// Parses configuration text.

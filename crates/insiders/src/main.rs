@@ -1,11 +1,12 @@
 //! `insiders`: find an e-commerce company's most valuable customers by clustering.
 //!
-//! Commands: `features`, `inspect`, `synth`, `cluster`, `embed`, `list`. With no `--data`,
+//! Commands: `run` (the main job), `features`, `inspect`, `synth`, `cluster`, `embed`, `list`. With no `--data`,
 //! the data is the built-in seeded synthetic shop, so every command works on a fresh machine.
 
 mod commands;
 mod config;
 mod progress;
+mod run;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -25,6 +26,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The main job: the Insiders, the answers to the nine business questions, the membership
+    /// history and the report.
+    Run(run::RunArgs),
     /// Clean the invoice lines and write the customer table, the scaled model matrix and the
     /// row accounting.
     Features(commands::FeaturesArgs),
@@ -66,6 +70,7 @@ fn main() -> Result<()> {
             .build_global()?;
     }
     match cli.command {
+        Command::Run(a) => run::run(a),
         Command::Features(a) => commands::features(a),
         Command::Inspect(a) => commands::inspect(a),
         Command::Synth(a) => commands::synth(a),

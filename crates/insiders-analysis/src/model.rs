@@ -1,0 +1,211 @@
+//! The configured space and clustering model, and the clusters ranked by revenue.
+
+use crate::error::AnalysisError;
+use crate::options::ModelOptions;
+use insiders_core::{Matrix, derive_seed};
+use std::collections::BTreeMap;
+
+/// The model matrix and the names of its columns (the scaled selected features).
+#[derive(Debug, Clone, Copy)]
+pub struct ModelInput<'a> {
+    /// Scaled selected features, one row per customer.
+    pub scaled: &'a Matrix,
+    /// Their names.
+    pub names: &'a [String],
+}
+
+/// A fitted space and clustering.
+#[derive(Debug, Clone)]
+pub struct Fitted {
+    /// The space the model clustered (one row per customer).
+    pub coords: Matrix,
+    /// Figures of the space (out-of-bag R² of the forest, explained variance...).
+    pub space_info: BTreeMap<String, f64>,
+    /// Cluster of every customer, numbered 1.. by decreasing mean gross revenue; `None` is
+    /// noise (density engines).
+    pub cluster: Vec<Option<u32>>,
+    /// Number of clusters.
+    pub k: usize,
+}
+
+/// Seeds of the two steps, derived from the run's seed.
+fn step_seeds(seed: u64) -> (u64, u64) {
+    (derive_seed(seed, 1), derive_seed(seed, 2))
+}
+
+/// Embeds the model input into the configured space.
+pub fn fit_space(
+    input: ModelInput<'_>,
+    opts: &ModelOptions,
+    seed: u64,
+) -> Result<(Matrix, BTreeMap<String, f64>), AnalysisError> {
+    if opts.space == "identity" {
+        return Ok((input.scaled.clone(), BTreeMap::new()));
+    }
+    let embedder = insiders_embed::build(&opts.space, &opts.space_params).map_err(|source| {
+        AnalysisError::Model {
+            stage: "space",
+            source,
+        }
+    })?;
+    let supervised = opts.space == "forest";
+    let (x, target) = if supervised {
+        let j = input
+            .names
+            .iter()
+            .position(|n| *n == opts.space_target)
+            .ok_or_else(|| {
+                AnalysisError::option(
+                    "model.space_target",
+                    format!(
+                        "`{}` is not one of the selected features ({})",
+                        opts.space_target,
+                        input.names.join(", ")
+                    ),
+                )
+            })?;
+        let keep: Vec<usize> = (0..input.names.len()).filter(|&c| c != j).collect();
+        (
+            input.scaled.select(ndarray::Axis(1), &keep),
+            Some(input.scaled.column(j).to_vec()),
+        )
+    } else {
+        (input.scaled.clone(), None)
+    };
+    let e = embedder
+        .fit_transform(x.view(), target.as_deref(), seed)
+        .map_err(|source| AnalysisError::Model {
+            stage: "space",
+            source,
+        })?;
+    Ok((e.coords, e.info))
+}
+
+/// Clusters the space; labels as the engine gives them (`None` = noise).
+pub fn fit_clusters(
+    coords: &Matrix,
+    opts: &ModelOptions,
+    seed: u64,
+) -> Result<Vec<Option<u32>>, AnalysisError> {
+    let engine = insiders_engines::build(&opts.engine, &opts.engine_params).map_err(|source| {
+        AnalysisError::Model {
+            stage: "cluster",
+            source,
+        }
+    })?;
+    let k = engine.caps().needs_k.then_some(opts.k);
+    let p = engine
+        .fit(coords.view(), k, seed)
+        .map_err(|source| AnalysisError::Model {
+            stage: "cluster",
+            source,
+        })?;
+    Ok(p.labels)
+}
+
+/// Renumbers clusters 1.. by decreasing mean of `revenue` (ties: the smaller original label
+/// first); noise stays `None`.
+pub fn rank_by_revenue(labels: &[Option<u32>], revenue: &[f64]) -> (Vec<Option<u32>>, usize) {
+    let mut sums: BTreeMap<u32, (f64, usize)> = BTreeMap::new();
+    for (l, &r) in labels.iter().zip(revenue) {
+        if let Some(l) = l {
+            let e = sums.entry(*l).or_insert((0.0, 0));
+            e.0 += r;
+            e.1 += 1;
+        }
+    }
+    let mut order: Vec<(u32, f64)> = sums.iter().map(|(&l, &(s, n))| (l, s / n as f64)).collect();
+    order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let rank: BTreeMap<u32, u32> = order
+        .iter()
+        .enumerate()
+        .map(|(i, &(l, _))| (l, i as u32 + 1))
+        .collect();
+    (
+        labels.iter().map(|l| l.map(|l| rank[&l])).collect(),
+        order.len(),
+    )
+}
+
+/// Space, clustering, and clusters ranked by mean `revenue` (one value per customer).
+pub fn fit(
+    input: ModelInput<'_>,
+    revenue: &[f64],
+    opts: &ModelOptions,
+    seed: u64,
+) -> Result<Fitted, AnalysisError> {
+    let (space_seed, cluster_seed) = step_seeds(seed);
+    let (coords, space_info) = fit_space(input, opts, space_seed)?;
+    let labels = fit_clusters(&coords, opts, cluster_seed)?;
+    let (cluster, k) = rank_by_revenue(&labels, revenue);
+    if k == 0 {
+        return Err(AnalysisError::TooLittleData(format!(
+            "the {} engine put every customer in noise",
+            opts.engine
+        )));
+    }
+    Ok(Fitted {
+        coords,
+        space_info,
+        cluster,
+        k,
+    })
+}
+
+/// Euclidean distance of every point to the centroid of its cluster in `coords` (NaN for
+/// noise).
+pub fn distance_to_centre(coords: &Matrix, cluster: &[Option<u32>], k: usize) -> Vec<f64> {
+    let d = coords.ncols();
+    let mut sum = vec![0.0; (k + 1) * d];
+    let mut count = vec![0usize; k + 1];
+    for (i, c) in cluster.iter().enumerate() {
+        if let Some(c) = c {
+            let c = *c as usize;
+            count[c] += 1;
+            for j in 0..d {
+                sum[c * d + j] += coords[[i, j]];
+            }
+        }
+    }
+    cluster
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match c {
+            None => f64::NAN,
+            Some(c) => {
+                let c = *c as usize;
+                let n = count[c] as f64;
+                (0..d)
+                    .map(|j| {
+                        let t = coords[[i, j]] - sum[c * d + j] / n;
+                        t * t
+                    })
+                    .sum::<f64>()
+                    .sqrt()
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranks_by_mean_revenue_and_keeps_noise() {
+        let labels = [Some(0), Some(1), Some(1), None, Some(2)];
+        let revenue = [10.0, 50.0, 30.0, 1000.0, 5.0];
+        let (r, k) = rank_by_revenue(&labels, &revenue);
+        assert_eq!(k, 3);
+        assert_eq!(r, vec![Some(2), Some(1), Some(1), None, Some(3)]);
+    }
+
+    #[test]
+    fn distances_to_centroids() {
+        let coords = ndarray::array![[0.0, 0.0], [2.0, 0.0], [10.0, 10.0], [5.0, 5.0]];
+        let cluster = [Some(1), Some(1), Some(2), None];
+        let d = distance_to_centre(&coords, &cluster, 2);
+        assert_eq!(&d[..3], &[1.0, 1.0, 0.0]);
+        assert!(d[3].is_nan());
+    }
+}

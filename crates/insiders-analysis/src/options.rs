@@ -1,0 +1,137 @@
+//! The analysis options: the `[model]`, `[insiders]`, `[forecast]`, `[rules]` and
+//! `[stability]` sections of `insiders.toml`.
+
+use serde::{Deserialize, Serialize};
+
+/// The space and the clustering model. Default: the study's choice, Ward with k = 10 on the
+/// tree space (a forest predicting scaled `gross_revenue` from the other selected features,
+/// its leaves embedded in 2-D by UMAP).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelOptions {
+    /// `identity` (the scaled features themselves) or a registered embedder (`pca`, `umap`,
+    /// `tsne`, `forest`).
+    pub space: String,
+    /// The selected feature the space predicts (the forest); removed from its inputs.
+    /// Ignored by unsupervised spaces.
+    pub space_target: String,
+    /// Parameters of the embedder (as `insiders embed --param`).
+    pub space_params: toml::Table,
+    /// A registered engine (`insiders list`).
+    pub engine: String,
+    /// Number of clusters (ignored by engines that find it themselves, e.g. `dbscan`).
+    pub k: usize,
+    /// Parameters of the engine (as `insiders cluster --param`).
+    pub engine_params: toml::Table,
+}
+
+impl Default for ModelOptions {
+    fn default() -> Self {
+        ModelOptions {
+            space: "forest".into(),
+            space_target: "gross_revenue".into(),
+            space_params: toml::Table::new(),
+            engine: "ward".into(),
+            k: 10,
+            engine_params: toml::Table::new(),
+        }
+    }
+}
+
+/// Which cluster is the Insiders.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InsidersOptions {
+    /// `0` (default): the cluster with the highest mean gross revenue. Otherwise the cluster
+    /// of that rank (clusters are numbered 1.. by decreasing mean gross revenue).
+    pub cluster: u32,
+}
+
+/// The revenue forecast (Q5) and its backtest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ForecastOptions {
+    /// Months ahead to forecast (of 30.4375 days).
+    pub months: u32,
+    /// Days held out at the end of the data for the backtest (91: 2011-09-09 .. 2011-12-09
+    /// on the study's data).
+    pub holdout_days: u32,
+    /// Bootstrap resamples of the customers for the forecast band.
+    pub band_resamples: u32,
+    /// Level of the band (0.9: a 90% interval).
+    pub band_level: f64,
+}
+
+impl Default for ForecastOptions {
+    fn default() -> Self {
+        ForecastOptions {
+            months: 3,
+            holdout_days: 91,
+            band_resamples: 200,
+            band_level: 0.9,
+        }
+    }
+}
+
+/// The membership rules (Q6, Q7).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RulesOptions {
+    /// Depth of the decision tree that reproduces membership (short rules need a shallow tree).
+    pub max_depth: usize,
+    /// Minimum customers in a leaf.
+    pub min_samples_leaf: usize,
+}
+
+impl Default for RulesOptions {
+    fn default() -> Self {
+        RulesOptions {
+            max_depth: 3,
+            min_samples_leaf: 20,
+        }
+    }
+}
+
+/// The guarantee (Q8): tests and membership stability.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StabilityOptions {
+    /// Refits of the space and model with other seeds.
+    pub seeds: u32,
+    /// Refits on random subsamples of the customers.
+    pub subsamples: u32,
+    /// Share of customers in each subsample.
+    pub fraction: f64,
+    /// Bootstrap resamples for the confidence intervals of the group differences.
+    pub bootstrap_resamples: u32,
+    /// Confidence level of those intervals.
+    pub level: f64,
+}
+
+impl Default for StabilityOptions {
+    fn default() -> Self {
+        StabilityOptions {
+            seeds: 3,
+            subsamples: 3,
+            fraction: 0.8,
+            bootstrap_resamples: 2000,
+            level: 0.95,
+        }
+    }
+}
+
+/// Every analysis option.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalysisOptions {
+    /// The space and model.
+    pub model: ModelOptions,
+    /// Which cluster is the Insiders.
+    pub insiders: InsidersOptions,
+    /// Q5.
+    pub forecast: ForecastOptions,
+    /// Q6, Q7.
+    pub rules: RulesOptions,
+    /// Q8.
+    pub stability: StabilityOptions,
+}

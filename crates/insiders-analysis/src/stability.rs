@@ -1,0 +1,137 @@
+//! Membership stability (part of Q8): are the same customers Insiders when the space and
+//! model are refitted with other seeds, or on a random part of the customers?
+
+use crate::error::AnalysisError;
+use crate::model::{self, ModelInput};
+use crate::options::{ModelOptions, StabilityOptions};
+use insiders_core::{Rng, derive_seed};
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// Jaccard index |A ∩ B| / |A ∪ B| of two membership vectors over the same customers
+/// (1 when both are empty).
+pub fn jaccard(a: &[bool], b: &[bool]) -> f64 {
+    let (mut both, mut any) = (0usize, 0usize);
+    for (&x, &y) in a.iter().zip(b) {
+        both += usize::from(x && y);
+        any += usize::from(x || y);
+    }
+    if any == 0 {
+        1.0
+    } else {
+        both as f64 / any as f64
+    }
+}
+
+/// The Jaccard index of the Insiders of each refit against the run's Insiders.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stability {
+    /// Refits with other seeds, on every customer.
+    pub seed_jaccard: Vec<f64>,
+    /// Their mean.
+    pub seed_mean: f64,
+    /// Refits on subsamples (`fraction` of the customers, without replacement), each compared
+    /// on the customers of its subsample.
+    pub subsample_jaccard: Vec<f64>,
+    /// Their mean.
+    pub subsample_mean: f64,
+    /// Share of customers in each subsample.
+    pub fraction: f64,
+}
+
+fn mean(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        f64::NAN
+    } else {
+        v.iter().sum::<f64>() / v.len() as f64
+    }
+}
+
+fn insiders_of(
+    input: ModelInput<'_>,
+    revenue: &[f64],
+    opts: &ModelOptions,
+    rank: u32,
+    seed: u64,
+) -> Result<Vec<bool>, AnalysisError> {
+    let f = model::fit(input, revenue, opts, seed)?;
+    Ok(f.cluster.iter().map(|c| *c == Some(rank)).collect())
+}
+
+/// Refits the space and model `seeds` times with other seeds and `subsamples` times on
+/// random subsamples, and compares each refit's Insiders (the cluster of rank `rank`) with
+/// `insider`. Each refit's seed derives from (`seed`, refit index): reproducible, and the
+/// refits run in parallel without changing any result.
+pub fn stability(
+    input: ModelInput<'_>,
+    revenue: &[f64],
+    insider: &[bool],
+    opts: &ModelOptions,
+    rank: u32,
+    s: &StabilityOptions,
+    seed: u64,
+) -> Result<Stability, AnalysisError> {
+    if !(s.fraction > 0.0 && s.fraction <= 1.0) {
+        return Err(AnalysisError::option(
+            "stability.fraction",
+            "must be in (0, 1]",
+        ));
+    }
+    let n = insider.len();
+    let seed_runs: Vec<Result<f64, AnalysisError>> = (0..s.seeds)
+        .into_par_iter()
+        .map(|i| {
+            let other = insiders_of(
+                input,
+                revenue,
+                opts,
+                rank,
+                derive_seed(seed, 1000 + u64::from(i)),
+            )?;
+            Ok(jaccard(insider, &other))
+        })
+        .collect();
+    let m = ((n as f64) * s.fraction).round() as usize;
+    let sub_runs: Vec<Result<f64, AnalysisError>> = (0..s.subsamples)
+        .into_par_iter()
+        .map(|i| {
+            let sub_seed = derive_seed(seed, 2000 + u64::from(i));
+            let mut idx: Vec<usize> = (0..n).collect();
+            Rng::new(sub_seed).shuffle(&mut idx);
+            idx.truncate(m);
+            idx.sort_unstable();
+            let scaled = input.scaled.select(ndarray::Axis(0), &idx);
+            let rev: Vec<f64> = idx.iter().map(|&i| revenue[i]).collect();
+            let sub_input = ModelInput {
+                scaled: &scaled,
+                names: input.names,
+            };
+            let other = insiders_of(sub_input, &rev, opts, rank, derive_seed(sub_seed, 1))?;
+            let mine: Vec<bool> = idx.iter().map(|&i| insider[i]).collect();
+            Ok(jaccard(&mine, &other))
+        })
+        .collect();
+    let seed_jaccard = seed_runs.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let subsample_jaccard = sub_runs.into_iter().collect::<Result<Vec<_>, _>>()?;
+    Ok(Stability {
+        seed_mean: mean(&seed_jaccard),
+        subsample_mean: mean(&subsample_jaccard),
+        seed_jaccard,
+        subsample_jaccard,
+        fraction: s.fraction,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jaccard_counts() {
+        assert_eq!(
+            jaccard(&[true, true, false, false], &[true, false, true, false]),
+            1.0 / 3.0
+        );
+        assert_eq!(jaccard(&[false, false], &[false, false]), 1.0);
+    }
+}
