@@ -1,0 +1,614 @@
+//! The [`History`] database: opening, recording runs, queries.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
+
+use crate::date::validate_date;
+use crate::error::{Error, Result};
+
+/// The schema version this crate writes and understands. Stored in the `schema_version`
+/// table; a database with a larger number is refused with [`Error::NewerSchema`].
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// The SQLite `application_id` of an insiders history ("INSH" in ASCII), written in the
+/// database header so tools such as `file` can tell what it is, and so that we never mistake
+/// another program's database for ours.
+pub const APPLICATION_ID: i32 = 0x494E_5348;
+
+/// How long a writer waits for another process holding the database lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+const SCHEMA: &str = "
+CREATE TABLE schema_version (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+);
+CREATE TABLE runs (
+    run_id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    as_of            TEXT    NOT NULL UNIQUE,
+    recorded_at      TEXT    NOT NULL,
+    config_hash      TEXT    NOT NULL,
+    data_fingerprint TEXT    NOT NULL,
+    seed             INTEGER NOT NULL,
+    model            TEXT    NOT NULL,
+    insiders_cluster INTEGER NOT NULL,
+    tool_version     TEXT    NOT NULL,
+    n_customers      INTEGER NOT NULL,
+    n_insiders       INTEGER NOT NULL,
+    n_clusters       INTEGER NOT NULL
+);
+CREATE TABLE memberships (
+    run_id      INTEGER NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+    customer_id INTEGER NOT NULL,
+    cluster     INTEGER NOT NULL,
+    insider     INTEGER NOT NULL CHECK (insider IN (0, 1)),
+    PRIMARY KEY (run_id, customer_id)
+) WITHOUT ROWID;
+CREATE INDEX memberships_by_customer ON memberships (customer_id, run_id);
+";
+
+/// The id of one recorded run (SQLite's `runs.run_id`).
+///
+/// Ids are never reused: a rerun for the same as-of date gets a new id, and the old id then
+/// answers [`Error::UnknownRun`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RunId(pub i64);
+
+impl std::fmt::Display for RunId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// What describes one run of `insiders run`, as given to [`History::record_run`].
+///
+/// The counts of customers, Insiders and clusters are not part of it: they are derived from
+/// the memberships when the run is recorded, so they cannot disagree with them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRecord {
+    /// The as-of date, `YYYY-MM-DD`: the run saw only invoices up to this date. At most one
+    /// run per as-of date is kept.
+    pub as_of: String,
+    /// A hash of the effective configuration (any stable hex string; the listing shows its
+    /// first 8 characters).
+    pub config_hash: String,
+    /// A fingerprint of the input data (e.g. a hash of the invoice file).
+    pub data_fingerprint: String,
+    /// The master seed of the run. Stored as SQLite's signed 64-bit integer by two's
+    /// complement, so seeds above `i64::MAX` read back unchanged but look negative in the
+    /// raw table.
+    pub seed: u64,
+    /// A human description of the space and model, e.g. `"ward k=10 on tree space"`.
+    pub model: String,
+    /// The id of the Insiders cluster in this run.
+    pub insiders_cluster: i64,
+    /// The version of the tool that made the run (e.g. `env!("CARGO_PKG_VERSION")`).
+    pub tool_version: String,
+}
+
+/// One customer's place in one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Membership {
+    /// The customer id.
+    pub customer_id: i64,
+    /// Their cluster in this run (any integer the caller uses; e.g. `-1` for noise).
+    pub cluster: i64,
+    /// Whether they are an Insider in this run. Must equal
+    /// `cluster == record.insiders_cluster`.
+    pub insider: bool,
+}
+
+/// A recorded run as read back from the database, with its counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunSummary {
+    /// The run's id.
+    pub id: RunId,
+    /// What the run was recorded with.
+    pub record: RunRecord,
+    /// When it was recorded, UTC, `YYYY-MM-DDTHH:MM:SSZ`.
+    pub recorded_at: String,
+    /// How many customers the run assigned.
+    pub customers: usize,
+    /// How many of them are Insiders.
+    pub insiders: usize,
+    /// How many distinct clusters the memberships use.
+    pub clusters: usize,
+}
+
+/// How Insider status changed from one run to another; see [`History::flows`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Flows {
+    /// Customers who are Insiders in the later run but were not in the earlier one: either
+    /// they were in another cluster, or they were absent from the earlier run altogether
+    /// (new customers count as entered). Ascending ids.
+    pub entered: Vec<i64>,
+    /// Customers who were Insiders in the earlier run but are not in the later one: either
+    /// they moved to another cluster, or they are absent from the later run. Ascending ids.
+    pub left: Vec<i64>,
+    /// How many customers are Insiders in both runs.
+    pub stayed: usize,
+}
+
+/// The flows between two consecutive runs; see [`History::transitions`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// The earlier run.
+    pub from: RunId,
+    /// Its as-of date.
+    pub from_as_of: String,
+    /// The later run.
+    pub to: RunId,
+    /// Its as-of date.
+    pub to_as_of: String,
+    /// Who entered and left the Insiders between them.
+    pub flows: Flows,
+}
+
+/// One customer in one run; see [`History::customer`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerEntry {
+    /// The run.
+    pub run: RunId,
+    /// Its as-of date.
+    pub as_of: String,
+    /// The customer's cluster in that run.
+    pub cluster: i64,
+    /// Whether they were an Insider in that run.
+    pub insider: bool,
+}
+
+/// The membership history: an SQLite database file holding every run and every customer's
+/// cluster and Insider status in it.
+///
+/// Opened with [`History::open`]; written with [`History::record_run`], one transaction per
+/// run; read with [`runs`](History::runs), [`previous_run`](History::previous_run),
+/// [`flows`](History::flows), [`transitions`](History::transitions) and
+/// [`customer`](History::customer). See `docs/history.md` for the schema and the
+/// guarantees.
+#[derive(Debug)]
+pub struct History {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl History {
+    /// Opens the history database at `path`, creating the file and its schema if needed.
+    ///
+    /// The connection uses SQLite's rollback journal (`journal_mode=DELETE`) with
+    /// `synchronous=FULL`: a committed run survives a power loss, and a process killed in
+    /// the middle of a write leaves a hot journal that the next open rolls back.
+    ///
+    /// # Errors
+    /// [`Error::Open`] if the file cannot be opened or created; [`Error::NotADatabase`] if it
+    /// is not an SQLite database; [`Error::ForeignDatabase`] if it is another program's
+    /// database; [`Error::NewerSchema`] if a newer insiders wrote it; [`Error::Corrupt`] if
+    /// its schema version table is damaged; [`Error::Sqlite`] for any other SQLite failure.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let conn = Connection::open(&path).map_err(|source| Error::Open {
+            path: path.clone(),
+            source,
+        })?;
+        let mut history = History { conn, path };
+        history.configure()?;
+        history.ensure_schema()?;
+        Ok(history)
+    }
+
+    /// Like [`History::open`], but fails with [`Error::Missing`] instead of creating a new
+    /// database when `path` does not exist (for read-only commands such as
+    /// `insiders history`).
+    ///
+    /// # Errors
+    /// [`Error::Missing`], or any error of [`History::open`].
+    pub fn open_existing(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        if !path.exists() {
+            return Err(Error::Missing {
+                path: path.to_path_buf(),
+            });
+        }
+        Self::open(path)
+    }
+
+    /// The path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Maps a rusqlite error to ours, naming the file.
+    fn err(&self, source: rusqlite::Error) -> Error {
+        map_err(&self.path, source)
+    }
+
+    fn configure(&mut self) -> Result<()> {
+        self.conn
+            .busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| self.err(e))?;
+        // The first statement that reads the header: fails with NotADatabase on a foreign
+        // file. journal_mode returns a row, so it goes through a query.
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if !mode.eq_ignore_ascii_case("delete") {
+            return Err(Error::Corrupt {
+                path: self.path.clone(),
+                detail: format!("cannot switch to the rollback journal (journal mode is {mode})"),
+            });
+        }
+        self.conn
+            .execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .map_err(|e| self.err(e))
+    }
+
+    fn ensure_schema(&mut self) -> Result<()> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| map_err(&path, e))?;
+        let app_id: i32 = tx
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .map_err(|e| map_err(&path, e))?;
+        let tables: i64 = tx
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| map_err(&path, e))?;
+        if app_id == 0 && tables == 0 {
+            tx.execute_batch(SCHEMA).map_err(|e| map_err(&path, e))?;
+            tx.execute(
+                "INSERT INTO schema_version (id, version) VALUES (1, ?1)",
+                [SCHEMA_VERSION],
+            )
+            .map_err(|e| map_err(&path, e))?;
+            tx.pragma_update(None, "application_id", APPLICATION_ID)
+                .map_err(|e| map_err(&path, e))?;
+            tx.commit().map_err(|e| map_err(&path, e))?;
+            return Ok(());
+        }
+        if app_id != APPLICATION_ID {
+            return Err(Error::ForeignDatabase { path });
+        }
+        let version: Option<i64> = tx
+            .query_row("SELECT version FROM schema_version WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| Error::Corrupt {
+                path: path.clone(),
+                detail: format!("cannot read the schema version: {e}"),
+            })?;
+        match version {
+            None => Err(Error::Corrupt {
+                path,
+                detail: "the schema_version table is empty".into(),
+            }),
+            Some(v) if v > SCHEMA_VERSION => Err(Error::NewerSchema {
+                path,
+                found: v,
+                supported: SCHEMA_VERSION,
+            }),
+            // Version 1 is the first schema: nothing older to migrate from yet.
+            Some(v) if v < 1 => Err(Error::Corrupt {
+                path,
+                detail: format!("invalid schema version {v}"),
+            }),
+            Some(_) => tx.commit().map_err(|e| map_err(&path, e)),
+        }
+    }
+
+    /// Records one run and its memberships in a single transaction, and returns its id.
+    ///
+    /// If a run with the same as-of date is already recorded, it is replaced in the same
+    /// transaction: afterwards either the old run and all its memberships are gone and the
+    /// new ones are in, or (on any error, or if the process dies before the commit) the
+    /// database is exactly as before.
+    ///
+    /// The input is validated before anything is written.
+    ///
+    /// # Errors
+    /// [`Error::InvalidDate`] for a bad as-of date; [`Error::DuplicateCustomer`] if a customer
+    /// appears twice; [`Error::InconsistentInsider`] if an Insider flag disagrees with
+    /// `record.insiders_cluster`; [`Error::Sqlite`] if SQLite fails (nothing is changed then).
+    pub fn record_run(&mut self, record: &RunRecord, memberships: &[Membership]) -> Result<RunId> {
+        validate_date(&record.as_of)?;
+        let mut seen = HashSet::with_capacity(memberships.len());
+        let mut clusters = HashSet::new();
+        let mut insiders = 0usize;
+        for m in memberships {
+            if !seen.insert(m.customer_id) {
+                return Err(Error::DuplicateCustomer {
+                    customer_id: m.customer_id,
+                });
+            }
+            if m.insider != (m.cluster == record.insiders_cluster) {
+                return Err(Error::InconsistentInsider {
+                    customer_id: m.customer_id,
+                    cluster: m.cluster,
+                    insider: m.insider,
+                    insiders_cluster: record.insiders_cluster,
+                });
+            }
+            clusters.insert(m.cluster);
+            insiders += usize::from(m.insider);
+        }
+        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+
+        let path = self.path.clone();
+        let e = |source| map_err(&path, source);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(e)?;
+        tx.execute(
+            "DELETE FROM memberships WHERE run_id IN (SELECT run_id FROM runs WHERE as_of = ?1)",
+            [&record.as_of],
+        )
+        .map_err(e)?;
+        tx.execute("DELETE FROM runs WHERE as_of = ?1", [&record.as_of])
+            .map_err(e)?;
+        tx.execute(
+            "INSERT INTO runs (as_of, recorded_at, config_hash, data_fingerprint, seed, model,
+                               insiders_cluster, tool_version, n_customers, n_insiders, n_clusters)
+             VALUES (?1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                record.as_of,
+                record.config_hash,
+                record.data_fingerprint,
+                // Two's complement: read back with `as u64` unchanged.
+                record.seed as i64,
+                record.model,
+                record.insiders_cluster,
+                record.tool_version,
+                count(memberships.len()),
+                count(insiders),
+                count(clusters.len()),
+            ],
+        )
+        .map_err(e)?;
+        let run_id = tx.last_insert_rowid();
+        {
+            let mut insert = tx
+                .prepare(
+                    "INSERT INTO memberships (run_id, customer_id, cluster, insider)
+                     VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(e)?;
+            for m in memberships {
+                insert
+                    .execute(params![run_id, m.customer_id, m.cluster, m.insider])
+                    .map_err(e)?;
+            }
+        }
+        tx.commit().map_err(e)?;
+        Ok(RunId(run_id))
+    }
+
+    /// All runs, ordered by as-of date, with their counts.
+    ///
+    /// # Errors
+    /// [`Error::Sqlite`] if SQLite fails.
+    pub fn runs(&self) -> Result<Vec<RunSummary>> {
+        self.select_runs("ORDER BY as_of", [])
+    }
+
+    /// The run with id `id`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownRun`] if there is none; [`Error::Sqlite`] if SQLite fails.
+    pub fn run(&self, id: RunId) -> Result<RunSummary> {
+        self.select_runs("WHERE run_id = ?1", [id.0])?
+            .pop()
+            .ok_or(Error::UnknownRun(id.0))
+    }
+
+    /// The run recorded for the as-of date `as_of`, if any.
+    ///
+    /// # Errors
+    /// [`Error::InvalidDate`] for a bad date; [`Error::Sqlite`] if SQLite fails.
+    pub fn run_at(&self, as_of: &str) -> Result<Option<RunSummary>> {
+        validate_date(as_of)?;
+        Ok(self.select_runs("WHERE as_of = ?1", [as_of])?.pop())
+    }
+
+    /// The latest run strictly before the date `as_of` (whether or not a run exists for
+    /// `as_of` itself); `None` if there is no earlier run.
+    ///
+    /// # Errors
+    /// [`Error::InvalidDate`] for a bad date; [`Error::Sqlite`] if SQLite fails.
+    pub fn previous_run(&self, as_of: &str) -> Result<Option<RunSummary>> {
+        validate_date(as_of)?;
+        Ok(self
+            .select_runs("WHERE as_of < ?1 ORDER BY as_of DESC LIMIT 1", [as_of])?
+            .pop())
+    }
+
+    fn select_runs<P: rusqlite::Params>(&self, tail: &str, params: P) -> Result<Vec<RunSummary>> {
+        let sql = format!(
+            "SELECT run_id, as_of, config_hash, data_fingerprint, seed, model, insiders_cluster,
+                    tool_version, recorded_at, n_customers, n_insiders, n_clusters
+             FROM runs {tail}"
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params, |r| {
+                let seed: i64 = r.get(4)?;
+                let n = |i: usize| -> rusqlite::Result<usize> {
+                    let v: i64 = r.get(i)?;
+                    usize::try_from(v).map_err(|_| rusqlite::Error::IntegralValueOutOfRange(i, v))
+                };
+                Ok(RunSummary {
+                    id: RunId(r.get(0)?),
+                    record: RunRecord {
+                        as_of: r.get(1)?,
+                        config_hash: r.get(2)?,
+                        data_fingerprint: r.get(3)?,
+                        seed: seed as u64,
+                        model: r.get(5)?,
+                        insiders_cluster: r.get(6)?,
+                        tool_version: r.get(7)?,
+                    },
+                    recorded_at: r.get(8)?,
+                    customers: n(9)?,
+                    insiders: n(10)?,
+                    clusters: n(11)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Who entered and who left the Insiders between run `from` (the earlier) and run `to`
+    /// (the later).
+    ///
+    /// A customer *entered* if they are an Insider in `to` and were not one in `from`,
+    /// including a customer absent from `from` (a new customer who is an Insider at once
+    /// counts as entered). A customer *left* if they were an Insider in `from` and are not
+    /// one in `to`, including a customer absent from `to`. *Stayed* counts the Insiders of
+    /// both runs. The definition is symmetric, so swapping the runs swaps `entered` and
+    /// `left`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownRun`] if either run is not in the database; [`Error::Sqlite`] if
+    /// SQLite fails.
+    pub fn flows(&self, from: RunId, to: RunId) -> Result<Flows> {
+        self.run(from)?;
+        self.run(to)?;
+        // Insiders of run ?1 who are not Insiders (or absent) in run ?2.
+        let mut newcomers = self
+            .conn
+            .prepare_cached(
+                "SELECT a.customer_id FROM memberships a
+                 LEFT JOIN memberships b ON b.run_id = ?2 AND b.customer_id = a.customer_id
+                 WHERE a.run_id = ?1 AND a.insider = 1 AND coalesce(b.insider, 0) = 0
+                 ORDER BY a.customer_id",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut ids = |a: RunId, b: RunId| -> Result<Vec<i64>> {
+            newcomers
+                .query_map([a.0, b.0], |r| r.get(0))
+                .and_then(|rows| rows.collect())
+                .map_err(|e| self.err(e))
+        };
+        let entered = ids(to, from)?;
+        let left = ids(from, to)?;
+        let stayed: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM memberships a
+                 JOIN memberships b ON b.run_id = ?2 AND b.customer_id = a.customer_id
+                 WHERE a.run_id = ?1 AND a.insider = 1 AND b.insider = 1",
+                [from.0, to.0],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(Flows {
+            entered,
+            left,
+            stayed: usize::try_from(stayed).unwrap_or(0),
+        })
+    }
+
+    /// The [flows](History::flows) between every pair of consecutive runs (by as-of date),
+    /// in date order: one transition fewer than there are runs, none for the first run.
+    ///
+    /// # Errors
+    /// [`Error::Sqlite`] if SQLite fails.
+    pub fn transitions(&self) -> Result<Vec<Transition>> {
+        let runs = self.runs()?;
+        runs.windows(2)
+            .map(|pair| {
+                let (a, b) = (&pair[0], &pair[1]);
+                Ok(Transition {
+                    from: a.id,
+                    from_as_of: a.record.as_of.clone(),
+                    to: b.id,
+                    to_as_of: b.record.as_of.clone(),
+                    flows: self.flows(a.id, b.id)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Customer `customer_id`'s cluster and Insider status in every run they appear in,
+    /// ordered by as-of date. Runs in which the customer does not appear are not listed;
+    /// an unknown customer gives an empty list.
+    ///
+    /// # Errors
+    /// [`Error::Sqlite`] if SQLite fails.
+    pub fn customer(&self, customer_id: i64) -> Result<Vec<CustomerEntry>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT r.run_id, r.as_of, m.cluster, m.insider
+                 FROM memberships m JOIN runs r ON r.run_id = m.run_id
+                 WHERE m.customer_id = ?1
+                 ORDER BY r.as_of",
+            )
+            .map_err(|e| self.err(e))?;
+        stmt.query_map([customer_id], |r| {
+            Ok(CustomerEntry {
+                run: RunId(r.get(0)?),
+                as_of: r.get(1)?,
+                cluster: r.get(2)?,
+                insider: r.get(3)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.err(e))
+    }
+
+    /// Runs SQLite's `PRAGMA integrity_check` and the foreign key check.
+    ///
+    /// # Errors
+    /// [`Error::Corrupt`] with SQLite's findings if the database is damaged;
+    /// [`Error::Sqlite`] if the check itself fails.
+    pub fn check_integrity(&self) -> Result<()> {
+        let mut findings = Vec::new();
+        self.conn
+            .pragma_query(None, "integrity_check", |r| {
+                let line: String = r.get(0)?;
+                if line != "ok" {
+                    findings.push(line);
+                }
+                Ok(())
+            })
+            .map_err(|e| self.err(e))?;
+        self.conn
+            .pragma_query(None, "foreign_key_check", |r| {
+                let table: String = r.get(0)?;
+                findings.push(format!("dangling reference in table {table}"));
+                Ok(())
+            })
+            .map_err(|e| self.err(e))?;
+        if findings.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Corrupt {
+                path: self.path.clone(),
+                detail: findings.join("; "),
+            })
+        }
+    }
+}
+
+/// [`History::err`] for when `self` is borrowed by a transaction.
+fn map_err(path: &Path, source: rusqlite::Error) -> Error {
+    let path = path.to_path_buf();
+    match source.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) => Error::NotADatabase { path },
+        Some(ErrorCode::DatabaseCorrupt) => Error::Corrupt {
+            path,
+            detail: source.to_string(),
+        },
+        _ => Error::Sqlite { path, source },
+    }
+}
