@@ -482,39 +482,23 @@ impl History {
     pub fn flows(&self, from: RunId, to: RunId) -> Result<Flows> {
         self.run(from)?;
         self.run(to)?;
-        // Insiders of run ?1 who are not Insiders (or absent) in run ?2.
-        let mut newcomers = self
+        Ok(compare(&self.insiders_of(from)?, &self.insiders_of(to)?))
+    }
+
+    /// The Insiders of run `id`, ascending (the table's key order, so no sort is needed).
+    /// A customer absent from a run and a customer in another cluster are alike for the
+    /// flows, so the Insiders are all the flows need.
+    fn insiders_of(&self, id: RunId) -> Result<Vec<i64>> {
+        let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT a.customer_id FROM memberships a
-                 LEFT JOIN memberships b ON b.run_id = ?2 AND b.customer_id = a.customer_id
-                 WHERE a.run_id = ?1 AND a.insider = 1 AND coalesce(b.insider, 0) = 0
-                 ORDER BY a.customer_id",
+                "SELECT customer_id FROM memberships
+                 WHERE run_id = ?1 AND insider = 1 ORDER BY customer_id",
             )
             .map_err(|e| self.err(e))?;
-        let mut ids = |a: RunId, b: RunId| -> Result<Vec<i64>> {
-            newcomers
-                .query_map([a.0, b.0], |r| r.get(0))
-                .and_then(|rows| rows.collect())
-                .map_err(|e| self.err(e))
-        };
-        let entered = ids(to, from)?;
-        let left = ids(from, to)?;
-        let stayed: i64 = self
-            .conn
-            .query_row(
-                "SELECT count(*) FROM memberships a
-                 JOIN memberships b ON b.run_id = ?2 AND b.customer_id = a.customer_id
-                 WHERE a.run_id = ?1 AND a.insider = 1 AND b.insider = 1",
-                [from.0, to.0],
-                |r| r.get(0),
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(Flows {
-            entered,
-            left,
-            stayed: usize::try_from(stayed).unwrap_or(0),
-        })
+        stmt.query_map([id.0], |r| r.get(0))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.err(e))
     }
 
     /// The [flows](History::flows) between every pair of consecutive runs (by as-of date),
@@ -524,18 +508,22 @@ impl History {
     /// [`Error::Sqlite`] if SQLite fails.
     pub fn transitions(&self) -> Result<Vec<Transition>> {
         let runs = self.runs()?;
-        runs.windows(2)
-            .map(|pair| {
-                let (a, b) = (&pair[0], &pair[1]);
-                Ok(Transition {
-                    from: a.id,
-                    from_as_of: a.record.as_of.clone(),
-                    to: b.id,
-                    to_as_of: b.record.as_of.clone(),
-                    flows: self.flows(a.id, b.id)?,
-                })
-            })
-            .collect()
+        let mut transitions = Vec::with_capacity(runs.len().saturating_sub(1));
+        let mut previous: Option<(&RunSummary, Vec<i64>)> = None;
+        for run in &runs {
+            let insiders = self.insiders_of(run.id)?;
+            if let Some((before, before_insiders)) = &previous {
+                transitions.push(Transition {
+                    from: before.id,
+                    from_as_of: before.record.as_of.clone(),
+                    to: run.id,
+                    to_as_of: run.record.as_of.clone(),
+                    flows: compare(before_insiders, &insiders),
+                });
+            }
+            previous = Some((run, insiders));
+        }
+        Ok(transitions)
     }
 
     /// Customer `customer_id`'s cluster and Insider status in every run they appear in,
@@ -610,5 +598,47 @@ fn map_err(path: &Path, source: rusqlite::Error) -> Error {
             detail: source.to_string(),
         },
         _ => Error::Sqlite { path, source },
+    }
+}
+
+/// The flows between two ascending lists of Insiders, by a merge.
+fn compare(before: &[i64], after: &[i64]) -> Flows {
+    let mut flows = Flows::default();
+    let (mut i, mut j) = (0, 0);
+    while i < before.len() && j < after.len() {
+        match before[i].cmp(&after[j]) {
+            std::cmp::Ordering::Less => {
+                flows.left.push(before[i]);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                flows.entered.push(after[j]);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                flows.stayed += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    flows.left.extend_from_slice(&before[i..]);
+    flows.entered.extend_from_slice(&after[j..]);
+    flows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compare_merges_sorted_lists() {
+        let flows = compare(&[1, 3, 4, 9, 12], &[2, 3, 9, 10, 11, 13]);
+        assert_eq!(flows.entered, [2, 10, 11, 13]);
+        assert_eq!(flows.left, [1, 4, 12]);
+        assert_eq!(flows.stayed, 2);
+        assert_eq!(compare(&[], &[5, 6]).entered, [5, 6]);
+        assert_eq!(compare(&[5, 6], &[]).left, [5, 6]);
+        assert_eq!(compare(&[5, 6], &[5, 6]).stayed, 2);
     }
 }
