@@ -814,6 +814,10 @@ pub fn build(args: &ReportArgs) -> Result<Document> {
                 })
                 .collect();
             let mut hm = HeatMap::new(x.clone(), spaces.clone(), run_engines.clone(), values);
+            if x.starts_with("stability") {
+                // ARIs: a fixed scale, so runs are comparable by eye
+                hm.range = Some((0.0, 1.0));
+            }
             hm.width = 760;
             hm.height = (80 + 44 * spaces.len()).clamp(200, 520) as u32;
             doc.figure(
@@ -821,32 +825,62 @@ pub fn build(args: &ReportArgs) -> Result<Document> {
                 hm.to_svg(),
                 format!("{x} at the best-silhouette cell per (space, engine)."),
             );
-            // and against k per space, one line per engine
-            for sp in &spaces {
-                let mut chart = LineChart::new(format!("{x}: {sp}"), "k", x.clone());
-                chart.integer_x = true;
-                chart.height = 320;
-                for en in &run_engines {
+        }
+        // against k: one chart per space, one line per (engine, column); the first column
+        // solid, the others dashed. Columns of other scales than the first are not mixed in.
+        let stab: Vec<&String> = run
+            .extra_cols
+            .iter()
+            .filter(|x| x.starts_with("stability"))
+            .collect();
+        let line_cols: Vec<&String> = if stab.is_empty() {
+            run.extra_cols.iter().take(1).collect()
+        } else {
+            stab
+        };
+        for sp in &spaces {
+            let y_label = if line_cols.len() == 1 {
+                line_cols[0].clone()
+            } else {
+                "stability (ARI)".to_string()
+            };
+            let mut chart = LineChart::new(format!("{y_label}: {sp}"), "k", y_label.clone());
+            chart.integer_x = true;
+            chart.width = 900;
+            chart.height = 340;
+            for en in &run_engines {
+                for (ci, x) in line_cols.iter().enumerate() {
                     let mut pts: Vec<(f64, f64)> = run
                         .cells
                         .iter()
                         .filter(|c| &c.space == sp && &c.engine == en && c.k.is_some())
-                        .filter_map(|c| Some((c.k? as f64, c.extra.get(x).copied().flatten()?)))
+                        .filter_map(|c| Some((c.k? as f64, c.extra.get(*x).copied().flatten()?)))
                         .collect();
                     pts.sort_by(|a, b| a.0.total_cmp(&b.0));
                     if !pts.is_empty() {
-                        let mut s = Series::new(en.clone(), pts);
+                        let name = if line_cols.len() == 1 {
+                            en.clone()
+                        } else {
+                            format!("{en} · {x}")
+                        };
+                        let mut s = Series::new(name, pts);
                         s.color = Some(engine_color(&engines, en));
+                        s.dashed = ci > 0;
                         chart.series.push(s);
                     }
                 }
-                if !chart.series.is_empty() {
-                    doc.figure(
-                        format!("extra-{x}-{sp}"),
-                        chart.to_svg(),
-                        format!("{x} against k in the {sp} space."),
-                    );
-                }
+            }
+            if !chart.series.is_empty() {
+                let cols_text = line_cols
+                    .iter()
+                    .map(|x| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                doc.figure(
+                    format!("extra-{sp}"),
+                    chart.to_svg(),
+                    format!("{cols_text} against k in the {sp} space (engines with k; first column solid, others dashed)."),
+                );
             }
         }
     }
@@ -871,41 +905,49 @@ pub fn build(args: &ReportArgs) -> Result<Document> {
         chart.integer_x = true;
         chart.width = 900;
         chart.height = 400;
-        let add = |chart: &mut LineChart, cells: &[Cell], en: &str, suffix: &str, dashed: bool| {
-            let with_k: Vec<&Cell> = cells
-                .iter()
-                .filter(|c| &c.space == sp && c.engine == en && c.k.is_some())
-                .collect();
-            let without: Vec<&Cell> = cells
-                .iter()
-                .filter(|c| &c.space == sp && c.engine == en && c.k.is_none())
-                .collect();
-            // engines without k: dots at k found, only within the k range of the chart
-            let (group, markers_only): (Vec<&Cell>, bool) = if with_k.is_empty() {
-                (without, true)
-            } else {
-                (with_k, false)
+        let mut off_chart: Vec<String> = Vec::new();
+        let mut add =
+            |chart: &mut LineChart, cells: &[Cell], en: &str, suffix: &str, dashed: bool| {
+                let with_k: Vec<&Cell> = cells
+                    .iter()
+                    .filter(|c| &c.space == sp && c.engine == en && c.k.is_some())
+                    .collect();
+                let without: Vec<&Cell> = cells
+                    .iter()
+                    .filter(|c| &c.space == sp && c.engine == en && c.k.is_none())
+                    .collect();
+                // engines without k: dots at k found, only within the k range of the chart
+                let (group, markers_only): (Vec<&Cell>, bool) = if with_k.is_empty() {
+                    (without, true)
+                } else {
+                    (with_k, false)
+                };
+                let mut pts: Vec<(f64, f64)> = group
+                    .iter()
+                    .filter_map(|c| {
+                        let x = c.x()?;
+                        if markers_only && x > kmax + 2 {
+                            if let Some(sil) = c.silhouette {
+                                off_chart.push(format!(
+                                    "{en}{suffix} found {x} clusters (silhouette {})",
+                                    fmt_fixed(sil, 4)
+                                ));
+                            }
+                            return None;
+                        }
+                        Some((x as f64, c.silhouette?))
+                    })
+                    .collect();
+                pts.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+                if pts.is_empty() {
+                    return;
+                }
+                let mut s = Series::new(format!("{en}{suffix}"), pts);
+                s.dashed = dashed;
+                s.markers_only = markers_only;
+                s.color = Some(engine_color(&engines, en));
+                chart.series.push(s);
             };
-            let mut pts: Vec<(f64, f64)> = group
-                .iter()
-                .filter_map(|c| {
-                    let x = c.x()?;
-                    if markers_only && x > kmax + 2 {
-                        return None;
-                    }
-                    Some((x as f64, c.silhouette?))
-                })
-                .collect();
-            pts.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
-            if pts.is_empty() {
-                return;
-            }
-            let mut s = Series::new(format!("{en}{suffix}"), pts);
-            s.dashed = dashed;
-            s.markers_only = markers_only;
-            s.color = Some(engine_color(&engines, en));
-            chart.series.push(s);
-        };
         for en in &engines {
             add(&mut chart, &run.cells, en, "", false);
             if let Some(b) = base_cells {
@@ -918,11 +960,17 @@ pub fn build(args: &ReportArgs) -> Result<Document> {
             .filter(|c| &c.space == sp && c.silhouette.is_some())
             .count();
         let n_all = run.cells.iter().filter(|c| &c.space == sp).count();
-        let caption = if n_all == 0 {
+        let mut caption = if n_all == 0 {
             format!("Space {sp}: no cells in this run.")
         } else {
             format!("Space {sp}: {n_ok} of {n_all} cells scored.")
         };
+        if !off_chart.is_empty() {
+            caption.push_str(&format!(
+                " Beyond the k range of the chart: {}.",
+                off_chart.join("; ")
+            ));
+        }
         doc.figure(format!("silhouette-{sp}"), chart.to_svg(), caption);
     }
 
