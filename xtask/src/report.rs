@@ -609,7 +609,23 @@ pub fn build(args: &ReportArgs) -> Result<Document> {
             "Cells".into(),
             format!("{} ({} failed)", run.cells.len(), n_failed),
         ),
-        ("Spaces".into(), spaces.join(", ")),
+        ("Spaces".into(), {
+            let with: Vec<&str> = spaces
+                .iter()
+                .filter(|sp| run.cells.iter().any(|c| &c.space == *sp))
+                .map(String::as_str)
+                .collect();
+            let without: Vec<&str> = spaces
+                .iter()
+                .filter(|sp| !run.cells.iter().any(|c| &c.space == *sp))
+                .map(String::as_str)
+                .collect();
+            if without.is_empty() {
+                with.join(", ")
+            } else {
+                format!("{} (no results: {})", with.join(", "), without.join(", "))
+            }
+        }),
         ("Engines".into(), run.engines().join(", ")),
     ];
     let s = |v: &serde_json::Value| match v {
@@ -1423,6 +1439,10 @@ mod tests {
         let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
         assert!(html.contains("1 configured space(s) have no results"));
         assert!(html.contains("Missing: umap."));
+        assert!(
+            html.contains("<dd>pca, features (no results: umap)</dd>")
+                || html.contains("<dd>features, pca (no results: umap)</dd>")
+        );
         assert!(html.contains("1 of 7 cells failed"));
         assert!(html.contains("boom, with a comma"));
         assert!(html.contains("<th class=\"num\">stability_seed_ari</th>"));

@@ -46,7 +46,11 @@ pub fn main(args: &[String]) -> Result<()> {
 
 /// Takes a screenshot of `page` into `png` with a window of `size` ("W,H").
 pub fn screenshot(page: &Path, png: &Path, size: &str) -> Result<()> {
-    let bin = chromium();
+    screenshot_with(&chromium(), page, png, size)
+}
+
+/// Takes a screenshot with this browser binary.
+pub fn screenshot_with(bin: &Path, page: &Path, png: &Path, size: &str) -> Result<()> {
     if !bin.is_file() {
         bail!(
             "{} not found: install Debian's Chromium (`apt-get install -y chromium`) or set INSIDERS_CHROMIUM",
@@ -62,7 +66,7 @@ pub fn screenshot(page: &Path, png: &Path, size: &str) -> Result<()> {
         std::fs::create_dir_all(d)?;
     }
     let profile = tempfile::tempdir().context("creating a temporary browser profile")?;
-    let output = Command::new(&bin)
+    let output = Command::new(bin)
         .args([
             "--headless",
             "--no-sandbox",
@@ -95,4 +99,49 @@ pub fn screenshot(page: &Path, png: &Path, size: &str) -> Result<()> {
     }
     println!("screenshot -> {}", png.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_browser_or_page_is_a_clear_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let page = tmp.path().join("p.html");
+        std::fs::write(&page, "<!DOCTYPE html><p>x</p>").unwrap();
+        let e = screenshot_with(
+            &tmp.path().join("no-chromium"),
+            &page,
+            &tmp.path().join("o.png"),
+            "800,600",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("not found") && e.contains("apt-get install -y chromium"),
+            "{e}"
+        );
+        if chromium().is_file() {
+            let e = screenshot(
+                &tmp.path().join("missing.html"),
+                &tmp.path().join("o.png"),
+                "800,600",
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains("no such page"), "{e}");
+        }
+        assert!(main(&["p.html".into()]).is_err());
+        assert!(
+            main(&[
+                "p.html".into(),
+                "--out".into(),
+                "o.png".into(),
+                "--size".into(),
+                "12".into()
+            ])
+            .is_err()
+        );
+    }
 }
