@@ -2,6 +2,8 @@
 
 mod grid;
 mod manifest;
+mod report;
+mod screenshot;
 
 use anyhow::{Result, bail};
 use std::path::PathBuf;
@@ -12,6 +14,10 @@ commands:
   grid [--config grid.toml] [--data F] [--quick] [--only space=a,b,engine=c] [--out DIR]
         fit and score every space x engine x k of the grid; writes a run folder
         (results.csv/json, labels/, spaces/, manifest.json) under runs/
+  report RUN [--baseline RUN | --baseline python] [--k K] [--out DIR]
+        HTML + Markdown report of a grid run (report.html, report.md, *.svg)
+  screenshot FILE.html --out FILE.png [--size WxH]
+        screenshot of a page in headless Chromium (/usr/bin/chromium)
   help  this text
 ";
 
@@ -89,6 +95,11 @@ fn main() -> Result<()> {
             grid::run(&g)?;
             Ok(())
         }
+        Some("report") => {
+            report::run(&report::parse_args(&args[1..])?)?;
+            Ok(())
+        }
+        Some("screenshot") => screenshot::main(&args[1..]),
         Some(other) => bail!("unknown xtask command `{other}`\n\n{USAGE}"),
     }
 }

@@ -281,6 +281,7 @@ enum Swatch<'a> {
     Line { color: &'a str, dashed: bool },
     Box { color: &'a str },
     Dot { color: &'a str, square: bool },
+    Blank,
 }
 
 /// A legend in columns starting at (x, y), rows of 16 px, at most `max_rows` per column.
@@ -321,6 +322,7 @@ fn legend(out: &mut String, x: f64, y: f64, max_rows: usize, entries: &[(Swatch<
                     escape(color)
                 );
             }
+            Swatch::Blank => {}
             Swatch::Dot { color, square } => {
                 let _ = write!(
                     out,
@@ -368,6 +370,8 @@ pub struct Series {
     pub dashed: bool,
     /// Draw a dot at every point.
     pub markers: bool,
+    /// Draw only the dots, no connecting line (e.g. engines without k, placed at the k found).
+    pub markers_only: bool,
     /// Colour (`#RRGGBB`); `None` = the palette colour of the series index.
     pub color: Option<String>,
 }
@@ -457,12 +461,26 @@ impl LineChart {
         let (Some(xr), Some(yr)) = (xr, yr) else {
             return no_data(w, h, &self.title, "no data");
         };
-        let mut xt = nice_ticks(xr.0, xr.1, 8);
+        // x: the data range (a little padding unless fixed), ticks inside it
+        let (x0, x1) = if self.x_range.is_some() {
+            (xr.0.min(xr.1), xr.0.max(xr.1))
+        } else {
+            let span = xr.1 - xr.0;
+            let pad = if span > 0.0 { span * 0.03 } else { 0.5 };
+            (xr.0 - pad, xr.1 + pad)
+        };
+        let (x0, x1) = if x1 > x0 {
+            (x0, x1)
+        } else {
+            (x0 - 0.5, x1 + 0.5)
+        };
+        let mut xt = nice_ticks(xr.0, xr.1, 10);
+        xt.retain(|t| *t >= x0 - 1e-9 * x0.abs() && *t <= x1 + 1e-9 * x1.abs());
         if self.integer_x {
             xt.retain(|t| t.fract() == 0.0);
-            if xt.len() < 2 {
-                xt = vec![xr.0.floor(), xr.1.ceil().max(xr.0.floor() + 1.0)];
-            }
+        }
+        if xt.is_empty() {
+            xt = vec![xr.0];
         }
         let yt = nice_ticks(yr.0, yr.1, 6);
         let names: Vec<String> = self.series.iter().map(|s| s.name.clone()).collect();
@@ -475,8 +493,8 @@ impl LineChart {
             y1: f64::from(h) - 46.0,
         };
         let xs = Scale {
-            d0: xt[0],
-            d1: xt[xt.len() - 1],
+            d0: x0,
+            d1: x1,
             p0: a.x0,
             p1: a.x1,
         };
@@ -550,7 +568,7 @@ impl LineChart {
                 );
                 pen_down = true;
             }
-            if !d.is_empty() {
+            if !d.is_empty() && !s.markers_only {
                 let _ = write!(
                     out,
                     "<path d=\"{d}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\" stroke-linejoin=\"round\"{}/>",
@@ -562,7 +580,7 @@ impl LineChart {
                     }
                 );
             }
-            if s.markers {
+            if s.markers || s.markers_only {
                 let mut m = String::new();
                 for p in s
                     .points
@@ -587,13 +605,18 @@ impl LineChart {
             .iter()
             .zip(&colors)
             .map(|(s, col)| {
-                (
+                let sw = if s.markers_only {
+                    Swatch::Dot {
+                        color: col.as_str(),
+                        square: s.dashed,
+                    }
+                } else {
                     Swatch::Line {
                         color: col.as_str(),
                         dashed: s.dashed,
-                    },
-                    s.name.clone(),
-                )
+                    }
+                };
+                (sw, s.name.clone())
             })
             .collect();
         legend(&mut out, a.x1 + 14.0, a.y0 + 6.0, rows, &entries);
@@ -702,11 +725,18 @@ impl ScatterPlot {
                 format!("cluster {l}")
             }
         };
-        let legend_texts: Vec<String> = cats
+        let mut legend_texts: Vec<String> = cats
             .iter()
             .map(|(l, n)| format!("{} ({n})", name_of(*l)))
             .collect();
         let rows = ((f64::from(h) - 60.0) / 16.0).max(1.0) as usize;
+        // at most two legend columns; the rest is summarised
+        let shown_entries = legend_texts.len().min(2 * rows);
+        let more = legend_texts.len() - shown_entries;
+        if more > 0 {
+            legend_texts.truncate(shown_entries - 1);
+            legend_texts.push(format!("… {} more", more + 1));
+        }
         let lw = legend_width(&legend_texts, rows, legend_texts.len());
         let xt = nice_ticks(xr.0, xr.1, 7);
         let yt = nice_ticks(yr.0, yr.1, 7);
@@ -775,12 +805,18 @@ impl ScatterPlot {
                 );
             }
         }
+        let n_texts = legend_texts.len();
         let entries: Vec<(Swatch<'_>, String)> = cats
             .keys()
             .zip(legend_texts)
-            .map(|(l, t)| {
+            .enumerate()
+            .map(|(i, (l, t))| {
                 let (col, square) = style(*l);
-                (Swatch::Dot { color: col, square }, t)
+                if more > 0 && i + 1 == n_texts {
+                    (Swatch::Blank, t)
+                } else {
+                    (Swatch::Dot { color: col, square }, t)
+                }
             })
             .collect();
         legend(&mut out, a.x1 + 14.0, a.y0 + 6.0, rows, &entries);
