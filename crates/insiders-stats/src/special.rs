@@ -104,7 +104,7 @@ fn erf_series(x: f64) -> f64 {
         n += 1.0;
         term *= 2.0 * x2 / (2.0 * n + 1.0);
         sum += term;
-        if term < sum * 1e-17 {
+        if term <= sum * 1e-17 {
             break;
         }
     }
@@ -177,9 +177,10 @@ mod unit {
 
     #[test]
     fn ln_gamma_known_values() {
-        assert!((ln_gamma(1.0)).abs() < 1e-15);
-        assert!((ln_gamma(2.0)).abs() < 1e-15);
-        assert!((ln_gamma(0.5) - std::f64::consts::PI.sqrt().ln()).abs() < 1e-15);
+        // absolute accuracy near the zeros at 1 and 2 is a few ulps of ln Γ(15) ≈ 25
+        assert!((ln_gamma(1.0)).abs() < 1e-14);
+        assert!((ln_gamma(2.0)).abs() < 1e-14);
+        assert!((ln_gamma(0.5) - std::f64::consts::PI.sqrt().ln()).abs() < 1e-14);
         // ln Γ(101) = ln(100!)
         let lf: f64 = (1..=100).map(|k| (k as f64).ln()).sum();
         assert!((ln_gamma(101.0) - lf).abs() < 1e-12 * lf);
