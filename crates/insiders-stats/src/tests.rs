@@ -111,7 +111,7 @@ pub fn mann_whitney_u(x: &[f64], y: &[f64]) -> Result<MannWhitney, StatsError> {
     let u1 = r1 - n1 * (n1 + 1.0) / 2.0;
     let u2 = n1 * n2 - u1;
     let var = n1 * n2 / 12.0 * ((n + 1.0) - tie_term / (n * (n - 1.0)));
-    if !(var > 0.0) {
+    if var.is_nan() || var <= 0.0 {
         return Err(StatsError::Degenerate(
             "every value is the same: the Mann-Whitney variance is zero".into(),
         ));
@@ -345,7 +345,10 @@ mod unit {
 
     #[test]
     fn bad_input_is_an_error() {
-        assert!(matches!(mann_whitney_u(&[], &[1.0]), Err(StatsError::Empty { .. })));
+        assert!(matches!(
+            mann_whitney_u(&[], &[1.0]),
+            Err(StatsError::Empty { .. })
+        ));
         assert!(matches!(
             mann_whitney_u(&[1.0, f64::NAN], &[1.0]),
             Err(StatsError::NonFinite { index: 1, .. })

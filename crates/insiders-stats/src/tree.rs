@@ -20,7 +20,7 @@
 //!
 //! // revenue, purchases
 //! let x = Matrix::from_shape_vec((6, 2), vec![
-//!     100.0, 1.0, 200.0, 2.0, 5000.0, 9.0, 6000.0, 12.0, 7000.0, 3.0, 150.0, 10.0,
+//!     100.0, 1.0, 200.0, 2.0, 5000.0, 9.0, 6000.0, 12.0, 5500.0, 3.0, 150.0, 10.0,
 //! ]).unwrap();
 //! let y = [false, false, true, true, false, false];
 //! let tree = DecisionTree::fit(x.view(), &["revenue", "purchases"], &y, &TreeConfig::new(2))?;
@@ -150,7 +150,13 @@ pub struct Scores {
 
 impl Scores {
     fn from_counts(tp: usize, fp: usize, tn: usize, fn_: usize) -> Scores {
-        let ratio = |a: usize, b: usize| if b == 0 { f64::NAN } else { a as f64 / b as f64 };
+        let ratio = |a: usize, b: usize| {
+            if b == 0 {
+                f64::NAN
+            } else {
+                a as f64 / b as f64
+            }
+        };
         Scores {
             true_positives: tp,
             false_positives: fp,
@@ -236,10 +242,15 @@ impl DecisionTree {
     ) -> Result<DecisionTree, StatsError> {
         let (n, d) = x.dim();
         if n == 0 || d == 0 {
-            return Err(StatsError::Empty { what: "feature matrix" });
+            return Err(StatsError::Empty {
+                what: "feature matrix",
+            });
         }
         if y.len() != n {
-            return Err(StatsError::Shape(format!("{} labels for {n} rows", y.len())));
+            return Err(StatsError::Shape(format!(
+                "{} labels for {n} rows",
+                y.len()
+            )));
         }
         if feature_names.len() != d {
             return Err(StatsError::Shape(format!(
@@ -273,9 +284,15 @@ impl DecisionTree {
                 n as f64 / (2.0 * n_pos as f64),
             ),
             ClassWeight::Custom { negative, positive } => {
-                for (key, v) in [("class_weight.negative", negative), ("class_weight.positive", positive)] {
+                for (key, v) in [
+                    ("class_weight.negative", negative),
+                    ("class_weight.positive", positive),
+                ] {
                     if !(v.is_finite() && v > 0.0) {
-                        return Err(StatsError::param(key, format!("must be finite and > 0, got {v}")));
+                        return Err(StatsError::param(
+                            key,
+                            format!("must be finite and > 0, got {v}"),
+                        ));
                     }
                 }
                 (negative, positive)
@@ -283,7 +300,10 @@ impl DecisionTree {
         };
         let cols: Vec<Vec<f64>> = (0..d).map(|j| x.column(j).to_vec()).collect();
         let mut tree = DecisionTree {
-            feature_names: feature_names.iter().map(|s| s.as_ref().to_string()).collect(),
+            feature_names: feature_names
+                .iter()
+                .map(|s| s.as_ref().to_string())
+                .collect(),
             nodes: Vec::new(),
             config: *config,
         };
@@ -310,7 +330,8 @@ impl DecisionTree {
                 }
             }
             let Some((j, _, t)) = best else { continue };
-            let (left, right): (Vec<usize>, Vec<usize>) = idx.iter().partition(|&&i| cols[j][i] <= t);
+            let (left, right): (Vec<usize>, Vec<usize>) =
+                idx.iter().partition(|&&i| cols[j][i] <= t);
             let depth = tree.nodes[id].depth + 1;
             let (li, ri) = (tree.nodes.len(), tree.nodes.len() + 1);
             tree.nodes.push(Self::leaf(&left, y, w, depth));
@@ -365,7 +386,11 @@ impl DecisionTree {
         crate::error::check_finite("row", row)?;
         let mut id = 0;
         while let Some((j, t)) = self.nodes[id].split {
-            id = if row[j] <= t { self.nodes[id].left } else { self.nodes[id].right };
+            id = if row[j] <= t {
+                self.nodes[id].left
+            } else {
+                self.nodes[id].right
+            };
         }
         Ok(self.nodes[id].predicts)
     }
@@ -389,7 +414,11 @@ impl DecisionTree {
     /// As [`DecisionTree::predict`]; [`StatsError::Shape`] when `y` does not match `x`.
     pub fn evaluate(&self, x: MatrixView<'_>, y: &[bool]) -> Result<Scores, StatsError> {
         if y.len() != x.nrows() {
-            return Err(StatsError::Shape(format!("{} labels for {} rows", y.len(), x.nrows())));
+            return Err(StatsError::Shape(format!(
+                "{} labels for {} rows",
+                y.len(),
+                x.nrows()
+            )));
         }
         let pred = self.predict(x)?;
         let (mut tp, mut fp, mut tn, mut fn_) = (0, 0, 0, 0);
@@ -408,7 +437,11 @@ impl DecisionTree {
     pub fn training_scores(&self) -> Scores {
         let root = &self.nodes[0];
         let (mut tp, mut fp) = (0, 0);
-        for leaf in self.nodes.iter().filter(|n| n.split.is_none() && n.predicts) {
+        for leaf in self
+            .nodes
+            .iter()
+            .filter(|n| n.split.is_none() && n.predicts)
+        {
             tp += leaf.n_positive;
             fp += leaf.n_samples - leaf.n_positive;
         }
@@ -473,7 +506,7 @@ impl DecisionTree {
                 None => {}
             }
         }
-        out.sort_by(|a, b| b.positives.cmp(&a.positives));
+        out.sort_by_key(|r| std::cmp::Reverse(r.positives));
         out
     }
 }
@@ -481,7 +514,12 @@ impl DecisionTree {
 /// A condition in words.
 fn describe(c: &Condition) -> String {
     match (c.lower, c.upper) {
-        (Some(l), Some(u)) => format!("{} < {} <= {}", format_number(l), c.feature, format_number(u)),
+        (Some(l), Some(u)) => format!(
+            "{} < {} <= {}",
+            format_number(l),
+            c.feature,
+            format_number(u)
+        ),
         (Some(l), None) => format!("{} > {}", c.feature, format_number(l)),
         (None, Some(u)) => format!("{} <= {}", c.feature, format_number(u)),
         (None, None) => format!("{} (any)", c.feature),
@@ -499,7 +537,11 @@ pub fn format_number(v: f64) -> String {
         }
         grouped.push(ch);
     }
-    let sign = if v < 0.0 && s.trim_start_matches(['0', '.']) != "" { "-" } else { "" };
+    let sign = if v < 0.0 && !s.trim_start_matches(['0', '.']).is_empty() {
+        "-"
+    } else {
+        ""
+    };
     format!("{sign}{grouped}.{frac}")
 }
 
@@ -533,7 +575,9 @@ mod unit {
             DecisionTree::fit(x.view(), &["a", "b"], &[true, false, true], &cfg),
             Err(StatsError::Shape(_))
         ));
-        assert!(DecisionTree::fit(x.view(), &["a"], &[true, false, true], &TreeConfig::new(0)).is_err());
+        assert!(
+            DecisionTree::fit(x.view(), &["a"], &[true, false, true], &TreeConfig::new(0)).is_err()
+        );
         let nan = Matrix::from_shape_vec((2, 1), vec![1.0, f64::NAN]).unwrap();
         assert!(matches!(
             DecisionTree::fit(nan.view(), &["a"], &[true, false], &cfg),

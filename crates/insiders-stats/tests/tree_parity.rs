@@ -2,6 +2,8 @@
 //! (`tests/data/make_tests_reference.py`): the Insiders of the fixtures (Ward k = 10 on the
 //! study's tree space, highest mean gross revenue) explained by 10 of the study's features.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 
 use insiders_core::Matrix;
@@ -24,7 +26,11 @@ fn data() -> Option<(Matrix, Vec<String>, Vec<bool>)> {
     let feats = read_table(&fixture("features.csv.gz")?);
     let ward = read_table(&fixture("ward_labels.csv.gz")?);
     let cluster = r["insider_cluster"].as_f64().unwrap();
-    let y: Vec<bool> = ward.column("tree_space_k10").iter().map(|&l| l == cluster).collect();
+    let y: Vec<bool> = ward
+        .column("tree_space_k10")
+        .iter()
+        .map(|&l| l == cluster)
+        .collect();
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let (n, d, v) = feats.matrix(&refs);
     Some((Matrix::from_shape_vec((n, d), v).unwrap(), names, y))
@@ -36,7 +42,10 @@ fn same_or_better_training_accuracy_than_sklearn() {
     let r = reference();
     assert_eq!(y.iter().filter(|&&v| v).count(), 1093);
     for depth in 1..=4 {
-        for (cw, key) in [(ClassWeight::Uniform, "none"), (ClassWeight::Balanced, "balanced")] {
+        for (cw, key) in [
+            (ClassWeight::Uniform, "none"),
+            (ClassWeight::Balanced, "balanced"),
+        ] {
             let want = &r["tree"][format!("depth{depth}_{key}")];
             let cfg = TreeConfig {
                 max_depth: depth,
