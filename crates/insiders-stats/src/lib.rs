@@ -14,6 +14,8 @@
 //! per-task seeds, so results are bit-identical whatever the rayon thread count.
 //! `docs/statistics.md` says what each method assumes and how to read its numbers.
 
+#![deny(missing_docs)]
+
 pub mod clv;
 mod error;
 mod optim;

@@ -40,7 +40,9 @@ pub fn ln_gamma(x: f64) -> f64 {
                         * (1.0 / 1260.0
                             + zi2
                                 * (-1.0 / 1680.0
-                                    + zi2 * (1.0 / 1188.0 + zi2 * (-691.0 / 360_360.0 + zi2 / 156.0))))));
+                                    + zi2
+                                        * (1.0 / 1188.0
+                                            + zi2 * (-691.0 / 360_360.0 + zi2 / 156.0))))));
     (z - 0.5) * z.ln() - z + HALF_LN_2PI + series - shift
 }
 
@@ -104,7 +106,7 @@ fn erf_series(x: f64) -> f64 {
         n += 1.0;
         term *= 2.0 * x2 / (2.0 * n + 1.0);
         sum += term;
-        if term < sum * 1e-17 {
+        if term <= sum * 1e-17 {
             break;
         }
     }
@@ -177,9 +179,10 @@ mod unit {
 
     #[test]
     fn ln_gamma_known_values() {
-        assert!((ln_gamma(1.0)).abs() < 1e-15);
-        assert!((ln_gamma(2.0)).abs() < 1e-15);
-        assert!((ln_gamma(0.5) - std::f64::consts::PI.sqrt().ln()).abs() < 1e-15);
+        // absolute accuracy near the zeros at 1 and 2 is a few ulps of ln Γ(15) ≈ 25
+        assert!((ln_gamma(1.0)).abs() < 1e-14);
+        assert!((ln_gamma(2.0)).abs() < 1e-14);
+        assert!((ln_gamma(0.5) - std::f64::consts::PI.sqrt().ln()).abs() < 1e-14);
         // ln Γ(101) = ln(100!)
         let lf: f64 = (1..=100).map(|k| (k as f64).ln()).sum();
         assert!((ln_gamma(101.0) - lf).abs() < 1e-12 * lf);
@@ -197,7 +200,7 @@ mod unit {
             (0.5, 0.479_500_122_186_953_5),
             (1.0, 0.157_299_207_050_285_13),
             (2.0, 0.004_677_734_981_047_266),
-            (2.5, 0.000_406_952_017_444_958_94),
+            (2.5, 0.000_406_952_017_444_958_9),
             (3.0, 2.209_049_699_858_544e-5),
             (5.0, 1.537_459_794_428_034_8e-12),
             (10.0, 2.088_487_583_762_545e-45),
@@ -205,7 +208,10 @@ mod unit {
         ];
         for (x, want) in cases {
             let got = erfc(x);
-            assert!(((got - want) / want).abs() < 1e-13, "erfc({x}) = {got}, want {want}");
+            assert!(
+                ((got - want) / want).abs() < 1e-13,
+                "erfc({x}) = {got}, want {want}"
+            );
         }
     }
 
@@ -226,8 +232,14 @@ mod unit {
             let xs: Vec<f64> = (0..n).map(|_| gamma_draw(&mut rng, shape, rate)).collect();
             let m = xs.iter().sum::<f64>() / n as f64;
             let v = xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / n as f64;
-            assert!((m / (shape / rate) - 1.0).abs() < 0.02, "{shape} {rate} mean {m}");
-            assert!((v / (shape / rate / rate) - 1.0).abs() < 0.05, "{shape} {rate} var {v}");
+            assert!(
+                (m / (shape / rate) - 1.0).abs() < 0.02,
+                "{shape} {rate} mean {m}"
+            );
+            assert!(
+                (v / (shape / rate / rate) - 1.0).abs() < 0.05,
+                "{shape} {rate} var {v}"
+            );
         }
         let n = 100_000;
         let m = (0..n).map(|_| beta_draw(&mut rng, 2.0, 6.0)).sum::<f64>() / n as f64;

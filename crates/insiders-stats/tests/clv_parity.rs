@@ -2,6 +2,8 @@
 //! the published likelihoods (`tests/data/make_clv_reference.py`), on the study's data
 //! (calibration until 2011-09-09, holdout to 2011-12-09) and on lifetimes' CDNOW summary.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 
 use insiders_fixtures::read_table;
@@ -10,7 +12,9 @@ use insiders_stats::clv::{
 };
 
 fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }
 
 fn json(name: &str) -> serde_json::Value {
@@ -106,11 +110,19 @@ fn check_formulas(
         let x = f64::from(c.frequency);
         let ours = bg.expected_purchases(horizon, x, c.recency, c.age).unwrap();
         worst.0 = worst.0.max(rel(ours, e[i]));
-        worst.1 = worst.1.max((bg.prob_alive(x, c.recency, c.age).unwrap() - pa[i]).abs());
-        worst.2 = worst.2.max(rel(gg.conditional_expected_value(x, c.monetary).unwrap(), ev[i]));
+        worst.1 = worst
+            .1
+            .max((bg.prob_alive(x, c.recency, c.age).unwrap() - pa[i]).abs());
+        worst.2 = worst.2.max(rel(
+            gg.conditional_expected_value(x, c.monetary).unwrap(),
+            ev[i],
+        ));
     }
     println!("formula parity at lifetimes' parameters: {worst:?}");
-    assert!(worst.0 < 1e-8 && worst.1 < 1e-10 && worst.2 < 1e-12, "{worst:?}");
+    assert!(
+        worst.0 < 1e-8 && worst.1 < 1e-10 && worst.2 < 1e-12,
+        "{worst:?}"
+    );
     for (k, v) in r["lifetimes_expected_new"].as_object().unwrap() {
         let t: f64 = k.parse().unwrap();
         assert!(rel(bg.expected_purchases_new(t).unwrap(), v.as_f64().unwrap()) < 1e-8);
@@ -125,7 +137,13 @@ fn check_formulas(
 }
 
 /// Our maximum-likelihood fits are at least as good as both references, and predict alike.
-fn check_fits(s: &[CustomerSummary], t: &insiders_fixtures::Table, r: &serde_json::Value, horizon: f64, pred_tol: f64) {
+fn check_fits(
+    s: &[CustomerSummary],
+    t: &insiders_fixtures::Table,
+    r: &serde_json::Value,
+    horizon: f64,
+    pred_tol: f64,
+) {
     let bg = BgNbd::fit(s).unwrap();
     let gg = GammaGamma::fit(s).unwrap();
     let ref_bg = r["lifetimes_bgnbd_ll_sum"]
@@ -146,18 +164,27 @@ fn check_fits(s: &[CustomerSummary], t: &insiders_fixtures::Table, r: &serde_jso
     for (ours, theirs) in [gg.model.p, gg.model.q, gg.model.v].iter().zip(&g) {
         assert!(rel(*ours, *theirs) < 1e-4, "{ours} vs {theirs}");
     }
-    let (e, ev) = (t.column("lt_expected_purchases"), t.column("lt_expected_value"));
+    let (e, ev) = (
+        t.column("lt_expected_purchases"),
+        t.column("lt_expected_value"),
+    );
     let (mut worst_e, mut worst_v, mut sum_ours, mut sum_theirs) = (0.0f64, 0.0f64, 0.0, 0.0);
     for (i, c) in s.iter().enumerate() {
         let x = f64::from(c.frequency);
-        let ours = bg.model.expected_purchases(horizon, x, c.recency, c.age).unwrap();
+        let ours = bg
+            .model
+            .expected_purchases(horizon, x, c.recency, c.age)
+            .unwrap();
         let v = gg.model.conditional_expected_value(x, c.monetary).unwrap();
         worst_e = worst_e.max(rel(ours, e[i]));
         worst_v = worst_v.max(rel(v, ev[i]));
         sum_ours += ours * v;
         sum_theirs += e[i] * ev[i];
     }
-    println!("prediction parity of the fits: purchases {worst_e:.2e}, value {worst_v:.2e}, revenue total {:.2e}", rel(sum_ours, sum_theirs));
+    println!(
+        "prediction parity of the fits: purchases {worst_e:.2e}, value {worst_v:.2e}, revenue total {:.2e}",
+        rel(sum_ours, sum_theirs)
+    );
     assert!(worst_e < pred_tol && worst_v < 1e-4, "{worst_e} {worst_v}");
 }
 
@@ -181,7 +208,10 @@ fn cdnow_matches_lifetimes() {
     check_fits(&s, &t, &r, 39.0, 1e-4);
     let bg = BgNbd::fit(&s).unwrap();
     let b = params(&r["lifetimes_bgnbd"], &["r", "alpha", "a", "b"]);
-    for (ours, theirs) in [bg.model.r, bg.model.alpha, bg.model.a, bg.model.b].iter().zip(&b) {
+    for (ours, theirs) in [bg.model.r, bg.model.alpha, bg.model.a, bg.model.b]
+        .iter()
+        .zip(&b)
+    {
         assert!(rel(*ours, *theirs) < 1e-4, "{ours} vs {theirs}");
     }
 }
@@ -201,7 +231,10 @@ fn backtest_on_the_study_data() {
         .map(|(v, id)| (*v, *id))
         .collect();
     by_rev.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let group: Vec<u32> = by_rev[..by_rev.len() / 5].iter().map(|p| p.1 as u32).collect();
+    let group: Vec<u32> = by_rev[..by_rev.len() / 5]
+        .iter()
+        .map(|p| p.1 as u32)
+        .collect();
     let bt = backtest(&ev, cut, end, Some(&group)).unwrap();
     let hv = t.column("holdout_value");
     let actual: f64 = hv.iter().sum();
@@ -250,7 +283,9 @@ fn forecast_band_brackets_the_expectation_and_is_thread_independent() {
     let r = json("cdnow_reference.json");
     let _ = r;
     let ev = events();
-    let end = json("clv_reference.json")["observation_end_day"].as_i64().unwrap();
+    let end = json("clv_reference.json")["observation_end_day"]
+        .as_i64()
+        .unwrap();
     let t = read_table(&data("clv_summary.csv.gz"));
     let group: Vec<u32> = t.ids.iter().step_by(7).map(|&i| i as u32).collect();
     let mut cfg = ForecastConfig::months(3, 42);
@@ -265,7 +300,10 @@ fn forecast_band_brackets_the_expectation_and_is_thread_independent() {
     let f1 = run(1);
     let f2 = run(2);
     assert_eq!(f1, f2);
-    println!("{:?} param uncertainty {}", f1.total, f1.parameter_uncertainty_used);
+    println!(
+        "{:?} param uncertainty {}",
+        f1.total, f1.parameter_uncertainty_used
+    );
     assert_eq!(f1.periods.len(), 3);
     for p in f1.periods.iter().chain([&f1.total]) {
         assert!(p.low <= p.expected && p.expected <= p.high, "{p:?}");
@@ -275,6 +313,10 @@ fn forecast_band_brackets_the_expectation_and_is_thread_independent() {
     if !f1.parameter_uncertainty_used {
         // pure posterior simulation: its mean estimates the closed form
         let se = (f1.total.high - f1.total.low) / (2.0 * 1.645) / (300f64).sqrt();
-        assert!((f1.total.simulated_mean - f1.total.expected).abs() < 4.0 * se, "{:?}", f1.total);
+        assert!(
+            (f1.total.simulated_mean - f1.total.expected).abs() < 4.0 * se,
+            "{:?}",
+            f1.total
+        );
     }
 }

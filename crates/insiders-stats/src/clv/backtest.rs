@@ -85,7 +85,10 @@ pub struct Backtest {
     pub customers: Vec<CustomerPrediction>,
 }
 
-fn error_summary<F: Fn(&CustomerPrediction) -> f64>(rows: &[&CustomerPrediction], f: F) -> ErrorSummary {
+fn error_summary<F: Fn(&CustomerPrediction) -> f64>(
+    rows: &[&CustomerPrediction],
+    f: F,
+) -> ErrorSummary {
     let n = rows.len().max(1) as f64;
     let actual: f64 = rows.iter().map(|c| c.actual).sum();
     let predicted: f64 = rows.iter().map(|c| f(c)).sum();
@@ -147,7 +150,10 @@ pub fn backtest(
 
     // holdout revenue and purchase days per customer
     let mut holdout: BTreeMap<u32, (f64, BTreeSet<i64>)> = BTreeMap::new();
-    for e in events.iter().filter(|e| e.day > cutoff_day && e.day <= end_day) {
+    for e in events
+        .iter()
+        .filter(|e| e.day > cutoff_day && e.day <= end_day)
+    {
         let h = holdout.entry(e.customer).or_default();
         h.0 += e.value;
         h.1.insert(e.day);
@@ -156,10 +162,9 @@ pub fn backtest(
     let mut customers = Vec::with_capacity(summaries.len());
     for s in &summaries {
         let x = f64::from(s.frequency);
-        let expected_purchases =
-            bgnbd
-                .model
-                .expected_purchases(horizon, x, s.recency, s.age)?;
+        let expected_purchases = bgnbd
+            .model
+            .expected_purchases(horizon, x, s.recency, s.age)?;
         let expected_value = gamma_gamma
             .model
             .conditional_expected_value(x, s.monetary)?;
@@ -191,7 +196,10 @@ pub fn backtest(
     let (group_scores, group_unseen) = match &group_set {
         Some(g) => {
             let rows: Vec<&CustomerPrediction> = customers.iter().filter(|c| c.in_group).collect();
-            (Some(scores(&rows)), g.iter().filter(|c| !seen.contains(c)).count())
+            (
+                Some(scores(&rows)),
+                g.iter().filter(|c| !seen.contains(c)).count(),
+            )
         }
         None => (None, 0),
     };

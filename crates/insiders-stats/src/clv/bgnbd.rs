@@ -107,7 +107,10 @@ impl Data {
 fn check_params(r: f64, alpha: f64, a: f64, b: f64) -> Result<(), StatsError> {
     for (key, v) in [("r", r), ("alpha", alpha), ("a", a), ("b", b)] {
         if !(v.is_finite() && v > 0.0) {
-            return Err(StatsError::param(key, format!("must be finite and > 0, got {v}")));
+            return Err(StatsError::param(
+                key,
+                format!("must be finite and > 0, got {v}"),
+            ));
         }
     }
     Ok(())
@@ -272,10 +275,19 @@ impl BgNbd {
     /// As [`BgNbd::customer_log_likelihood`], plus [`StatsError::Param`] for `t < 0` or
     /// non-finite, and [`StatsError::Numerical`] if `a + b + x <= 1` or the series does not
     /// converge.
-    pub fn expected_purchases(&self, t: f64, x: f64, t_x: f64, age: f64) -> Result<f64, StatsError> {
+    pub fn expected_purchases(
+        &self,
+        t: f64,
+        x: f64,
+        t_x: f64,
+        age: f64,
+    ) -> Result<f64, StatsError> {
         check_rft(x, t_x, age)?;
         if !(t.is_finite() && t >= 0.0) {
-            return Err(StatsError::param("t", format!("must be finite and >= 0, got {t}")));
+            return Err(StatsError::param(
+                "t",
+                format!("must be finite and >= 0, got {t}"),
+            ));
         }
         let unconditional = self.alive_expectation(t, x, age)?;
         Ok(unconditional / (1.0 + self.dead_odds(x, t_x, age)))
@@ -289,7 +301,10 @@ impl BgNbd {
     /// `a + b <= 1` or the series does not converge.
     pub fn expected_purchases_new(&self, t: f64) -> Result<f64, StatsError> {
         if !(t.is_finite() && t >= 0.0) {
-            return Err(StatsError::param("t", format!("must be finite and >= 0, got {t}")));
+            return Err(StatsError::param(
+                "t",
+                format!("must be finite and >= 0, got {t}"),
+            ));
         }
         self.alive_expectation(t, 0.0, 0.0)
     }

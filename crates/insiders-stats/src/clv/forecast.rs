@@ -158,7 +158,7 @@ fn simulate(
         let mut k = 0;
         loop {
             t += -(1.0 - rng.uniform()).ln() / lambda;
-            if !(t <= horizon) {
+            if t.is_nan() || t > horizon {
                 break;
             }
             while k + 1 < ends.len() && t > ends[k] {
@@ -200,7 +200,10 @@ pub fn forecast(
     config: &ForecastConfig,
 ) -> Result<Forecast, StatsError> {
     if config.period_days.is_empty() {
-        return Err(StatsError::param("period_days", "needs at least one period"));
+        return Err(StatsError::param(
+            "period_days",
+            "needs at least one period",
+        ));
     }
     if let Some(d) = config
         .period_days

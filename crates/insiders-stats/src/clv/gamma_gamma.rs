@@ -272,7 +272,12 @@ mod unit {
         assert!((e - (w * 50.0 + (1.0 - w) * pop)).abs() < 1e-9);
         assert!(g.conditional_expected_value(1.5, 1.0).is_err());
         assert!(g.conditional_expected_value(2.0, -1.0).is_err());
-        assert!(GammaGamma::new(1.0, 0.5, 1.0).unwrap().expected_value().is_err());
+        assert!(
+            GammaGamma::new(1.0, 0.5, 1.0)
+                .unwrap()
+                .expected_value()
+                .is_err()
+        );
         assert!(GammaGamma::new(1.0, -0.5, 1.0).is_err());
     }
 
@@ -288,7 +293,10 @@ mod unit {
             first_day: 0,
         };
         let few = [mk(1, 2.0), mk(0, 0.0), mk(2, 3.0)];
-        assert!(matches!(GammaGamma::fit(&few), Err(StatsError::TooFew { found: 2, .. })));
+        assert!(matches!(
+            GammaGamma::fit(&few),
+            Err(StatsError::TooFew { found: 2, .. })
+        ));
         let bad = [mk(1, 2.0), mk(1, 0.0), mk(2, 3.0), mk(3, 1.0)];
         assert!(matches!(
             GammaGamma::fit(&bad),

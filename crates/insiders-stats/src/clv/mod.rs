@@ -226,7 +226,10 @@ mod unit {
             day: 11,
             value: 1.0,
         }];
-        assert!(matches!(summarise(&late, 10), Err(StatsError::Empty { .. })));
+        assert!(matches!(
+            summarise(&late, 10),
+            Err(StatsError::Empty { .. })
+        ));
         let nan = [
             Event {
                 customer: 1,
