@@ -22,6 +22,15 @@ pub enum AnalysisError {
         #[source]
         source: insiders_core::Error,
     },
+    /// A statistical model or test.
+    #[error("{stage}: {source}")]
+    Stats {
+        /// The question it serves.
+        stage: &'static str,
+        /// The statistics error.
+        #[source]
+        source: insiders_stats::StatsError,
+    },
     /// The feature table.
     #[error(transparent)]
     Features(#[from] insiders_features::FeaturesError),

@@ -4,11 +4,16 @@
 //! pure function of the input lines, the options and the seed.
 
 pub mod actions;
+pub mod answers;
 pub mod error;
 pub mod events;
+pub mod guarantee;
 pub mod model;
 pub mod options;
 pub mod profile;
+pub mod report;
+pub mod revenue;
+pub mod rules;
 pub mod stability;
 
 pub use error::AnalysisError;
@@ -225,4 +230,128 @@ pub fn membership_stability(
 /// Purchase events of every customer in the table, per day.
 pub fn purchases(inputs: Inputs<'_>) -> Vec<DayPurchase> {
     events::day_purchases(inputs.lines, inputs.cleaned)
+}
+
+/// Everything a run computes before it touches the history database.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    /// The space, the clusters and the Insiders.
+    pub segmentation: Segmentation,
+    /// Q2, Q3, Q4, Q9 and the hypotheses.
+    pub descriptive: Descriptive,
+    /// Q8: membership stability.
+    pub stability: Stability,
+    /// Q5.
+    pub revenue: revenue::RevenueModel,
+    /// Q6 (and the Insiders on the edge, for Q7).
+    pub entry: rules::EntryAnalysis,
+    /// Q8: Insiders against the rest.
+    pub tests: Vec<answers::GroupTest>,
+    /// The last day of the data.
+    pub end_day: i64,
+}
+
+/// Runs the whole analysis. The membership-stability refits run beside the statistics;
+/// every step's seed derives from `seed`, so the result is the same whatever the number of
+/// threads.
+pub fn analyse(
+    inputs: Inputs<'_>,
+    opts: &AnalysisOptions,
+    seed: u64,
+) -> Result<Analysis, AnalysisError> {
+    let segmentation = segment(inputs, opts, seed)?;
+    let descriptive = describe(inputs, &segmentation)?;
+    let seg = &segmentation;
+    let end_day = inputs.cleaned.last_day;
+    let (stability, rest) = rayon::join(
+        || membership_stability(inputs, seg, opts, seed),
+        || -> Result<_, AnalysisError> {
+            let purchases = purchases(inputs);
+            let ids: Vec<u32> = inputs
+                .table
+                .customer_id
+                .iter()
+                .zip(&seg.insider)
+                .filter(|&(_, &b)| b)
+                .map(|(&c, _)| c)
+                .collect();
+            let revenue = revenue::expected_revenue(
+                &purchases,
+                &ids,
+                end_day,
+                &opts.forecast,
+                insiders_core::derive_seed(seed, 3),
+            )?;
+            let entry = rules::entry_rules(inputs.table, &seg.insider, &opts.rules)?;
+            let tests = guarantee::group_tests(
+                inputs.table,
+                &seg.insider,
+                &opts.stability,
+                insiders_core::derive_seed(seed, 4),
+            )?;
+            Ok((revenue, entry, tests))
+        },
+    );
+    let (revenue, entry, tests) = rest?;
+    Ok(Analysis {
+        segmentation,
+        descriptive,
+        stability: stability?,
+        revenue,
+        entry,
+        tests,
+        end_day,
+    })
+}
+
+/// The answers of an analysis, given what was run and the changes since the previous run.
+pub fn answers(
+    a: &Analysis,
+    table: &CustomerTable,
+    run: answers::RunInfo,
+    since_previous: Option<rules::MembershipChanges>,
+) -> answers::Answers {
+    let seg = &a.segmentation;
+    let d = &a.descriptive;
+    let ids: Vec<u32> = table
+        .customer_id
+        .iter()
+        .zip(&seg.insider)
+        .filter(|&(_, &b)| b)
+        .map(|(&c, _)| c)
+        .collect();
+    answers::Answers {
+        run,
+        q1_who: answers::Who {
+            file: "insiders.csv".into(),
+            customer_ids: ids,
+        },
+        q2_how_many: answers::HowMany {
+            insiders: d.size.insiders,
+            customers: d.size.customers,
+            share_customers: d.size.share_customers,
+        },
+        q3_characteristics: d.contrast.clone(),
+        q4_revenue_share: answers::RevenueShare {
+            insiders_revenue: d.size.revenue,
+            total_revenue: d.size.total_revenue,
+            share_revenue: d.size.share_revenue,
+        },
+        q5_expected_revenue: a.revenue.answer.clone(),
+        q6_conditions_to_enter: a.entry.rules.clone(),
+        q7_conditions_to_leave: rules::LeaveConditions {
+            summary: a.entry.leave_summary.clone(),
+            on_the_edge: a.entry.on_the_edge.clone(),
+            likely_lapsed: a.revenue.likely_lapsed.clone(),
+            since_previous,
+        },
+        q8_guarantee: answers::Guarantee {
+            tests: a.tests.clone(),
+            membership_stability: a.stability.clone(),
+        },
+        q9_actions: d.actions.clone(),
+        hypotheses: d.hypotheses.clone(),
+        clusters: seg.profiles.clone(),
+        base_profile: d.base.clone(),
+    }
 }

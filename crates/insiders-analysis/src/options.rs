@@ -56,8 +56,8 @@ pub struct ForecastOptions {
     /// Days held out at the end of the data for the backtest (91: 2011-09-09 .. 2011-12-09
     /// on the study's data).
     pub holdout_days: u32,
-    /// Bootstrap resamples of the customers for the forecast band.
-    pub band_resamples: u32,
+    /// Simulated futures for the forecast band (0: no band).
+    pub simulations: u32,
     /// Level of the band (0.9: a 90% interval).
     pub band_level: f64,
 }
@@ -67,7 +67,7 @@ impl Default for ForecastOptions {
         ForecastOptions {
             months: 3,
             holdout_days: 91,
-            band_resamples: 200,
+            simulations: 1000,
             band_level: 0.9,
         }
     }

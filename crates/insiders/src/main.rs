@@ -40,6 +40,8 @@ enum Command {
     Cluster(commands::ClusterArgs),
     /// Embed any numeric CSV matrix with PCA, UMAP, t-SNE or the forest leaf space.
     Embed(commands::EmbedArgs),
+    /// List the runs in the membership history, or one customer's runs.
+    History(run::HistoryArgs),
     /// List the registered engines and embedders.
     List,
 }
@@ -76,6 +78,7 @@ fn main() -> Result<()> {
         Command::Synth(a) => commands::synth(a),
         Command::Cluster(a) => commands::cluster(a),
         Command::Embed(a) => commands::embed(a),
+        Command::History(a) => run::history(a),
         Command::List => commands::list(),
     }
 }

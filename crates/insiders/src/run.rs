@@ -9,8 +9,12 @@ use crate::commands::{load_config, prepare};
 use crate::config::Config;
 use crate::progress::Progress;
 use anyhow::{Context, Result, bail};
-use insiders_analysis::{Inputs, membership_stability};
+use insiders_analysis::Inputs;
+use insiders_analysis::answers::{Answers, RunInfo};
+use insiders_analysis::report::{FlowRow, ReportInputs};
+use insiders_analysis::rules::MembershipChanges;
 use insiders_features::Scaler;
+use insiders_history::{History, Membership, RunRecord};
 use insiders_ingest::{date, matrix::format_f64, write_atomic};
 use serde_json::json;
 use std::fmt::Write as _;
@@ -110,18 +114,93 @@ pub fn run(a: RunArgs) -> Result<()> {
         scaled: &scaled,
         selected: &cfg.features.selected,
     };
-    progress.stage("space and clusters");
-    let seg = insiders_analysis::segment(inputs, &opts, cfg.seed)?;
-    timings.lap("space and clusters");
-    progress.stage("profiles");
-    let desc = insiders_analysis::describe(inputs, &seg)?;
-    timings.lap("profiles");
-    progress.stage("membership stability");
-    let stab = membership_stability(inputs, &seg, &opts, cfg.seed)?;
-    timings.lap("stability");
+    progress.stage("space, clusters, models and tests");
+    let analysis = insiders_analysis::analyse(inputs, &opts, cfg.seed)?;
+    timings.lap("analysis");
+    let seg = &analysis.segmentation;
+
+    // The as-of date: the given one, or the day after the last invoice.
+    let as_of = match &a.as_of {
+        Some(d) => d.clone(),
+        None => date::format_day(p.cleaned.last_day + 1),
+    };
+    let run_info = RunInfo {
+        as_of: as_of.clone(),
+        seed: cfg.seed,
+        source: p.loaded.report.source.clone(),
+        data_fingerprint: data_fingerprint(&p.loaded.lines),
+        config_hash: config_hash(&cfg)?,
+        customers: p.table.len(),
+        space: cfg.model.space.clone(),
+        space_target: cfg.model.space_target.clone(),
+        engine: cfg.model.engine.clone(),
+        k: cfg.model.k,
+        space_info: seg.fitted.space_info.clone(),
+        clusters_found: seg.fitted.k,
+        noise: seg.noise,
+        insiders_cluster: seg.insiders_cluster,
+    };
+
+    // ---- the history database: one transaction; a rerun for the same date replaces it ----
+    progress.stage("history");
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("creating the output folder {}", a.out.display()))?;
+    let db_path = a.db.clone().unwrap_or_else(|| a.out.join("history.sqlite"));
+    let mut history = History::open(&db_path)?;
+    let previous = history.previous_run(&as_of)?;
+    let memberships: Vec<Membership> = p
+        .table
+        .customer_id
+        .iter()
+        .zip(&seg.fitted.cluster)
+        .zip(&seg.insider)
+        .map(|((&id, c), &insider)| Membership {
+            customer_id: i64::from(id),
+            cluster: c.map_or(-1, i64::from),
+            insider,
+        })
+        .collect();
+    let record = RunRecord {
+        as_of: as_of.clone(),
+        config_hash: run_info.config_hash.clone(),
+        data_fingerprint: run_info.data_fingerprint.clone(),
+        seed: cfg.seed,
+        model: format!(
+            "{} k={} on the {} space",
+            cfg.model.engine, cfg.model.k, cfg.model.space
+        ),
+        insiders_cluster: i64::from(seg.insiders_cluster),
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    let run_id = history.record_run(&record, &memberships)?;
+    let since_previous = match &previous {
+        Some(prev) => {
+            let f = history.flows(prev.id, run_id)?;
+            Some(MembershipChanges {
+                previous_as_of: prev.record.as_of.clone(),
+                entered: f.entered,
+                left: f.left,
+                stayed: f.stayed,
+            })
+        }
+        None => None,
+    };
+    let flows: Vec<FlowRow> = history
+        .transitions()?
+        .into_iter()
+        .map(|t| FlowRow {
+            as_of: t.to_as_of,
+            stayed: t.flows.stayed,
+            entered: t.flows.entered.len(),
+            left: t.flows.left.len(),
+        })
+        .collect();
+    timings.lap("history");
 
     // ---- outputs, all in memory first ----
-    let as_of = a.as_of.clone();
+    progress.stage("report");
+    let answers = insiders_analysis::answers(&analysis, &p.table, run_info, since_previous);
+    let answers_text = serde_json::to_string_pretty(&answers)? + "\n";
     let ids = &p.table.customer_id;
     let mut insiders_csv = String::from("customer_id,cluster,distance_to_centre");
     for c in &p.table.columns {
@@ -129,12 +208,7 @@ pub fn run(a: RunArgs) -> Result<()> {
         insiders_csv.push_str(c);
     }
     insiders_csv.push('\n');
-    let mut insider_ids = Vec::new();
-    for i in 0..p.table.len() {
-        if !seg.insider[i] {
-            continue;
-        }
-        insider_ids.push(ids[i]);
+    for i in (0..p.table.len()).filter(|&i| seg.insider[i]) {
         let _ = write!(
             insiders_csv,
             "{},{},{}",
@@ -165,61 +239,25 @@ pub fn run(a: RunArgs) -> Result<()> {
         &space_cols,
         &seg.fitted.coords,
     );
-    let fingerprint = data_fingerprint(&p.loaded.lines);
-    let chash = config_hash(&cfg)?;
-    let answers = json!({
-        "run": {
-            "as_of": as_of,
-            "seed": cfg.seed,
-            "source": p.loaded.report.source,
-            "data_fingerprint": fingerprint,
-            "config_hash": chash,
-            "customers": p.table.len(),
-            "model": {
-                "space": cfg.model.space,
-                "space_target": cfg.model.space_target,
-                "space_params": cfg.model.space_params,
-                "engine": cfg.model.engine,
-                "k": cfg.model.k,
-                "engine_params": cfg.model.engine_params,
-            },
-            "space_info": seg.fitted.space_info,
-            "clusters_found": seg.fitted.k,
-            "noise": seg.noise,
-            "insiders_cluster": seg.insiders_cluster,
-        },
-        "q1_who": {
-            "file": "insiders.csv",
-            "customer_ids": insider_ids,
-        },
-        "q2_how_many": {
-            "insiders": desc.size.insiders,
-            "customers": desc.size.customers,
-            "share_customers": desc.size.share_customers,
-        },
-        "q3_characteristics": desc.contrast,
-        "q4_revenue_share": {
-            "insiders_revenue": desc.size.revenue,
-            "total_revenue": desc.size.total_revenue,
-            "share_revenue": desc.size.share_revenue,
-        },
-        "q8_guarantee": {
-            "membership_stability": stab,
-        },
-        "q9_actions": desc.actions,
-        "hypotheses": desc.hypotheses,
-        "clusters": seg.profiles,
+    let report = insiders_analysis::report::build(ReportInputs {
+        answers: &answers,
+        coords: &seg.fitted.coords,
+        cluster: &seg.fitted.cluster,
+        table: &p.table,
+        insider: &seg.insider,
+        distance: &seg.distance,
+        flows: &flows,
+        accounting: &p.cleaned.account,
     });
-    let answers_text = serde_json::to_string_pretty(&answers)? + "\n";
-    timings.lap("answers");
+    let html = report.to_html();
+    let md = report.to_markdown();
     let accounting = json!({
         "read": p.loaded.report,
         "accounting": p.cleaned.account,
     });
+    timings.lap("answers and report");
 
     progress.stage("writing");
-    std::fs::create_dir_all(&a.out)
-        .with_context(|| format!("creating the output folder {}", a.out.display()))?;
     write_atomic(&a.out.join("insiders.csv"), insiders_csv.as_bytes())?;
     write_atomic(&a.out.join("labels.csv"), &labels_csv)?;
     write_atomic(&a.out.join("space.csv"), &space_csv)?;
@@ -228,45 +266,94 @@ pub fn run(a: RunArgs) -> Result<()> {
         &a.out.join("row_accounting.json"),
         (serde_json::to_string_pretty(&accounting)? + "\n").as_bytes(),
     )?;
+    for (name, svg) in &md.files {
+        write_atomic(&a.out.join(name), svg.as_bytes())?;
+    }
+    write_atomic(&a.out.join("report.md"), md.text.as_bytes())?;
+    write_atomic(&a.out.join("report.html"), html.as_bytes())?;
     write_atomic(&a.out.join("answers.json"), answers_text.as_bytes())?;
     timings.lap("write");
-    let run_info = json!({
+    let info = json!({
         "version": env!("CARGO_PKG_VERSION"),
         "data": a.data.data.as_ref().map(|p| p.display().to_string()),
+        "database": db_path.display().to_string(),
+        "run_id": run_id.0,
         "threads": rayon::current_num_threads(),
         "wall_seconds": wall.elapsed().as_secs_f64(),
         "stages": timings.0.iter().skip(1).map(|(s, t)| json!({"stage": s, "seconds": t})).collect::<Vec<_>>(),
     });
     write_atomic(
         &a.out.join("run.json"),
-        (serde_json::to_string_pretty(&run_info)? + "\n").as_bytes(),
+        (serde_json::to_string_pretty(&info)? + "\n").as_bytes(),
     )?;
     progress.finish("run");
-    println!(
-        "source: {} ({})",
-        p.loaded.report.path, p.loaded.report.source
-    );
+    print_summary(&answers, &p.loaded.report, &a.out);
+    Ok(())
+}
+
+fn print_summary(a: &Answers, read: &insiders_ingest::ReadReport, out: &std::path::Path) {
+    let r = &a.run;
+    println!("source: {} ({}), as of {}", read.path, read.source, r.as_of);
     println!(
         "model: {} on the {} space, k = {} -> {} clusters{}",
-        cfg.model.engine,
-        cfg.model.space,
-        cfg.model.k,
-        seg.fitted.k,
-        if seg.noise > 0 {
-            format!(", {} customers in noise", seg.noise)
+        r.engine,
+        r.space,
+        r.k,
+        r.clusters_found,
+        if r.noise > 0 {
+            format!(", {} customers in noise", r.noise)
         } else {
             String::new()
         }
     );
     println!(
-        "Insiders: cluster {} with {} of {} customers ({:.1}%), {:.1}% of revenue",
-        seg.insiders_cluster,
-        desc.size.insiders,
-        desc.size.customers,
-        100.0 * desc.size.share_customers,
-        100.0 * desc.size.share_revenue
+        "Q1-Q4 Insiders: cluster {} with {} of {} customers ({:.1}%), {:.1}% of revenue",
+        r.insiders_cluster,
+        a.q2_how_many.insiders,
+        a.q2_how_many.customers,
+        100.0 * a.q2_how_many.share_customers,
+        100.0 * a.q4_revenue_share.share_revenue
     );
-    for h in &desc.hypotheses {
+    let q5 = &a.q5_expected_revenue;
+    println!(
+        "Q5 expected revenue, next {} months: {:.0} ({:.0}% band {:.0} .. {:.0})",
+        q5.months,
+        q5.insiders.estimate,
+        100.0 * q5.insiders.level,
+        q5.insiders.lo,
+        q5.insiders.hi
+    );
+    if let Some(b) = &q5.backtest {
+        println!(
+            "   backtest {} .. {}: model error {:+.1}%, naive baseline {:+.1}%",
+            b.calibration_end,
+            b.holdout_end,
+            100.0 * b.insiders.model_error,
+            100.0 * b.insiders.naive_error
+        );
+    }
+    let q6 = &a.q6_conditions_to_enter;
+    println!(
+        "Q6 entry rules: {} rules, precision {:.1}%, recall {:.1}%",
+        q6.rules.len(),
+        100.0 * q6.precision,
+        100.0 * q6.recall
+    );
+    if let Some(c) = &a.q7_conditions_to_leave.since_previous {
+        println!(
+            "Q7 since {}: {} entered, {} left, {} stayed",
+            c.previous_as_of,
+            c.entered.len(),
+            c.left.len(),
+            c.stayed
+        );
+    }
+    let s = &a.q8_guarantee.membership_stability;
+    println!(
+        "Q8 membership stability (Jaccard): seeds {:.3}, subsamples {:.3}",
+        s.seed_mean, s.subsample_mean
+    );
+    for h in &a.hypotheses {
         println!(
             "{}: {}: {}",
             h.id,
@@ -275,9 +362,25 @@ pub fn run(a: RunArgs) -> Result<()> {
         );
     }
     println!(
-        "membership stability (Jaccard): seeds {:.3}, subsamples {:.3}",
-        stab.seed_mean, stab.subsample_mean
+        "wrote {} (report.html, answers.json, insiders.csv)",
+        out.display()
     );
-    println!("wrote {}", a.out.display());
+}
+
+/// `insiders history`.
+#[derive(Debug, clap::Args)]
+pub struct HistoryArgs {
+    /// The history database (default: out/history.sqlite, where `insiders run` writes it).
+    #[arg(long, default_value = "out/history.sqlite")]
+    db: PathBuf,
+    /// One customer's clusters and Insider status, run by run.
+    #[arg(long)]
+    customer: Option<i64>,
+}
+
+pub fn history(a: HistoryArgs) -> Result<()> {
+    let h = History::open_existing(&a.db)?;
+    let mut out = std::io::stdout().lock();
+    insiders_history::write_listing(&h, a.customer, &mut out)?;
     Ok(())
 }

@@ -22,7 +22,7 @@ fn text(o: &Output) -> String {
 }
 
 /// A small shop and few refits, so the test profile stays fast.
-const SMALL: &str = "[synth]\ncustomers = 400\n[stability]\nseeds = 1\nsubsamples = 1\nbootstrap_resamples = 200\n[forecast]\nband_resamples = 20\n";
+const SMALL: &str = "[synth]\ncustomers = 400\n[stability]\nseeds = 1\nsubsamples = 1\nbootstrap_resamples = 200\n[forecast]\nsimulations = 50\n";
 
 fn small_config(dir: &Path) -> String {
     let p = dir.join("small.toml");
@@ -102,7 +102,9 @@ fn same_seed_same_bytes_with_one_and_two_threads_and_answers_agree_with_the_tabl
     assert_eq!(*best.0, insiders_cluster);
     let total: f64 = sums.values().map(|v| v.0).sum();
     let share = sums[&insiders_cluster].0 / total;
-    let got = answers["q4_revenue_share"]["share_revenue"].as_f64().unwrap();
+    let got = answers["q4_revenue_share"]["share_revenue"]
+        .as_f64()
+        .unwrap();
     assert!((got - share).abs() < 1e-9, "{got} vs {share}");
     let (ih, insiders_rows) = read_csv(&a.join("insiders.csv"));
     assert_eq!(&ih[..3], ["customer_id", "cluster", "distance_to_centre"]);
@@ -131,7 +133,13 @@ fn same_seed_same_bytes_with_one_and_two_threads_and_answers_agree_with_the_tabl
 fn bad_as_of_and_bad_config_exit_non_zero_and_write_nothing() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("out");
-    let o = insiders(&["run", "--as-of", "2011-13-01", "--out", out.to_str().unwrap()]);
+    let o = insiders(&[
+        "run",
+        "--as-of",
+        "2011-13-01",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(!o.status.success());
     assert!(text(&o).contains("2011-13-01"), "{}", text(&o));
     assert!(!out.exists());
@@ -147,4 +155,164 @@ fn bad_as_of_and_bad_config_exit_non_zero_and_write_nothing() {
     assert!(!o.status.success());
     assert!(text(&o).contains("space_target"), "{}", text(&o));
     assert!(!out.exists());
+}
+
+#[test]
+fn monthly_runs_fill_the_history_and_a_rerun_replaces_its_month() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = small_config(d.path());
+    let db = d.path().join("history.sqlite");
+    let db_s = db.to_str().unwrap();
+    for m in ["2011-04-01", "2011-07-01", "2011-10-01"] {
+        let out = d.path().join(m);
+        let o = insiders(&[
+            "run",
+            "--config",
+            &cfg,
+            "--as-of",
+            m,
+            "--out",
+            out.to_str().unwrap(),
+            "--db",
+            db_s,
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        let answers: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("answers.json")).unwrap()).unwrap();
+        assert_eq!(answers["run"]["as_of"], m);
+        let prev = &answers["q7_conditions_to_leave"]["since_previous"];
+        if m == "2011-04-01" {
+            assert!(prev.is_null());
+        } else {
+            // Entries and exits are exactly the set differences of the two runs' insiders.csv.
+            let ids = |p: &Path| -> std::collections::BTreeSet<i64> {
+                read_csv(&p.join("insiders.csv"))
+                    .1
+                    .iter()
+                    .map(|r| r[0].parse().unwrap())
+                    .collect()
+            };
+            let before = ids(&d.path().join(if m == "2011-07-01" {
+                "2011-04-01"
+            } else {
+                "2011-07-01"
+            }));
+            let now = ids(&out);
+            let entered: Vec<i64> = now.difference(&before).copied().collect();
+            let left: Vec<i64> = before.difference(&now).copied().collect();
+            let got = |k: &str| -> Vec<i64> {
+                prev[k]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_i64().unwrap())
+                    .collect()
+            };
+            assert_eq!(got("entered"), entered);
+            assert_eq!(got("left"), left);
+            assert_eq!(
+                prev["stayed"].as_u64().unwrap() as usize,
+                now.intersection(&before).count()
+            );
+        }
+    }
+    // A run only sees invoices before its as-of date.
+    let (_, early) = read_csv(&d.path().join("2011-04-01/customers.csv"));
+    let (_, late) = read_csv(&d.path().join("2011-10-01/customers.csv"));
+    assert!(early.len() < late.len());
+    let o = insiders(&["history", "--db", db_s]);
+    assert!(o.status.success(), "{}", text(&o));
+    let listing = String::from_utf8_lossy(&o.stdout).to_string();
+    for m in ["2011-04-01", "2011-07-01", "2011-10-01"] {
+        assert_eq!(listing.matches(m).count(), 1, "{listing}");
+    }
+    // Rerun a month with another seed: it replaces that month, nothing is added.
+    let out = d.path().join("rerun");
+    let o = insiders(&[
+        "run",
+        "--config",
+        &cfg,
+        "--as-of",
+        "2011-07-01",
+        "--seed",
+        "7",
+        "--out",
+        out.to_str().unwrap(),
+        "--db",
+        db_s,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = insiders(&["history", "--db", db_s]);
+    let listing2 = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(listing2.matches("2011-07-01").count(), 1, "{listing2}");
+    assert_eq!(listing.lines().count(), listing2.lines().count());
+    // One customer's history.
+    let first_id = &read_csv(&d.path().join("2011-10-01/insiders.csv")).1[0][0];
+    let o = insiders(&["history", "--db", db_s, "--customer", first_id]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("2011-10-01"));
+    // A missing database is an error naming it.
+    let missing = d.path().join("nope.sqlite");
+    let o = insiders(&["history", "--db", missing.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("nope.sqlite"), "{}", text(&o));
+}
+
+#[test]
+fn a_run_killed_half_way_leaves_the_outputs_and_the_database_intact() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = small_config(d.path());
+    let out = d.path().join("out");
+    let out_s = out.to_str().unwrap();
+    let o = insiders(&["run", "--config", &cfg, "--out", out_s]);
+    assert!(o.status.success(), "{}", text(&o));
+    let snapshot = |dir: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.file_name().unwrap() != "history.sqlite")
+            .map(|p| {
+                (
+                    p.file_name().unwrap().to_string_lossy().to_string(),
+                    std::fs::read(&p).unwrap(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let before = snapshot(&out);
+    let listing = |db: &Path| {
+        let o = insiders(&["history", "--db", db.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", text(&o));
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    let db = out.join("history.sqlite");
+    let history_before = listing(&db);
+    // A heavier run (more refits) with another seed, killed while it computes.
+    let heavy = d.path().join("heavy.toml");
+    std::fs::write(&heavy, SMALL.replace("seeds = 1", "seeds = 40")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_insiders"))
+        .args([
+            "run",
+            "--config",
+            heavy.to_str().unwrap(),
+            "--seed",
+            "9",
+            "--out",
+            out_s,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the heavy run ended before it could be killed"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(snapshot(&out), before, "outputs changed by a killed run");
+    assert_eq!(listing(&db), history_before);
 }

@@ -1,0 +1,616 @@
+//! The run's report: Markdown and a self-contained HTML page with SVG plots, answering the
+//! nine questions from the [`Answers`] and the run's data.
+
+use crate::answers::Answers;
+use insiders_core::Matrix;
+use insiders_features::{CustomerTable, RowAccount};
+use insiders_report::doc::{Callout, Document, Table};
+use insiders_report::svg::{BarChart, FlowChart, HeatMap, LineChart, ScatterPlot, Series};
+
+/// Membership flows between two consecutive runs of the history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowRow {
+    /// The later run's as-of date.
+    pub as_of: String,
+    /// Insiders in both runs.
+    pub stayed: usize,
+    /// Entered.
+    pub entered: usize,
+    /// Left.
+    pub left: usize,
+}
+
+/// What the report shows beyond the answers.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportInputs<'a> {
+    /// The answers.
+    pub answers: &'a Answers,
+    /// The clustered space (the first two columns are plotted).
+    pub coords: &'a Matrix,
+    /// Each customer's cluster.
+    pub cluster: &'a [Option<u32>],
+    /// The customer table.
+    pub table: &'a CustomerTable,
+    /// Each customer's Insider status.
+    pub insider: &'a [bool],
+    /// Each customer's distance to its cluster's centre.
+    pub distance: &'a [f64],
+    /// Flows between consecutive runs of the history, oldest first.
+    pub flows: &'a [FlowRow],
+    /// Where every input row went.
+    pub accounting: &'a RowAccount,
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", 100.0 * x)
+}
+
+fn num(x: f64) -> String {
+    if !x.is_finite() {
+        return "n/a".into();
+    }
+    let neg = x < 0.0;
+    let s = format!("{:.2}", x.abs());
+    let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
+    let mut grouped = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{}{grouped}.{frac}", if neg { "-" } else { "" })
+}
+
+fn short(x: f64) -> String {
+    if !x.is_finite() {
+        "n/a".into()
+    } else if x.abs() >= 100.0 {
+        format!("{x:.0}")
+    } else if x.abs() >= 1.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.3}")
+    }
+}
+
+fn p_value(p: f64) -> String {
+    if p < 1e-16 {
+        "< 1e-16".into()
+    } else if p < 1e-3 {
+        format!("{p:.1e}")
+    } else {
+        format!("{p:.3}")
+    }
+}
+
+/// Builds the report.
+pub fn build(r: ReportInputs<'_>) -> Document {
+    let a = r.answers;
+    let run = &a.run;
+    let mut d = Document::new(format!("The Insiders as of {}", run.as_of));
+    d.paragraph(format!(
+        "{} customers from {} (data fingerprint {}), model: {} with k = {} on the {} space, \
+         seed {}. Every number below is reproducible: the same data, configuration and seed \
+         give the same bytes.",
+        run.customers, run.source, run.data_fingerprint, run.engine, run.k, run.space, run.seed
+    ));
+    d.key_values(vec![
+        ("Insiders", a.q2_how_many.insiders.to_string()),
+        ("Share of customers", pct(a.q2_how_many.share_customers)),
+        ("Share of revenue", pct(a.q4_revenue_share.share_revenue)),
+        (
+            "Expected revenue, next months",
+            format!(
+                "{} over {} months ({:.0}% band {} .. {})",
+                num(a.q5_expected_revenue.insiders.estimate),
+                a.q5_expected_revenue.months,
+                100.0 * a.q5_expected_revenue.insiders.level,
+                num(a.q5_expected_revenue.insiders.lo),
+                num(a.q5_expected_revenue.insiders.hi)
+            ),
+        ),
+        (
+            "Membership stability (Jaccard)",
+            format!(
+                "{:.3} across seeds, {:.3} across subsamples",
+                a.q8_guarantee.membership_stability.seed_mean,
+                a.q8_guarantee.membership_stability.subsample_mean
+            ),
+        ),
+    ]);
+
+    // Q1
+    d.heading(2, "1. Who is eligible for the Insiders?");
+    d.paragraph(format!(
+        "The {} customers of cluster {} (the cluster with the highest mean gross revenue). \
+         The full list, with every feature and the distance to the cluster centre, is in {}. \
+         The 20 largest by revenue:",
+        a.q2_how_many.insiders, run.insiders_cluster, a.q1_who.file
+    ));
+    let col = |name: &str| {
+        r.table
+            .columns
+            .iter()
+            .position(|c| c == name)
+            .map(|j| r.table.values[j].as_slice())
+    };
+    if let (Some(rev), Some(inv), Some(rec)) = (
+        col("gross_revenue"),
+        col("qtde_invoices"),
+        col("recency_days"),
+    ) {
+        let mut idx: Vec<usize> = (0..r.table.len()).filter(|&i| r.insider[i]).collect();
+        idx.sort_by(|&x, &y| rev[y].total_cmp(&rev[x]).then(x.cmp(&y)));
+        let mut t = Table::new([
+            "customer_id",
+            "gross_revenue",
+            "invoices",
+            "recency_days",
+            "distance_to_centre",
+        ])
+        .numeric(vec![false, true, true, true, true]);
+        for &i in idx.iter().take(20) {
+            t.row([
+                r.table.customer_id[i].to_string(),
+                num(rev[i]),
+                format!("{:.0}", inv[i]),
+                format!("{:.0}", rec[i]),
+                format!("{:.4}", r.distance[i]),
+            ]);
+        }
+        d.table(t);
+    }
+
+    // Q2
+    d.heading(2, "2. How many?");
+    d.paragraph(format!(
+        "{} of {} customers ({}).",
+        a.q2_how_many.insiders,
+        a.q2_how_many.customers,
+        pct(a.q2_how_many.share_customers)
+    ));
+
+    // Q3
+    d.heading(2, "3. What characterises them?");
+    d.paragraph(
+        "Each feature of the Insiders against the rest of the base: medians with their \
+         interquartile range, and the ratio of medians.",
+    );
+    let mut t = Table::new([
+        "feature",
+        "Insiders median [Q1, Q3]",
+        "rest median [Q1, Q3]",
+        "ratio of medians",
+        "ratio of means",
+    ])
+    .numeric(vec![false, true, true, true, true]);
+    for c in &a.q3_characteristics {
+        t.row([
+            c.feature.clone(),
+            format!(
+                "{} [{}, {}]",
+                short(c.insiders.median),
+                short(c.insiders.q1),
+                short(c.insiders.q3)
+            ),
+            format!(
+                "{} [{}, {}]",
+                short(c.rest.median),
+                short(c.rest.q1),
+                short(c.rest.q3)
+            ),
+            short(c.median_ratio),
+            short(c.mean_ratio),
+        ]);
+    }
+    d.table(t);
+    let features: Vec<String> = r.table.columns.clone();
+    let clusters: Vec<String> = a
+        .clusters
+        .iter()
+        .map(|p| {
+            if p.cluster == run.insiders_cluster {
+                format!("{} (Insiders)", p.cluster)
+            } else {
+                p.cluster.to_string()
+            }
+        })
+        .collect();
+    let values: Vec<Vec<f64>> = a
+        .clusters
+        .iter()
+        .map(|p| {
+            features
+                .iter()
+                .map(|f| {
+                    let base = a.base_profile.get(f).map_or(f64::NAN, |s| s.median);
+                    let m = p.features.get(f).map_or(f64::NAN, |s| s.median);
+                    if base > 0.0 && m > 0.0 {
+                        (m / base).log2()
+                    } else {
+                        f64::NAN
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let mut hm = HeatMap::new(
+        "Cluster profiles: log2 of the cluster median over the whole base's median",
+        clusters.clone(),
+        features.clone(),
+        values,
+    );
+    hm.scale = insiders_report::svg::ColorScale::Diverging;
+    hm.annotate_decimals = Some(1);
+    hm.width = 960;
+    hm.height = 120 + 32 * clusters.len() as u32;
+    d.figure(
+        "profiles",
+        hm.to_svg(),
+        "Cluster profiles. Each cell is log2(cluster median / median of all customers): +1 \
+         is twice the median customer, -1 half; blank where a median is 0.",
+    );
+
+    // Q4
+    d.heading(2, "4. What share of revenue do they bring?");
+    d.paragraph(format!(
+        "{} of {} ({}).",
+        num(a.q4_revenue_share.insiders_revenue),
+        num(a.q4_revenue_share.total_revenue),
+        pct(a.q4_revenue_share.share_revenue)
+    ));
+    let bars = BarChart::new(
+        "Share of customers and of revenue per cluster",
+        clusters.clone(),
+        "share of revenue (%)",
+        a.clusters.iter().map(|p| 100.0 * p.share_revenue).collect(),
+    )
+    .with_series(
+        "share of customers (%)",
+        a.clusters
+            .iter()
+            .map(|p| 100.0 * p.share_customers)
+            .collect(),
+    );
+    d.figure(
+        "revenue-shares",
+        bars.to_svg(),
+        "Clusters are numbered by decreasing mean gross revenue.",
+    );
+
+    // Q5
+    let q5 = &a.q5_expected_revenue;
+    d.heading(
+        2,
+        "5. What revenue can we expect from them in the coming months?",
+    );
+    d.paragraph(format!(
+        "A customer-level model: BG/NBD for the number of repeat purchase days and \
+         Gamma-Gamma for the value per purchase day, fitted by maximum likelihood on every \
+         customer. Expected Insiders' revenue over the next {} months: {} ({:.0}% band {} .. \
+         {}; {}). Every customer together: {}.",
+        q5.months,
+        num(q5.insiders.estimate),
+        100.0 * q5.insiders.level,
+        num(q5.insiders.lo),
+        num(q5.insiders.hi),
+        q5.band_method,
+        num(q5.everyone)
+    ));
+    if let Some(b) = &q5.backtest {
+        d.paragraph(format!(
+            "Backtest: the model calibrated on invoices before {} predicted the {} days up to \
+             {}. For the Insiders its error is {} (naive baseline: {}).",
+            b.calibration_end,
+            b.holdout_days,
+            b.holdout_end,
+            pct(b.insiders.model_error),
+            pct(b.insiders.naive_error)
+        ));
+        let mut t = Table::new([
+            "group",
+            "customers",
+            "actual",
+            "model",
+            "model error",
+            "naive",
+            "naive error",
+            "model MAE",
+            "naive MAE",
+        ])
+        .numeric(vec![false, true, true, true, true, true, true, true, true]);
+        for (name, g) in [("Insiders", &b.insiders), ("everyone", &b.everyone)] {
+            t.row([
+                name.to_string(),
+                g.customers.to_string(),
+                num(g.actual),
+                num(g.model),
+                pct(g.model_error),
+                num(g.naive),
+                pct(g.naive_error),
+                num(g.model_mae),
+                num(g.naive_mae),
+            ]);
+        }
+        d.table(t);
+    } else if let Some(why) = &q5.backtest_skipped {
+        d.callout(Callout::Warning, "No backtest", why.clone());
+    }
+    if !q5.monthly.is_empty() {
+        let n = q5.monthly.len();
+        let hist: Vec<(f64, f64)> = q5
+            .monthly
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (i as f64, m.insiders))
+            .collect();
+        let mut fc = Series::new("expected", Vec::new());
+        for m in &q5.per_month {
+            let x = (n + m.month_ahead as usize - 1) as f64;
+            fc.points.push((x, m.insiders.estimate));
+            fc.band.push((x, m.insiders.lo, m.insiders.hi));
+        }
+        fc.dashed = true;
+        let mut chart = LineChart::new(
+            "Insiders' monthly revenue and the forecast",
+            format!("month (0 = {})", q5.monthly[0].month),
+            "revenue",
+        )
+        .with(Series::new("actual", hist))
+        .with(fc);
+        chart.integer_x = true;
+        d.figure(
+            "forecast",
+            chart.to_svg(),
+            "Monthly revenue of this run's Insiders (the last month may be partial) and the \
+             model's expected revenue per month ahead, with its band.",
+        );
+    }
+
+    // Q6
+    let q6 = &a.q6_conditions_to_enter;
+    d.heading(2, "6. What are the conditions to become an Insider?");
+    d.paragraph(format!(
+        "A decision tree of depth {} on the customer features reproduces membership with \
+         precision {} and recall {} (accuracy {}). A customer enters when one of these holds:",
+        q6.max_depth,
+        pct(q6.precision),
+        pct(q6.recall),
+        pct(q6.accuracy)
+    ));
+    let mut t = Table::new(["rule", "customers", "precision", "recall"])
+        .numeric(vec![false, true, true, true]);
+    for rule in &q6.rules {
+        t.row([
+            rule.text.clone(),
+            rule.customers.to_string(),
+            pct(rule.precision),
+            pct(rule.recall),
+        ]);
+    }
+    d.table(t);
+
+    // Q7
+    let q7 = &a.q7_conditions_to_leave;
+    d.heading(2, "7. What are the conditions to be removed?");
+    d.paragraph(q7.summary.clone());
+    d.paragraph(format!(
+        "{} Insiders are on the edge (the rules above do not admit them); {} have a \
+         probability below 0.5 of still being active customers (BG/NBD).",
+        q7.on_the_edge.len(),
+        q7.likely_lapsed.len()
+    ));
+    match &q7.since_previous {
+        Some(c) => {
+            d.paragraph(format!(
+                "Since the previous run (as of {}): {} entered, {} left, {} stayed.",
+                c.previous_as_of,
+                c.entered.len(),
+                c.left.len(),
+                c.stayed
+            ));
+        }
+        None => {
+            d.paragraph("This is the first run in the history database: no changes yet.");
+        }
+    }
+    if !r.flows.is_empty() {
+        let chart = FlowChart::new(
+            "Insiders entering and leaving, run by run",
+            r.flows.iter().map(|f| f.as_of.clone()).collect(),
+            r.flows.iter().map(|f| f.stayed as f64).collect(),
+            r.flows.iter().map(|f| f.entered as f64).collect(),
+            r.flows.iter().map(|f| f.left as f64).collect(),
+        );
+        d.figure(
+            "flows",
+            chart.to_svg(),
+            "From the history database: Insiders who stayed, entered and left at each run.",
+        );
+    }
+
+    // Q8
+    let q8 = &a.q8_guarantee;
+    d.heading(
+        2,
+        "8. What guarantees that the Insiders are better than the rest?",
+    );
+    d.paragraph(
+        "Two-sided Mann-Whitney U tests (the Insiders' values tend to be larger or smaller \
+         than the rest's), effect sizes, and bootstrap confidence intervals of the \
+         differences of means and medians.",
+    );
+    let mut t = Table::new([
+        "feature",
+        "Insiders median",
+        "rest median",
+        "p-value",
+        "rank-biserial",
+        "P(Insider > other)",
+        "difference of medians [CI]",
+        "difference of means [CI]",
+    ])
+    .numeric(vec![false, true, true, true, true, true, true, true]);
+    for g in &q8.tests {
+        t.row([
+            g.feature.clone(),
+            short(g.insiders_median),
+            short(g.rest_median),
+            p_value(g.p_value),
+            format!("{:.3}", g.rank_biserial),
+            format!("{:.3}", g.common_language),
+            format!(
+                "{} [{}, {}]",
+                short(g.median_difference.estimate),
+                short(g.median_difference.lo),
+                short(g.median_difference.hi)
+            ),
+            format!(
+                "{} [{}, {}]",
+                short(g.mean_difference.estimate),
+                short(g.mean_difference.lo),
+                short(g.mean_difference.hi)
+            ),
+        ]);
+    }
+    d.table(t);
+    let s = &q8.membership_stability;
+    d.paragraph(format!(
+        "Membership stability: refitting the space and the model with {} other seeds gives \
+         Insiders with a mean Jaccard index of {:.3} against this run's; refitting on {} \
+         random subsamples of {} of the customers gives {:.3}. 1 means the same customers.",
+        s.seed_jaccard.len(),
+        s.seed_mean,
+        s.subsample_jaccard.len(),
+        pct(s.fraction),
+        s.subsample_mean
+    ));
+
+    // Q9
+    d.heading(2, "9. What can marketing do, cluster by cluster?");
+    let mut t = Table::new(["cluster", "segment", "action", "evidence"]);
+    for x in &a.q9_actions {
+        let mut action = x.action.clone();
+        if let Some(n) = &x.returns_note {
+            action.push(' ');
+            action.push_str(n);
+        }
+        t.row([
+            x.cluster.to_string(),
+            x.segment.clone(),
+            action,
+            x.evidence.clone(),
+        ]);
+    }
+    d.table(t);
+
+    // Hypotheses
+    d.heading(2, "The study's hypotheses");
+    for h in &a.hypotheses {
+        d.callout(
+            Callout::verdict(h.holds),
+            format!("{}: {}", h.id, h.statement),
+            h.detail.clone(),
+        );
+    }
+
+    // Clusters
+    d.heading(2, "The clusters");
+    if r.coords.ncols() >= 2 {
+        let points: Vec<(f64, f64)> = (0..r.coords.nrows())
+            .map(|i| (r.coords[[i, 0]], r.coords[[i, 1]]))
+            .collect();
+        let labels: Vec<i64> = r.cluster.iter().map(|c| c.map_or(-1, i64::from)).collect();
+        let mut sc = ScatterPlot::new(
+            format!("Customers in the {} space, by cluster", run.space),
+            points,
+            labels,
+        );
+        sc.label_names = Some(
+            a.clusters
+                .iter()
+                .map(|p| {
+                    let name = if p.cluster == run.insiders_cluster {
+                        format!("{} Insiders", p.cluster)
+                    } else {
+                        p.cluster.to_string()
+                    };
+                    (i64::from(p.cluster), name)
+                })
+                .collect(),
+        );
+        d.figure(
+            "clusters",
+            sc.to_svg(),
+            "Each point is a customer, coloured by cluster (first two dimensions of the \
+             clustered space).",
+        );
+    }
+    let mut t = Table::new([
+        "cluster",
+        "customers",
+        "share of customers",
+        "share of revenue",
+        "mean revenue",
+        "median revenue",
+        "median recency (days)",
+        "median invoices",
+    ])
+    .numeric(vec![false, true, true, true, true, true, true, true]);
+    for p in &a.clusters {
+        let m = |f: &str| p.features.get(f).copied();
+        t.row([
+            clusters[(p.cluster - 1) as usize].clone(),
+            p.customers.to_string(),
+            pct(p.share_customers),
+            pct(p.share_revenue),
+            m("gross_revenue").map_or("n/a".into(), |s| num(s.mean)),
+            m("gross_revenue").map_or("n/a".into(), |s| num(s.median)),
+            m("recency_days").map_or("n/a".into(), |s| format!("{:.0}", s.median)),
+            m("qtde_invoices").map_or("n/a".into(), |s| format!("{:.0}", s.median)),
+        ]);
+    }
+    d.table(t);
+
+    // Method
+    d.heading(2, "Data and method");
+    d.paragraph(format!(
+        "{} rows read from {}; {} kept. Every row is accounted for:",
+        r.accounting.rows_read, r.accounting.source, r.accounting.rows_kept
+    ));
+    let mut t = Table::new(["fate", "reason", "rows"]).numeric(vec![false, false, true]);
+    for b in &r.accounting.buckets {
+        t.row([b.fate.clone(), b.reason.clone(), b.rows.to_string()]);
+    }
+    d.table(t);
+    let mut info: Vec<(String, String)> = vec![
+        ("seed".into(), run.seed.to_string()),
+        ("configuration hash".into(), run.config_hash.clone()),
+        ("data fingerprint".into(), run.data_fingerprint.clone()),
+        (
+            "space".into(),
+            format!("{} (target {})", run.space, run.space_target),
+        ),
+        ("engine".into(), format!("{} k = {}", run.engine, run.k)),
+    ];
+    for (k, v) in &run.space_info {
+        info.push((format!("space: {k}"), format!("{v:.4}")));
+    }
+    d.key_values(info);
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_grouped() {
+        assert_eq!(num(1234567.891), "1,234,567.89");
+        assert_eq!(num(-12.5), "-12.50");
+        assert_eq!(num(f64::NAN), "n/a");
+        assert_eq!(p_value(0.0), "< 1e-16");
+        assert_eq!(p_value(0.04), "0.040");
+    }
+}
