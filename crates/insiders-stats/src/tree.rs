@@ -41,7 +41,8 @@ use crate::StatsError;
 const FEATURE_THRESHOLD: f64 = 1e-7;
 
 /// Class weights of the impurity and of the leaf votes.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ClassWeight {
     /// Every sample weighs 1.
     Uniform,
@@ -58,7 +59,8 @@ pub enum ClassWeight {
 }
 
 /// Settings of [`DecisionTree::fit`].
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TreeConfig {
     /// Maximum depth (the root is depth 0; a tree of depth 3 has at most 8 leaves); >= 1.
     pub max_depth: usize,
@@ -80,7 +82,7 @@ impl TreeConfig {
 }
 
 /// One node of a fitted tree.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Node {
     /// The split: feature index and threshold (`<=` goes left); `None` for a leaf.
     pub split: Option<(usize, f64)>,
@@ -99,7 +101,7 @@ pub struct Node {
 }
 
 /// One condition of a rule on a feature: `lower < value <= upper` (either end optional).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Condition {
     /// The feature's name.
     pub feature: String,
@@ -110,7 +112,7 @@ pub struct Condition {
 }
 
 /// A leaf that predicts membership, as conditions with its quality on the training data.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Rule {
     /// The conditions, one per feature, in the order they are first tested from the root.
     pub conditions: Vec<Condition>,
@@ -130,7 +132,7 @@ pub struct Rule {
 }
 
 /// Confusion counts and scores of membership predictions.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Scores {
     /// Members predicted as members.
     pub true_positives: usize,
@@ -170,7 +172,7 @@ impl Scores {
 }
 
 /// A fitted classification tree.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DecisionTree {
     /// Feature names, in column order.
     pub feature_names: Vec<String>,

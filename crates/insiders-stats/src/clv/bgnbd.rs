@@ -16,7 +16,7 @@ use crate::special::{ln_gamma, log_add_exp};
 
 /// BG/NBD parameters: purchase rates `λ ~ Gamma(shape r, rate α)` (α in days), dropout
 /// probabilities `p ~ Beta(a, b)`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct BgNbd {
     /// Shape of the purchase-rate distribution.
     pub r: f64,
@@ -29,7 +29,7 @@ pub struct BgNbd {
 }
 
 /// A maximum-likelihood fit of [`BgNbd`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct BgNbdFit {
     /// The fitted parameters.
     pub model: BgNbd,
