@@ -48,11 +48,11 @@ pub fn ln_gamma(x: f64) -> f64 {
 
 /// `ln(e^a + e^b)` without overflow; `-inf` terms are allowed.
 pub fn log_add_exp(a: f64, b: f64) -> f64 {
-    let m = a.max(b);
-    if m == f64::NEG_INFINITY {
-        return m;
+    let (hi, lo) = if a >= b { (a, b) } else { (b, a) };
+    if lo == f64::NEG_INFINITY {
+        return hi;
     }
-    m + ((a - m).exp() + (b - m).exp()).ln()
+    hi + (lo - hi).exp().ln_1p()
 }
 
 /// The complementary error function `erfc(x) = 1 - erf(x)`, with full relative accuracy in

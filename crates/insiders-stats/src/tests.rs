@@ -34,7 +34,7 @@ use crate::special::{normal_sf, quantile_sorted};
 
 /// Effect sizes of group `x` against group `y`, all functions of the pairwise comparisons
 /// `(x_i, y_j)`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct EffectSizes {
     /// Rank-biserial correlation `2 U1 / (n1 n2) - 1` in [-1, 1]: positive when `x` tends to
     /// exceed `y`.
@@ -47,7 +47,7 @@ pub struct EffectSizes {
 }
 
 /// The result of [`mann_whitney_u`].
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct MannWhitney {
     /// Size of `x`.
     pub n1: usize,
@@ -161,7 +161,8 @@ pub fn effect_sizes(x: &[f64], y: &[f64]) -> Result<EffectSizes, StatsError> {
 }
 
 /// The statistic compared by [`bootstrap_diff_ci`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Statistic {
     /// Arithmetic mean.
     Mean,
@@ -170,7 +171,7 @@ pub enum Statistic {
 }
 
 /// A bootstrap confidence interval of `statistic(x) - statistic(y)`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct BootstrapCi {
     /// The statistic compared.
     pub statistic: Statistic,

@@ -41,7 +41,8 @@ use crate::StatsError;
 const FEATURE_THRESHOLD: f64 = 1e-7;
 
 /// Class weights of the impurity and of the leaf votes.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ClassWeight {
     /// Every sample weighs 1.
     Uniform,
@@ -58,7 +59,8 @@ pub enum ClassWeight {
 }
 
 /// Settings of [`DecisionTree::fit`].
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TreeConfig {
     /// Maximum depth (the root is depth 0; a tree of depth 3 has at most 8 leaves); >= 1.
     pub max_depth: usize,
@@ -80,7 +82,7 @@ impl TreeConfig {
 }
 
 /// One node of a fitted tree.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Node {
     /// The split: feature index and threshold (`<=` goes left); `None` for a leaf.
     pub split: Option<(usize, f64)>,
@@ -99,7 +101,7 @@ pub struct Node {
 }
 
 /// One condition of a rule on a feature: `lower < value <= upper` (either end optional).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Condition {
     /// The feature's name.
     pub feature: String,
@@ -110,7 +112,7 @@ pub struct Condition {
 }
 
 /// A leaf that predicts membership, as conditions with its quality on the training data.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Rule {
     /// The conditions, one per feature, in the order they are first tested from the root.
     pub conditions: Vec<Condition>,
@@ -130,7 +132,7 @@ pub struct Rule {
 }
 
 /// Confusion counts and scores of membership predictions.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Scores {
     /// Members predicted as members.
     pub true_positives: usize,
@@ -170,7 +172,7 @@ impl Scores {
 }
 
 /// A fitted classification tree.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DecisionTree {
     /// Feature names, in column order.
     pub feature_names: Vec<String>,
@@ -384,15 +386,22 @@ impl DecisionTree {
             )));
         }
         crate::error::check_finite("row", row)?;
-        let mut id = 0;
-        while let Some((j, t)) = self.nodes[id].split {
-            id = if row[j] <= t {
-                self.nodes[id].left
+        let malformed = || StatsError::Shape("malformed tree: a node index is out of range".into());
+        let mut node = self.nodes.first().ok_or_else(malformed)?;
+        let mut steps = 0;
+        while let Some((j, t)) = node.split {
+            steps += 1;
+            if steps > self.nodes.len() {
+                return Err(malformed());
+            }
+            let next = if row.get(j).is_some_and(|v| *v <= t) {
+                node.left
             } else {
-                self.nodes[id].right
+                node.right
             };
+            node = self.nodes.get(next).ok_or_else(malformed)?;
         }
-        Ok(self.nodes[id].predicts)
+        Ok(node.predicts)
     }
 
     /// Predictions for every row of `x`.
@@ -435,7 +444,9 @@ impl DecisionTree {
 
     /// Precision, recall and accuracy on the training data (from the leaf counts).
     pub fn training_scores(&self) -> Scores {
-        let root = &self.nodes[0];
+        let Some(root) = self.nodes.first() else {
+            return Scores::from_counts(0, 0, 0, 0);
+        };
         let (mut tp, mut fp) = (0, 0);
         for leaf in self
             .nodes
@@ -445,23 +456,31 @@ impl DecisionTree {
             tp += leaf.n_positive;
             fp += leaf.n_samples - leaf.n_positive;
         }
-        let fn_ = root.n_positive - tp;
-        let tn = root.n_samples - root.n_positive - fp;
+        let fn_ = root.n_positive.saturating_sub(tp);
+        let tn = root.n_samples.saturating_sub(root.n_positive + fp);
         Scores::from_counts(tp, fp, tn, fn_)
     }
 
     /// One [`Rule`] per leaf that predicts membership, most members first (ties: left to
     /// right in the tree).
     pub fn rules(&self) -> Vec<Rule> {
-        let root = &self.nodes[0];
+        let Some(root) = self.nodes.first() else {
+            return Vec::new();
+        };
         let mut out = Vec::new();
         // depth-first, left first, carrying the path's conditions
         let mut stack: Vec<(usize, Vec<Condition>)> = vec![(0, Vec::new())];
+        let mut visits = 0;
         while let Some((id, conds)) = stack.pop() {
-            let node = &self.nodes[id];
+            visits += 1;
+            let Some(node) = self.nodes.get(id).filter(|_| visits <= self.nodes.len()) else {
+                continue;
+            };
             match node.split {
                 Some((j, t)) => {
-                    let name = &self.feature_names[j];
+                    let Some(name) = self.feature_names.get(j) else {
+                        continue;
+                    };
                     let narrow = |upper: bool| {
                         let mut c = conds.clone();
                         let pos = c.iter().position(|k| &k.feature == name);
@@ -497,10 +516,10 @@ impl DecisionTree {
                         text,
                         conditions: conds,
                         support: node.n_samples,
-                        support_share: node.n_samples as f64 / root.n_samples as f64,
+                        support_share: node.n_samples as f64 / root.n_samples.max(1) as f64,
                         positives: node.n_positive,
-                        precision: node.n_positive as f64 / node.n_samples as f64,
-                        recall: node.n_positive as f64 / root.n_positive as f64,
+                        precision: node.n_positive as f64 / node.n_samples.max(1) as f64,
+                        recall: node.n_positive as f64 / root.n_positive.max(1) as f64,
                     });
                 }
                 None => {}
@@ -588,6 +607,31 @@ mod unit {
         let t = DecisionTree::fit(x.view(), &["a"], &[false, true, true], &cfg).unwrap();
         assert!(t.predict_row(&[1.0, 2.0]).is_err());
         assert!(t.predict_row(&[f64::NAN]).is_err());
+    }
+
+    #[test]
+    fn malformed_trees_do_not_panic() {
+        let mut t = DecisionTree {
+            feature_names: vec!["a".into()],
+            nodes: Vec::new(),
+            config: TreeConfig::new(1),
+        };
+        assert!(t.predict_row(&[1.0]).is_err());
+        assert!(t.rules().is_empty());
+        assert_eq!(t.training_scores().true_positives, 0);
+        // a node that is its own child
+        t.nodes.push(Node {
+            split: Some((0, 0.5)),
+            left: 0,
+            right: 7,
+            depth: 0,
+            n_samples: 2,
+            n_positive: 1,
+            predicts: true,
+        });
+        assert!(t.predict_row(&[0.0]).is_err());
+        assert!(t.predict_row(&[1.0]).is_err());
+        let _ = t.rules();
     }
 
     #[test]

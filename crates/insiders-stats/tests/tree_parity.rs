@@ -108,6 +108,9 @@ fn rules_account_for_the_positive_leaves() {
         }
         assert_eq!((support, pos), (rule.support, rule.positives));
     }
+    // rules and scores serialise for the JSON answers
+    let json = serde_json::to_string(&(&rules, &s)).unwrap();
+    assert!(json.contains("\"precision\"") && json.contains(&rules[0].text));
     // the positive leaves partition the predicted members
     let total_pos: usize = rules.iter().map(|r| r.positives).sum();
     assert_eq!(total_pos, s.true_positives);

@@ -6,7 +6,7 @@ use super::{BgNbd, BgNbdFit, Event, GammaGamma, GammaGammaFit, summarise};
 use crate::StatsError;
 
 /// One calibration customer's holdout prediction and outcome.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct CustomerPrediction {
     /// The customer's id.
     pub customer: u32,
@@ -29,7 +29,7 @@ pub struct CustomerPrediction {
 }
 
 /// Errors of one predictor (model or baseline) on a set of customers.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct ErrorSummary {
     /// Sum of the predictions.
     pub predicted_total: f64,
@@ -46,7 +46,7 @@ pub struct ErrorSummary {
 }
 
 /// Model and baseline scores on one set of customers.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct BacktestScores {
     /// Number of customers scored.
     pub n_customers: usize,
@@ -59,7 +59,7 @@ pub struct BacktestScores {
 }
 
 /// The result of [`backtest`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Backtest {
     /// Last calibration day (inclusive).
     pub cutoff_day: i64,

@@ -16,7 +16,7 @@ use crate::special::{ln_gamma, log_add_exp};
 
 /// BG/NBD parameters: purchase rates `λ ~ Gamma(shape r, rate α)` (α in days), dropout
 /// probabilities `p ~ Beta(a, b)`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct BgNbd {
     /// Shape of the purchase-rate distribution.
     pub r: f64,
@@ -29,7 +29,7 @@ pub struct BgNbd {
 }
 
 /// A maximum-likelihood fit of [`BgNbd`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct BgNbdFit {
     /// The fitted parameters.
     pub model: BgNbd,
@@ -41,30 +41,51 @@ pub struct BgNbdFit {
     pub evaluations: usize,
 }
 
-/// The fit's data, grouped by distinct `x` so that `ln Γ` is evaluated once per `x`.
+/// The fit's data, grouped so that each transcendental function is evaluated once per
+/// distinct value: `ln Γ` once per distinct `x`, `ln(α + T)` once per distinct age and
+/// `ln(α + t_x)` once per distinct recency (ages and recencies are whole days in practice).
 struct Data {
     xs: Vec<f64>,
-    group: Vec<usize>,
-    x: Vec<f64>,
-    t_x: Vec<f64>,
-    age: Vec<f64>,
+    ages: Vec<f64>,
+    recencies: Vec<f64>,
+    /// Customers with `x = 0`: index of their age.
+    zero_age: Vec<usize>,
+    /// Customers with `x > 0`: (index of x, x, index of age, index of recency).
+    repeat: Vec<(usize, f64, usize, usize)>,
+}
+
+fn distinct(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(f64::total_cmp);
+    v.dedup();
+    v
+}
+
+fn index_of(sorted: &[f64], v: f64) -> usize {
+    sorted.partition_point(|&s| s.total_cmp(&v).is_lt())
 }
 
 impl Data {
     fn new(customers: &[CustomerSummary]) -> Data {
-        let mut xs: Vec<u32> = customers.iter().map(|c| c.frequency).collect();
-        xs.sort_unstable();
-        xs.dedup();
-        let group = customers
-            .iter()
-            .map(|c| xs.partition_point(|&v| v < c.frequency))
-            .collect();
+        let xs = distinct(customers.iter().map(|c| f64::from(c.frequency)).collect());
+        let ages = distinct(customers.iter().map(|c| c.age).collect());
+        let recencies = distinct(customers.iter().map(|c| c.recency).collect());
+        let mut zero_age = Vec::new();
+        let mut repeat = Vec::new();
+        for c in customers {
+            let ia = index_of(&ages, c.age);
+            if c.frequency == 0 {
+                zero_age.push(ia);
+            } else {
+                let x = f64::from(c.frequency);
+                repeat.push((index_of(&xs, x), x, ia, index_of(&recencies, c.recency)));
+            }
+        }
         Data {
-            xs: xs.into_iter().map(f64::from).collect(),
-            group,
-            x: customers.iter().map(|c| f64::from(c.frequency)).collect(),
-            t_x: customers.iter().map(|c| c.recency).collect(),
-            age: customers.iter().map(|c| c.age).collect(),
+            xs,
+            ages,
+            recencies,
+            zero_age,
+            repeat,
         }
     }
 
@@ -88,16 +109,20 @@ impl Data {
                 }
             })
             .collect();
+        let ln_age: Vec<f64> = self.ages.iter().map(|t| (alpha + t).ln()).collect();
+        let ln_rec: Vec<f64> = self.recencies.iter().map(|t| (alpha + t).ln()).collect();
         let mut sum = 0.0;
-        for i in 0..self.x.len() {
-            let g = self.group[i];
-            let x = self.x[i];
-            let a3 = -(r + x) * (alpha + self.age[i]).ln();
-            let a4 = if x > 0.0 {
-                c4[g] - (r + x) * (alpha + self.t_x[i]).ln()
-            } else {
-                f64::NEG_INFINITY
-            };
+        if !self.zero_age.is_empty() {
+            // x = 0: c12(0) - r ln(α + T)
+            let mut s0 = 0.0;
+            for &ia in &self.zero_age {
+                s0 += ln_age[ia];
+            }
+            sum += self.zero_age.len() as f64 * c12[0] - r * s0;
+        }
+        for &(g, x, ia, ir) in &self.repeat {
+            let a3 = -(r + x) * ln_age[ia];
+            let a4 = c4[g] - (r + x) * ln_rec[ir];
             sum += c12[g] + log_add_exp(a3, a4);
         }
         sum
@@ -130,7 +155,7 @@ impl BgNbd {
     ///
     /// The log-parameters are optimised by Nelder-Mead from four fixed starts (scaled to the
     /// customers' ages), each restarted from its own optimum until the mean log-likelihood
-    /// improves by less than 1e-13; the starts run in parallel and the best (earliest on ties)
+    /// improves by less than 1e-12; the starts run in parallel and the best (earliest on ties)
     /// wins, so the fit is deterministic.
     ///
     /// When the data show no sign of dropout the maximum lies on the boundary `a → 0`,
@@ -184,7 +209,7 @@ impl BgNbd {
             .par_iter()
             .map(|s| {
                 let mut f = objective;
-                minimise(&mut f, std::slice::from_ref(s), 1e-13, 20_000)
+                minimise(&mut f, std::slice::from_ref(s), 1e-12, 20_000)
             })
             .collect();
         let mut best = None::<crate::optim::Minimum>;

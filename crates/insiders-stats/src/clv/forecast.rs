@@ -11,7 +11,8 @@ use crate::optim::{cholesky, numeric_hessian, spd_inverse};
 use crate::special::{beta_draw, gamma_draw, quantile_sorted};
 
 /// Settings of [`forecast`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ForecastConfig {
     /// Length in days of each forecast period, in order, starting the day after the data end.
     pub period_days: Vec<f64>,
@@ -42,7 +43,7 @@ impl ForecastConfig {
 }
 
 /// The group's revenue in one period (or over the whole horizon).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct ForecastPeriod {
     /// Start, in days after the data end (exclusive).
     pub start: f64,
@@ -61,7 +62,7 @@ pub struct ForecastPeriod {
 }
 
 /// One group customer's expected purchases and revenue over the whole horizon.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct CustomerForecast {
     /// The customer's id.
     pub customer: u32,
@@ -76,7 +77,7 @@ pub struct CustomerForecast {
 }
 
 /// The result of [`forecast`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Forecast {
     /// The last day of data (the forecast starts the day after).
     pub end_day: i64,

@@ -15,7 +15,7 @@ use crate::special::ln_gamma;
 
 /// Gamma-Gamma parameters: per-purchase value `Gamma(shape p, rate ν)`, `ν ~ Gamma(shape q,
 /// rate v)`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct GammaGamma {
     /// Shape of the per-purchase value distribution.
     pub p: f64,
@@ -26,7 +26,7 @@ pub struct GammaGamma {
 }
 
 /// A maximum-likelihood fit of [`GammaGamma`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct GammaGammaFit {
     /// The fitted parameters.
     pub model: GammaGamma,

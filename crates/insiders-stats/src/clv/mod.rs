@@ -54,7 +54,7 @@ use crate::StatsError;
 ///
 /// Several events of one customer on one day count as one purchase whose value is their sum
 /// (the daily resolution of the models).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Event {
     /// The customer's id.
     pub customer: u32,
@@ -65,7 +65,7 @@ pub struct Event {
 }
 
 /// The RFM summary of one customer at a calibration end day (lifetimes' convention).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct CustomerSummary {
     /// The customer's id.
     pub customer: u32,
