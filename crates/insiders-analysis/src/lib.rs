@@ -5,6 +5,7 @@
 
 pub mod actions;
 pub mod answers;
+pub mod choice;
 pub mod error;
 pub mod events;
 pub mod guarantee;

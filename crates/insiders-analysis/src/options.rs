@@ -23,6 +23,9 @@ pub struct ModelOptions {
     pub k: usize,
     /// Parameters of the engine (as `insiders cluster --param`).
     pub engine_params: toml::Table,
+    /// Take the space and model from a grid run's best cell instead ("best by stated
+    /// criteria"); absent by default.
+    pub from_grid: Option<crate::choice::GridCriteria>,
 }
 
 impl Default for ModelOptions {
@@ -34,6 +37,7 @@ impl Default for ModelOptions {
             engine: "ward".into(),
             k: 10,
             engine_params: toml::Table::new(),
+            from_grid: None,
         }
     }
 }
