@@ -126,18 +126,27 @@ fn brute_force(x: MatrixView<'_>, k: usize, metric: Metric) -> Knn {
     let rows: Vec<Vec<f64>> = x.outer_iter().map(|r| r.to_vec()).collect();
     let per_row: Vec<(Vec<usize>, Vec<f64>)> = (0..n)
         .into_par_iter()
+        .with_min_len(16)
         .map(|i| {
-            let mut cand: Vec<(f64, usize)> = Vec::with_capacity(n - 1);
+            // The k best so far, sorted; rows come in index order, so a row enters only
+            // when strictly closer than the k-th (ties keep the smaller index, as a sort
+            // by (distance, index) would).
+            let mut best: Vec<(f64, usize)> = Vec::with_capacity(k + 1);
             for (j, r) in rows.iter().enumerate() {
-                if j != i {
-                    cand.push((metric.distance(&rows[i], r), j));
+                if j == i {
+                    continue;
                 }
+                let dj = metric.distance(&rows[i], r);
+                if best.len() == k {
+                    if dj.total_cmp(&best[k - 1].0).is_ge() {
+                        continue;
+                    }
+                    best.pop();
+                }
+                let at = best.partition_point(|&(d, _)| d.total_cmp(&dj).is_le());
+                best.insert(at, (dj, j));
             }
-            let cmp = |a: &(f64, usize), b: &(f64, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
-            cand.select_nth_unstable_by(k - 1, cmp);
-            cand.truncate(k);
-            cand.sort_unstable_by(cmp);
-            cand.into_iter().map(|(d, j)| (j, d)).unzip()
+            best.into_iter().map(|(d, j)| (j, d)).unzip()
         })
         .collect();
     let mut indices = Vec::with_capacity(n * k);
