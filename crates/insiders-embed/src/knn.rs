@@ -112,21 +112,41 @@ pub fn exact(x: MatrixView<'_>, k: usize, metric: Metric) -> Result<Knn, Error> 
             format!("need 1 <= k < n, got k = {k}, n = {n}"),
         ));
     }
+    if metric == Metric::Hamming
+        && let Some(found) = hamming_by_shared_values(x, k)
+    {
+        return Ok(found);
+    }
+    Ok(brute_force(x, k, metric))
+}
+
+/// The brute force behind [`exact`] (`1 <= k < n` checked by the caller).
+fn brute_force(x: MatrixView<'_>, k: usize, metric: Metric) -> Knn {
+    let n = x.nrows();
     let rows: Vec<Vec<f64>> = x.outer_iter().map(|r| r.to_vec()).collect();
     let per_row: Vec<(Vec<usize>, Vec<f64>)> = (0..n)
         .into_par_iter()
+        .with_min_len(16)
         .map(|i| {
-            let mut cand: Vec<(f64, usize)> = Vec::with_capacity(n - 1);
+            // The k best so far, sorted; rows come in index order, so a row enters only
+            // when strictly closer than the k-th (ties keep the smaller index, as a sort
+            // by (distance, index) would).
+            let mut best: Vec<(f64, usize)> = Vec::with_capacity(k + 1);
             for (j, r) in rows.iter().enumerate() {
-                if j != i {
-                    cand.push((metric.distance(&rows[i], r), j));
+                if j == i {
+                    continue;
                 }
+                let dj = metric.distance(&rows[i], r);
+                if best.len() == k {
+                    if dj.total_cmp(&best[k - 1].0).is_ge() {
+                        continue;
+                    }
+                    best.pop();
+                }
+                let at = best.partition_point(|&(d, _)| d.total_cmp(&dj).is_le());
+                best.insert(at, (dj, j));
             }
-            let cmp = |a: &(f64, usize), b: &(f64, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
-            cand.select_nth_unstable_by(k - 1, cmp);
-            cand.truncate(k);
-            cand.sort_unstable_by(cmp);
-            cand.into_iter().map(|(d, j)| (j, d)).unzip()
+            best.into_iter().map(|(d, j)| (j, d)).unzip()
         })
         .collect();
     let mut indices = Vec::with_capacity(n * k);
@@ -135,7 +155,127 @@ pub fn exact(x: MatrixView<'_>, k: usize, metric: Metric) -> Result<Knn, Error> 
         indices.extend(idx);
         distances.extend(dist);
     }
-    Ok(Knn {
+    Knn {
+        k,
+        indices,
+        distances,
+    }
+}
+
+/// The value of a coordinate as a key of equality under `!=` (`-0.0` equals `0.0`; the
+/// input is finite, so there is no NaN).
+#[inline]
+fn equality_key(v: f64) -> u64 {
+    if v == 0.0 { 0 } else { v.to_bits() }
+}
+
+/// Exact Hamming kNN from inverted lists, for inputs whose columns take few repeated values
+/// (leaf vectors: a leaf holds a handful of rows). For every column the rows are grouped by
+/// value; a row's candidates are the rows sharing at least one value with it, each with the
+/// count of shared columns, so the distance `(d - shared) / d` equals
+/// [`Metric::distance`]'s `differ / d` to the bit. Every other row is at distance exactly 1,
+/// and ties are broken by the smaller index, so when fewer than `k` rows share a value the
+/// list is completed with the smallest-index rows sharing none: the result is the brute
+/// force's, bit for bit, in `O(Σ_columns Σ_groups size²)` instead of `O(n² d)`.
+///
+/// Returns `None` (use the brute force) when there are no columns or when the groups are so
+/// large that the inverted lists would cost more than a quarter of the brute force.
+fn hamming_by_shared_values(x: MatrixView<'_>, k: usize) -> Option<Knn> {
+    let (n, d) = x.dim();
+    if d == 0 || n < 2 || n.saturating_mul(d) > u32::MAX as usize {
+        return None;
+    }
+    // groups[c]: the rows sorted by (key of column c, row); starts of groups in group_of.
+    let mut order: Vec<u32> = Vec::with_capacity(n * d);
+    // group_start[c * n + i]..group_end: the slice of `order` holding row i's group in c.
+    let mut span: Vec<(u32, u32)> = vec![(0, 0); n * d];
+    let mut pairs: u64 = 0;
+    let mut keyed: Vec<(u64, u32)> = Vec::with_capacity(n);
+    for c in 0..d {
+        keyed.clear();
+        keyed.extend((0..n).map(|i| (equality_key(x[[i, c]]), i as u32)));
+        keyed.sort_unstable();
+        let base = order.len();
+        order.extend(keyed.iter().map(|&(_, i)| i));
+        let mut s = 0;
+        while s < n {
+            let mut e = s + 1;
+            while e < n && keyed[e].0 == keyed[s].0 {
+                e += 1;
+            }
+            let size = (e - s) as u64;
+            pairs += size * size;
+            for &(_, i) in &keyed[s..e] {
+                span[i as usize * d + c] = ((base + s) as u32, (base + e) as u32);
+            }
+            s = e;
+        }
+        // Stop early when the lists already cost more than a quarter of the brute force.
+        if pairs > (n as u64) * (n as u64) * (d as u64) / 4 {
+            return None;
+        }
+    }
+    let dd = d as f64;
+    let per_row: Vec<Vec<(f64, usize)>> = (0..n)
+        .into_par_iter()
+        .with_min_len(64)
+        .map_init(
+            || (vec![0u32; n], Vec::<u32>::new()),
+            |(shared, touched), i| {
+                for c in 0..d {
+                    let (s, e) = span[i * d + c];
+                    for &j in &order[s as usize..e as usize] {
+                        let slot = &mut shared[j as usize];
+                        if *slot == 0 {
+                            touched.push(j);
+                        }
+                        *slot += 1;
+                    }
+                }
+                let mut cand: Vec<(f64, usize)> = Vec::with_capacity(touched.len().max(k));
+                for &j in touched.iter() {
+                    let j = j as usize;
+                    if j != i {
+                        let differ = d - shared[j] as usize;
+                        cand.push((differ as f64 / dd, j));
+                    }
+                    shared[j] = 0;
+                }
+                touched.clear();
+                if cand.len() > k {
+                    cand.select_nth_unstable_by(k - 1, pair_cmp);
+                    cand.truncate(k);
+                }
+                cand.sort_unstable_by(pair_cmp);
+                if cand.len() < k {
+                    // Rows sharing no value are all at distance 1: the smallest indices.
+                    let mut taken: Vec<usize> = cand.iter().map(|&(_, j)| j).collect();
+                    taken.push(i);
+                    taken.sort_unstable();
+                    let mut next = 0usize;
+                    let mut t = 0usize;
+                    while cand.len() < k && next < n {
+                        if t < taken.len() && taken[t] == next {
+                            t += 1;
+                        } else {
+                            cand.push((1.0, next));
+                        }
+                        next += 1;
+                    }
+                }
+                cand
+            },
+        )
+        .collect();
+    let mut indices = Vec::with_capacity(n * k);
+    let mut distances = Vec::with_capacity(n * k);
+    for row in per_row {
+        for (dist, j) in row {
+            indices.push(j);
+            distances.push(dist);
+        }
+    }
+    Some(Knn {
         k,
         indices,
         distances,
@@ -619,5 +759,47 @@ mod tests {
         assert_eq!(Metric::Manhattan.distance(&a, &b), 7.0);
         assert!((Metric::Hamming.distance(&a, &b) - 2.0 / 3.0).abs() < 1e-15);
         assert!(Metric::Cosine.distance(&a, &a).abs() < 1e-12);
+    }
+
+    /// Leaf-like vectors: column c holds one of `leaves` values (and -0.0 / 0.0 mixed).
+    fn leafy(n: usize, d: usize, leaves: usize, seed: u64) -> ndarray::Array2<f64> {
+        let mut rng = Rng::new(seed);
+        ndarray::Array2::from_shape_fn((n, d), |_| {
+            let v = rng.below(leaves) as f64;
+            if v == 0.0 && rng.uniform() < 0.5 {
+                -0.0
+            } else {
+                v
+            }
+        })
+    }
+
+    #[test]
+    fn hamming_inverted_lists_equal_the_brute_force() {
+        // many leaves (few rows share anything: lists topped up with distance-1 rows),
+        // few leaves (large groups) and everything in between
+        for (n, d, leaves, k) in [
+            (300, 20, 200, 10),
+            (300, 20, 40, 10),
+            (200, 5, 3, 14),
+            (150, 50, 150, 30),
+            (60, 1, 60, 5),
+        ] {
+            let x = leafy(n, d, leaves, n as u64 + leaves as u64);
+            let fast = hamming_by_shared_values(x.view(), k);
+            let slow = brute_force(x.view(), k, Metric::Hamming);
+            if let Some(fast) = fast {
+                assert_eq!(fast.indices, slow.indices, "n {n} d {d} leaves {leaves}");
+                let fd: Vec<u64> = fast.distances.iter().map(|v| v.to_bits()).collect();
+                let sd: Vec<u64> = slow.distances.iter().map(|v| v.to_bits()).collect();
+                assert_eq!(fd, sd);
+            } else {
+                assert!(leaves <= 3, "inverted lists declined for {leaves} leaves");
+            }
+            assert_eq!(exact(x.view(), k, Metric::Hamming).unwrap(), slow);
+        }
+        // the sparse case really is taken
+        let x = leafy(300, 20, 200, 1);
+        assert!(hamming_by_shared_values(x.view(), 10).is_some());
     }
 }

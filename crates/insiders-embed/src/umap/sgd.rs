@@ -295,6 +295,124 @@ fn block_epoch(blk: &mut Block, cx: &EpochContext<'_>, dim: usize, rng: &mut Rng
     }
 }
 
+/// The row `i` of a row-major buffer of `D`-vectors.
+#[inline(always)]
+fn row<const D: usize>(buf: &[f64], i: usize) -> [f64; D] {
+    let mut out = [0.0; D];
+    out.copy_from_slice(&buf[i * D..(i + 1) * D]);
+    out
+}
+
+/// [`block_epoch`] for a constant `D`: the same operations in the same order (so the same
+/// bits), with the head, its accumulated step and the tail's step held in registers
+/// instead of a scratch buffer, so that the negative samples of a chunk do not wait on
+/// each other through memory.
+#[inline(always)]
+fn block_epoch_fixed<const D: usize>(blk: &mut Block, cx: &EpochContext<'_>, rng: &mut Rng) {
+    let (start, end) = (blk.start, blk.end);
+    let g = cx.graph;
+    let n = g.n_rows;
+    let snapshot = cx.snapshot;
+    let (a, alpha) = (cx.a, cx.alpha);
+    let attract_num = -2.0 * a * cx.b;
+    let repel_num = 2.0 * cx.gamma * cx.b;
+    let pow = cx.pow;
+    let epoch = cx.epoch;
+    blk.local.copy_from_slice(&snapshot[start * D..end * D]);
+    blk.out_tail.clear();
+    blk.out_delta.clear();
+    let local = &mut blk.local[..];
+    let next = &mut blk.next[..];
+    let next_neg = &mut blk.next_neg[..];
+    for v in start..end {
+        let co = (v - start) * D;
+        let (e_lo, e_hi) = (g.indptr[v], g.indptr[v + 1]);
+        for e in e_lo..e_hi {
+            let le = e - blk.e0;
+            if next[le] > epoch {
+                continue;
+            }
+            let t = g.indices[e];
+            let t_local = t >= start && t < end;
+            let other: [f64; D] = if t_local {
+                row(local, t - start)
+            } else {
+                row(snapshot, t)
+            };
+            let mut cur: [f64; D] = row(local, v - start);
+            let mut d2 = 0.0;
+            for d in 0..D {
+                let df = cur[d] - other[d];
+                d2 += df * df;
+            }
+            let coeff = if d2 > 0.0 {
+                let pb = pow.pow(d2);
+                attract_num * pb / (d2 * (a * pb + 1.0))
+            } else {
+                0.0
+            };
+            let mut acc = [0.0; D];
+            let mut tail_delta = [0.0; D];
+            for d in 0..D {
+                let step = clip(coeff * (cur[d] - other[d])) * alpha;
+                acc[d] = step;
+                tail_delta[d] = -step;
+            }
+            next[le] += cx.eps[e];
+            let n_neg = if cx.negatives {
+                let ratio = (epoch - next_neg[le]) / cx.eps_neg[e];
+                if ratio > 0.0 { ratio as usize } else { 0 }
+            } else {
+                0
+            };
+            let mut remaining = n_neg;
+            loop {
+                let c = remaining.min(NEG_CHUNK);
+                for _ in 0..c {
+                    let k = below(rng, n, cx.threshold);
+                    let o: [f64; D] = if k >= start && k < end {
+                        row(local, k - start)
+                    } else {
+                        row(snapshot, k)
+                    };
+                    let mut d2 = 0.0;
+                    for d in 0..D {
+                        let df = cur[d] - o[d];
+                        d2 += df * df;
+                    }
+                    if d2 > 0.0 {
+                        let cf = repel_num / ((REPULSION_EPS + d2) * (a * pow.pow(d2) + 1.0));
+                        if cf > 0.0 {
+                            for d in 0..D {
+                                acc[d] += clip(cf * (cur[d] - o[d])) * alpha;
+                            }
+                        }
+                    }
+                }
+                for d in 0..D {
+                    local[co + d] += acc[d];
+                    acc[d] = 0.0;
+                }
+                remaining -= c;
+                if remaining == 0 {
+                    break;
+                }
+                cur = row(local, v - start);
+            }
+            if t_local {
+                let to = (t - start) * D;
+                for d in 0..D {
+                    local[to + d] += tail_delta[d];
+                }
+            } else {
+                blk.out_tail.push(t);
+                blk.out_delta.extend_from_slice(&tail_delta);
+            }
+            next_neg[le] += n_neg as f64 * cx.eps_neg[e];
+        }
+    }
+}
+
 /// Optimises `emb` (`n × dim`, row-major) in place against a symmetric graph: every stored
 /// entry `(head, tail)` is an edge (both directions of an undirected edge are stored, as in
 /// umap-learn), and both ends move on a positive sample.
@@ -346,9 +464,10 @@ pub fn optimize_fit(emb: &mut [f64], dim: usize, graph: &FuzzyGraph, s: &SgdSett
         blocks.par_iter_mut().enumerate().for_each(|(bi, blk)| {
             let mut rng = Rng::new(derive_seed(seed, epoch as u64 * n_blocks + bi as u64));
             match cx.dim {
-                1 => block_epoch(blk, &cx, 1, &mut rng),
-                2 => block_epoch(blk, &cx, 2, &mut rng),
-                3 => block_epoch(blk, &cx, 3, &mut rng),
+                1 => block_epoch_fixed::<1>(blk, &cx, &mut rng),
+                2 => block_epoch_fixed::<2>(blk, &cx, &mut rng),
+                3 => block_epoch_fixed::<3>(blk, &cx, &mut rng),
+                4 => block_epoch_fixed::<4>(blk, &cx, &mut rng),
                 d => block_epoch(blk, &cx, d, &mut rng),
             }
         });

@@ -48,8 +48,9 @@ impl NormalisedAdjacency<'_> {
             }
             *yi = s * self.inv_sqrt_deg[i];
         };
-        if g.n_rows >= PAR_MIN {
-            y.par_iter_mut().enumerate().for_each(f);
+        // Rows are independent: parallel output is the serial one whatever the threads.
+        if g.n_rows >= MATVEC_PAR_MIN {
+            y.par_iter_mut().enumerate().with_min_len(512).for_each(f);
         } else {
             y.iter_mut().enumerate().for_each(f);
         }
@@ -59,6 +60,8 @@ impl NormalisedAdjacency<'_> {
 /// Vectors at least this long are processed in parallel (in fixed chunks, so the result
 /// does not depend on the thread count).
 const PAR_MIN: usize = 32_768;
+/// Graphs with at least this many rows get a parallel matrix-vector product.
+const MATVEC_PAR_MIN: usize = 2_048;
 /// Chunk length of the vector operations.
 const CHUNK: usize = 4_096;
 
