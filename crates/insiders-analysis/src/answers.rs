@@ -39,6 +39,8 @@ pub struct RunInfo {
     pub noise: usize,
     /// The Insiders' cluster number.
     pub insiders_cluster: u32,
+    /// The grid cell the model was taken from, when `[model.from_grid]` chose it.
+    pub model_choice: Option<crate::choice::Choice>,
 }
 
 /// Q1.

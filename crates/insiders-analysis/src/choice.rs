@@ -121,13 +121,10 @@ pub fn choose(
         {
             continue;
         }
-        let stab = [
-            f(cell, "stability_seed_ari"),
-            f(cell, "stability_boot_ari"),
-        ]
-        .into_iter()
-        .flatten()
-        .fold(f64::INFINITY, f64::min);
+        let stab = [f(cell, "stability_seed_ari"), f(cell, "stability_boot_ari")]
+            .into_iter()
+            .flatten()
+            .fold(f64::INFINITY, f64::min);
         if stab.is_finite() && stab < c.min_stability {
             continue;
         }
@@ -137,8 +134,7 @@ pub fn choose(
             Some((b, bs, bk)) => {
                 sil > bs
                     || (sil == bs
-                        && (k_found < bk
-                            || (k_found == bk && s(cell, "cell") < s(b, "cell"))))
+                        && (k_found < bk || (k_found == bk && s(cell, "cell") < s(b, "cell"))))
             }
         };
         if better {

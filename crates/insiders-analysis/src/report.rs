@@ -95,6 +95,16 @@ pub fn build(r: ReportInputs<'_>) -> Document {
          give the same bytes.",
         run.customers, run.source, run.data_fingerprint, run.engine, run.k, run.space, run.seed
     ));
+    if let Some(c) = &run.model_choice {
+        d.callout(
+            Callout::Note,
+            "Model chosen from a grid run",
+            format!(
+                "Cell {} (silhouette {:.4}): {}; {} cells met the criteria.",
+                c.cell, c.silhouette, c.criteria, c.candidates
+            ),
+        );
+    }
     d.key_values(vec![
         ("Insiders", a.q2_how_many.insiders.to_string()),
         ("Share of customers", pct(a.q2_how_many.share_customers)),

@@ -99,6 +99,27 @@ pub fn run(a: RunArgs) -> Result<()> {
         }
         cfg.cleaning.as_of = Some(d.clone());
     }
+    let choice = match cfg.model.from_grid.clone() {
+        Some(c) => {
+            let dir = PathBuf::from(&c.run);
+            let read = |name: &str| -> Result<serde_json::Value> {
+                let p = dir.join(name);
+                let text = std::fs::read_to_string(&p)
+                    .with_context(|| format!("model.from_grid: reading {}", p.display()))?;
+                serde_json::from_str(&text)
+                    .with_context(|| format!("model.from_grid: {} is not JSON", p.display()))
+            };
+            let chosen = insiders_analysis::choice::choose(
+                &read("results.json")?,
+                &read("manifest.json")?,
+                &c,
+                &cfg.features.selected,
+            )?;
+            cfg.model = chosen.model.clone();
+            Some(chosen)
+        }
+        None => None,
+    };
     let opts = cfg.analysis();
     let progress = Progress::start();
     let p = prepare(&a.data, &cfg, &progress)?;
@@ -139,6 +160,7 @@ pub fn run(a: RunArgs) -> Result<()> {
         clusters_found: seg.fitted.k,
         noise: seg.noise,
         insiders_cluster: seg.insiders_cluster,
+        model_choice: choice,
     };
 
     // ---- the history database: one transaction; a rerun for the same date replaces it ----

@@ -316,3 +316,53 @@ fn a_run_killed_half_way_leaves_the_outputs_and_the_database_intact() {
     assert_eq!(snapshot(&out), before, "outputs changed by a killed run");
     assert_eq!(listing(&db), history_before);
 }
+
+#[test]
+fn the_model_can_come_from_a_grid_runs_best_cell() {
+    let d = tempfile::tempdir().unwrap();
+    let grid = d.path().join("grid-run");
+    std::fs::create_dir_all(&grid).unwrap();
+    std::fs::write(
+        grid.join("manifest.json"),
+        r#"{"config": {"features": ["gross_revenue", "recency_days", "qtde_products", "frequency", "qtde_returns"],
+            "space": [{"name": "features", "method": "identity", "params": {}, "target": null}]}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        grid.join("results.json"),
+        r#"[{"cell": "features/kmeans[n_init=3]/k5", "space": "features", "engine": "kmeans", "params": "n_init=3",
+             "k": 5, "k_found": 5, "noise_share": 0.0, "silhouette": 0.61, "error": null},
+            {"cell": "features/ward/k3", "space": "features", "engine": "ward", "params": "",
+             "k": 3, "k_found": 3, "noise_share": 0.0, "silhouette": 0.7, "error": null}]"#,
+    )
+    .unwrap();
+    let cfg = d.path().join("cfg.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "{SMALL}[model.from_grid]\nrun = \"{}\"\n",
+            grid.display().to_string().replace('\\', "/")
+        ),
+    )
+    .unwrap();
+    let out = d.path().join("out");
+    let o = insiders(&[
+        "run",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let answers: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("answers.json")).unwrap()).unwrap();
+    // ward k=3 scores higher but has fewer clusters than the default k_min of 4.
+    assert_eq!(answers["run"]["engine"], "kmeans");
+    assert_eq!(answers["run"]["k"], 5);
+    assert_eq!(answers["run"]["space"], "identity");
+    assert_eq!(answers["run"]["clusters_found"], 5);
+    assert_eq!(
+        answers["run"]["model_choice"]["cell"],
+        "features/kmeans[n_init=3]/k5"
+    );
+}
