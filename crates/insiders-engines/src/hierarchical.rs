@@ -194,7 +194,10 @@ impl Dendrogram {
         let d = x.ncols();
         let data: Vec<f64> = x.iter().copied().collect(); // row-major copy
         let raw = match linkage {
-            Linkage::Ward => ward_nn_chain(&data, n, d),
+            // On a pool thread, so that the many small parallel scans of the chain are
+            // fork-joins between workers rather than a hand-off from the caller's thread
+            // (which costs a futex wake-up and a context switch per scan).
+            Linkage::Ward => rayon::scope(|_| ward_nn_chain(&data, n, d)),
             Linkage::Complete | Linkage::Average => {
                 if n > MAX_MATRIX_POINTS {
                     return Err(Error::Unsupported(format!(
@@ -400,13 +403,14 @@ fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// Ward clusters in compact storage: position `p` holds cluster `rep[p]` with size `cnt[p]`
-/// and centroid `cen[p*d..(p+1)*d]`.
+/// and centroid `(cols[0][p], .., cols[d-1][p])`. The centroids are stored by coordinate
+/// (structure of arrays), so a scan computes the distances of a block of candidates one
+/// coordinate at a time, in vector registers.
 struct WardSet {
-    d: usize,
     rep: Vec<usize>,
     pos: Vec<usize>,
     cnt: Vec<f64>,
-    cen: Vec<f64>,
+    cols: Vec<Vec<f64>>,
 }
 
 const GONE: usize = usize::MAX;
@@ -415,6 +419,8 @@ const GONE: usize = usize::MAX;
 const PAR_MIN_WORK: usize = 8192;
 /// Positions per parallel chunk of a Ward scan (fixed, independent of the thread count).
 const PAR_CHUNK: usize = 1024;
+/// Candidates whose distances a scan computes together.
+const SCAN_BLOCK: usize = 128;
 
 /// The lexicographically smaller of two (cost, index) candidates.
 fn closer(a: (f64, usize), b: (f64, usize)) -> (f64, usize) {
@@ -426,15 +432,22 @@ fn closer(a: (f64, usize), b: (f64, usize)) -> (f64, usize) {
 }
 
 impl WardSet {
-    fn centroid(&self, p: usize) -> &[f64] {
-        &self.cen[p * self.d..(p + 1) * self.d]
+    /// Squared distance between the centroids at positions `p` and `q`, summed in
+    /// coordinate order.
+    fn sq_dist(&self, p: usize, q: usize) -> f64 {
+        let mut s = 0.0;
+        for col in &self.cols {
+            let t = col[p] - col[q];
+            s += t * t;
+        }
+        s
     }
 
     /// Ward criterion `|A||B|/(|A|+|B|) * ||cA - cB||²` between positions `p` and `q`
     /// (half the squared height). Symmetric bit for bit.
     fn cost(&self, p: usize, q: usize) -> f64 {
         let (np, nq) = (self.cnt[p], self.cnt[q]);
-        (np * nq / (np + nq)) * sq_dist(self.centroid(p), self.centroid(q))
+        (np * nq / (np + nq)) * self.sq_dist(p, q)
     }
 
     /// The nearest cluster to position `p`: smallest cost, ties to the smallest index.
@@ -444,76 +457,55 @@ impl WardSet {
     /// same for any thread count.
     fn nearest(&self, p: usize) -> (f64, usize) {
         let len = self.rep.len();
-        let scan = |lo: usize, hi: usize| match self.d {
-            1 => self.scan_fixed::<1>(p, lo, hi),
-            2 => self.scan_fixed::<2>(p, lo, hi),
-            3 => self.scan_fixed::<3>(p, lo, hi),
-            4 => self.scan_fixed::<4>(p, lo, hi),
-            5 => self.scan_fixed::<5>(p, lo, hi),
-            6 => self.scan_fixed::<6>(p, lo, hi),
-            8 => self.scan_fixed::<8>(p, lo, hi),
-            _ => self.scan_dyn(p, lo, hi),
-        };
-        if len * self.d >= PAR_MIN_WORK {
+        if len * self.cols.len() >= PAR_MIN_WORK {
             (0..len.div_ceil(PAR_CHUNK))
                 .into_par_iter()
-                .map(|c| scan(c * PAR_CHUNK, ((c + 1) * PAR_CHUNK).min(len)))
+                .map(|c| self.scan(p, c * PAR_CHUNK, ((c + 1) * PAR_CHUNK).min(len)))
                 .reduce(|| (f64::INFINITY, GONE), closer)
         } else {
-            scan(0, len)
+            self.scan(p, 0, len)
         }
     }
 
     /// Scans positions `lo..hi` for the nearest cluster to position `p`.
     ///
+    /// The squared distances of a block of candidates are computed first, coordinate by
+    /// coordinate (each candidate's sum in coordinate order, as [`WardSet::sq_dist`]).
     /// `|A||B|/(|A|+|B|) >= |A|/(|A|+1)` since `|B| >= 1`, so `s * |A|/(|A|+1)` is a lower
     /// bound of the cost (also after rounding, which is monotone); candidates whose bound
     /// exceeds the best cost so far skip the exact cost (and its division).
-    fn scan_fixed<const D: usize>(&self, p: usize, lo: usize, hi: usize) -> (f64, usize) {
-        let mut c = [0.0; D];
-        c.copy_from_slice(self.centroid(p));
+    fn scan(&self, p: usize, lo: usize, hi: usize) -> (f64, usize) {
         let np = self.cnt[p];
         let fmin = np / (np + 1.0);
         let mut best = (f64::INFINITY, GONE);
-        let cen = &self.cen[lo * D..hi * D];
-        for (k, (cq, &nq)) in cen.chunks_exact(D).zip(&self.cnt[lo..hi]).enumerate() {
-            let mut s = 0.0;
-            for j in 0..D {
-                let t = c[j] - cq[j];
-                s += t * t;
+        let mut buf = [0.0f64; SCAN_BLOCK];
+        let mut b0 = lo;
+        while b0 < hi {
+            let b1 = (b0 + SCAN_BLOCK).min(hi);
+            let s = &mut buf[..b1 - b0];
+            s.fill(0.0);
+            for col in &self.cols {
+                let c = col[p];
+                for (sk, &q) in s.iter_mut().zip(&col[b0..b1]) {
+                    let t = c - q;
+                    *sk += t * t;
+                }
             }
-            if s * fmin > best.0 {
-                continue;
+            for (k, &sk) in s.iter().enumerate() {
+                if sk * fmin > best.0 {
+                    continue;
+                }
+                let q = b0 + k;
+                if q == p {
+                    continue;
+                }
+                let nq = self.cnt[q];
+                let w = (np * nq / (np + nq)) * sk;
+                if w < best.0 || (w == best.0 && self.rep[q] < best.1) {
+                    best = (w, self.rep[q]);
+                }
             }
-            let q = lo + k;
-            if q == p {
-                continue;
-            }
-            let w = (np * nq / (np + nq)) * s;
-            if w < best.0 || (w == best.0 && self.rep[q] < best.1) {
-                best = (w, self.rep[q]);
-            }
-        }
-        best
-    }
-
-    fn scan_dyn(&self, p: usize, lo: usize, hi: usize) -> (f64, usize) {
-        let d = self.d;
-        let np = self.cnt[p];
-        let fmin = np / (np + 1.0);
-        let c = self.centroid(p);
-        let mut best = (f64::INFINITY, GONE);
-        let cen = &self.cen[lo * d..hi * d];
-        for (k, (cq, &nq)) in cen.chunks_exact(d).zip(&self.cnt[lo..hi]).enumerate() {
-            let s = sq_dist(c, cq);
-            let q = lo + k;
-            if s * fmin > best.0 || q == p {
-                continue;
-            }
-            let w = (np * nq / (np + nq)) * s;
-            if w < best.0 || (w == best.0 && self.rep[q] < best.1) {
-                best = (w, self.rep[q]);
-            }
+            b0 = b1;
         }
         best
     }
@@ -523,24 +515,20 @@ impl WardSet {
         let (px, py) = (self.pos[x], self.pos[y]);
         let (nx, ny) = (self.cnt[px], self.cnt[py]);
         let nt = nx + ny;
-        for j in 0..self.d {
-            let v = (nx * self.cen[px * self.d + j] + ny * self.cen[py * self.d + j]) / nt;
-            self.cen[py * self.d + j] = v;
+        for col in &mut self.cols {
+            col[py] = (nx * col[px] + ny * col[py]) / nt;
         }
         self.cnt[py] = nt;
         // swap-remove position px
         let last = self.rep.len() - 1;
         if px != last {
-            let moved = self.rep[last];
-            self.rep[px] = moved;
-            self.pos[moved] = px;
-            self.cnt[px] = self.cnt[last];
-            let (head, tail) = self.cen.split_at_mut(last * self.d);
-            head[px * self.d..(px + 1) * self.d].copy_from_slice(&tail[..self.d]);
+            self.pos[self.rep[last]] = px;
         }
-        self.rep.pop();
-        self.cnt.pop();
-        self.cen.truncate(last * self.d);
+        self.rep.swap_remove(px);
+        self.cnt.swap_remove(px);
+        for col in &mut self.cols {
+            col.swap_remove(px);
+        }
         self.pos[x] = GONE;
     }
 }
@@ -549,11 +537,12 @@ impl WardSet {
 /// representative indices `x < y`, in merge order.
 fn ward_nn_chain(data: &[f64], n: usize, d: usize) -> Vec<(usize, usize, f64)> {
     let mut set = WardSet {
-        d,
         rep: (0..n).collect(),
         pos: (0..n).collect(),
         cnt: vec![1.0; n],
-        cen: data.to_vec(),
+        cols: (0..d)
+            .map(|j| (0..n).map(|i| data[i * d + j]).collect())
+            .collect(),
     };
     let mut out = Vec::with_capacity(n.saturating_sub(1));
     let mut chain: Vec<usize> = Vec::with_capacity(n);

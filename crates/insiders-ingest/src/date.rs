@@ -105,6 +105,9 @@ enum Tok {
 pub struct DateFormat {
     spec: String,
     toks: Vec<Tok>,
+    /// The spec is exactly `%Y-%m-%d %H:%M:%S` (our copy): values of the full fixed width
+    /// take a direct path.
+    iso_seconds: bool,
 }
 
 impl DateFormat {
@@ -152,6 +155,7 @@ impl DateFormat {
         Ok(DateFormat {
             spec: spec.to_string(),
             toks,
+            iso_seconds: spec == "%Y-%m-%d %H:%M:%S",
         })
     }
 
@@ -162,6 +166,11 @@ impl DateFormat {
 
     /// Parses a date-time; `None` when it does not match the format or is not a real date.
     pub fn parse(&self, s: &str) -> Option<i64> {
+        if self.iso_seconds
+            && let Some(t) = parse_iso_seconds(s.as_bytes())
+        {
+            return t;
+        }
         let b = s.trim().as_bytes();
         let (mut y, mut mo, mut d, mut h, mut mi, mut se) = (None, None, None, 0u32, 0u32, 0u32);
         let mut i = 0;
@@ -236,6 +245,24 @@ impl DateFormat {
     }
 }
 
+/// `YYYY-MM-DD HH:MM:SS` of exactly 19 bytes: `Some(result)` with the generic parser's
+/// result, or `None` when the value is not of that shape (the generic parser decides then).
+#[inline]
+fn parse_iso_seconds(b: &[u8]) -> Option<Option<i64>> {
+    let b: &[u8; 19] = b.try_into().ok()?;
+    let digit = |i: usize| -> Option<u32> {
+        let c = b[i].wrapping_sub(b'0');
+        (c < 10).then_some(u32::from(c))
+    };
+    let two = |i: usize| -> Option<u32> { Some(digit(i)? * 10 + digit(i + 1)?) };
+    if b[4] != b'-' || b[7] != b'-' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let y = two(0)? * 100 + two(2)?;
+    let (mo, d, h, mi, s) = (two(5)?, two(8)?, two(11)?, two(14)?, two(17)?);
+    Some(timestamp(y as i32, mo, d, h, mi, s))
+}
+
 /// Guesses the format of a date value of one of the published copies:
 /// `2010-12-01 08:26:00` (ours), `12/1/2010 8:26` (Kaggle, month first), `29-Nov-16` (course).
 pub fn detect(sample: &str) -> Option<DateFormat> {
@@ -296,6 +323,39 @@ mod tests {
         assert!(ours.parse("garbage").is_none());
         assert!(ours.parse("2010-12-01 08:26:00x").is_none());
         assert_eq!(ours.parse("2010-12-01"), Some(14_944 * DAY));
+    }
+
+    #[test]
+    fn fixed_width_path_equals_the_generic_parser() {
+        let fast = DateFormat::parse_spec("%Y-%m-%d %H:%M:%S").unwrap();
+        // The same format without the fast path (a literal `%%`-free respelling is not
+        // possible, so compare against a copy with the flag cleared).
+        let slow = DateFormat {
+            iso_seconds: false,
+            ..fast.clone()
+        };
+        let mut rng = insiders_core::Rng::new(7);
+        let alphabet = b"0123456789-: x";
+        let mut cases: Vec<String> = vec![
+            "2010-12-01 08:26:00".into(),
+            "2011-02-29 08:26:00".into(),
+            "2012-02-29 23:59:60".into(),
+            "2010-00-01 08:26:00".into(),
+            "2010-12-01 24:00:00".into(),
+            " 2010-12-01 08:26:0".into(),
+            "0000-01-01 00:00:00".into(),
+        ];
+        for _ in 0..20_000 {
+            let mut s: Vec<u8> = b"2010-12-01 08:26:00".to_vec();
+            for _ in 0..rng.below(3) {
+                let i = rng.below(s.len());
+                s[i] = alphabet[rng.below(alphabet.len())];
+            }
+            cases.push(String::from_utf8(s).unwrap());
+        }
+        for c in &cases {
+            assert_eq!(fast.parse(c), slow.parse(c), "{c:?}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod gz;
 pub mod matrix;
 pub mod options;
 pub mod read;
+mod split;
 pub mod transactions;
 pub mod xlsx;
 

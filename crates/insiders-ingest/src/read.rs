@@ -8,6 +8,7 @@
 use crate::date::{self, DateFormat};
 use crate::error::{IngestError, Location};
 use crate::options::{Encoding, InputFormat, InputOptions, OnBadRow};
+use crate::split::{Record, Splitter};
 use crate::transactions::{Line, Transactions};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -270,6 +271,12 @@ pub(crate) fn parse_customer(s: &str) -> Result<Option<u32>, String> {
     if let Ok(v) = t.parse::<u32>() {
         return Ok(Some(v));
     }
+    // `17850.0` (our copy): the integer part decides, as the float parse would.
+    if let Some(int) = t.strip_suffix(".0")
+        && let Ok(v) = int.parse::<u32>()
+    {
+        return Ok(Some(v));
+    }
     match t.parse::<f64>() {
         Ok(v) => customer_from_f64(v, s),
         Err(_) => Err(format!("customer id `{s}` is not a number")),
@@ -310,23 +317,16 @@ fn latin1(b: &[u8]) -> Cow<'_, str> {
     Cow::Owned(b.iter().map(|&c| c as char).collect())
 }
 
-fn csv_reader(data: &[u8], delimiter: u8) -> csv::Reader<&[u8]> {
-    csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(data)
-}
-
-fn record_text(rec: &csv::ByteRecord) -> String {
+fn record_text(rec: &Record, data: &[u8]) -> String {
     let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+    let fields: csv::ByteRecord = rec.iter(data).collect();
     // Writing to a Vec cannot fail; fall back to a lossy join if it somehow does.
-    if w.write_byte_record(rec).is_ok()
+    if w.write_byte_record(&fields).is_ok()
         && let Ok(bytes) = w.into_inner()
     {
         return String::from_utf8_lossy(&bytes).trim_end().to_string();
     }
-    rec.iter()
+    rec.iter(data)
         .map(|f| String::from_utf8_lossy(f).into_owned())
         .collect::<Vec<_>>()
         .join(",")
@@ -343,9 +343,34 @@ struct ChunkOut {
 /// A bad row found while parsing: (column, reason class, message).
 type Bad = (String, &'static str, String);
 
+/// Values of the previous row, reused when a row repeats them (invoice lines come grouped by
+/// invoice: the same date and customer many rows in a row).
+#[derive(Default)]
+struct RowMemo {
+    date_raw: Vec<u8>,
+    date: i64,
+    customer_raw: Vec<u8>,
+    customer: Option<u32>,
+}
+
+/// `s.trim()`, skipping the work when both ends are visible ASCII (nothing to trim).
+#[inline]
+fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(f), Some(l)) if f.is_ascii_graphic() && l.is_ascii_graphic() => s,
+        (None, _) => s,
+        _ => s.trim(),
+    }
+}
+
+/// Parses one record of `data` (`text` is `data` itself when it is valid UTF-8 and the
+/// encoding allows reading it so).
 fn parse_record(
-    rec: &csv::ByteRecord,
+    rec: &Record,
+    data: &[u8],
+    text: Option<&str>,
     ctx: &CsvCtx<'_>,
+    memo: &mut RowMemo,
     out: &mut Transactions,
 ) -> Result<(), Bad> {
     if rec.len() != ctx.n_fields {
@@ -361,30 +386,53 @@ fn parse_record(
         ));
     }
     let m = &ctx.map;
+    // The chunk was checked for UTF-8 once; fields in it are sub-slices (the delimiter,
+    // quotes and terminators are ASCII, so field boundaries are character boundaries).
     let get = |k: usize| -> Result<Cow<'_, str>, Bad> {
-        match m.idx[k] {
-            None => Ok(Cow::Borrowed("")),
-            Some(i) => decode(&rec[i], ctx.encoding).map_err(|_| {
-                (
-                    m.names[k].clone(),
-                    "invalid text encoding",
-                    "invalid UTF-8 (set input.encoding = \"latin1\" for ISO-8859-1 files)"
-                        .to_string(),
-                )
-            }),
+        let Some(i) = m.idx[k] else {
+            return Ok(Cow::Borrowed(""));
+        };
+        if let Some(s) = text.and_then(|t| rec.in_input(i).and_then(|(a, b)| t.get(a..b))) {
+            return Ok(Cow::Borrowed(s));
         }
+        decode(rec.get(data, i).unwrap_or(b""), ctx.encoding).map_err(|_| {
+            (
+                m.names[k].clone(),
+                "invalid text encoding",
+                "invalid UTF-8 (set input.encoding = \"latin1\" for ISO-8859-1 files)".to_string(),
+            )
+        })
     };
+    let raw = |k: usize| -> &[u8] { m.idx[k].and_then(|i| rec.get(data, i)).unwrap_or(b"") };
     let bad = |k: usize, class: &'static str| move |msg: String| (m.names[k].clone(), class, msg);
     let invoice = get(0)?;
     let stock = get(1)?;
     let desc = get(2)?;
     let quantity = parse_quantity(&get(3)?).map_err(bad(3, "bad quantity"))?;
-    let timestamp =
-        parse_date(&get(4)?, &ctx.date_fmt, ctx.offset_secs).map_err(bad(4, "bad date"))?;
+    let date_raw = raw(4);
+    let timestamp = if !memo.date_raw.is_empty() && memo.date_raw == date_raw {
+        memo.date
+    } else {
+        let t = parse_date(&get(4)?, &ctx.date_fmt, ctx.offset_secs).map_err(bad(4, "bad date"))?;
+        memo.date_raw.clear();
+        memo.date_raw.extend_from_slice(date_raw);
+        memo.date = t;
+        t
+    };
     let unit_price = parse_price(&get(5)?).map_err(bad(5, "bad unit price"))?;
-    let customer_id = parse_customer(&get(6)?).map_err(bad(6, "bad customer id"))?;
+    let customer_raw = raw(6);
+    let customer_id = if !memo.customer_raw.is_empty() && memo.customer_raw == customer_raw {
+        memo.customer
+    } else {
+        let c = parse_customer(&get(6)?).map_err(bad(6, "bad customer id"))?;
+        memo.customer_raw.clear();
+        memo.customer_raw.extend_from_slice(customer_raw);
+        memo.customer = c;
+        c
+    };
     let country = get(7)?;
-    if invoice.trim().is_empty() {
+    let invoice = trim(&invoice);
+    if invoice.is_empty() {
         return Err((
             m.names[0].clone(),
             "missing invoice",
@@ -392,43 +440,33 @@ fn parse_record(
         ));
     }
     out.push(&Line {
-        invoice: invoice.trim(),
-        stock_code: stock.trim(),
-        description: desc.trim(),
+        invoice,
+        stock_code: trim(&stock),
+        description: trim(&desc),
         quantity,
         timestamp,
         unit_price,
         customer_id,
-        country: country.trim(),
+        country: trim(&country),
     });
     Ok(())
 }
 
 fn parse_chunk(data: &[u8], first_line: u64, ctx: &CsvCtx<'_>) -> ChunkOut {
     let mut out = ChunkOut::default();
-    let mut rdr = csv_reader(data, ctx.delimiter);
-    let mut rec = csv::ByteRecord::new();
-    loop {
-        match rdr.read_byte_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e
-                    .position()
-                    .map_or(first_line, |p| first_line + p.line() - 1);
-                out.error = Some(IngestError::Csv {
-                    path: ctx.path.to_path_buf(),
-                    line,
-                    detail: e.to_string(),
-                });
-                return out;
-            }
-        }
+    let text = match ctx.encoding {
+        Encoding::Latin1 => None,
+        _ => std::str::from_utf8(data).ok(),
+    };
+    let mut split = Splitter::new(data, first_line, ctx.delimiter);
+    let mut rec = Record::default();
+    let mut memo = RowMemo::default();
+    while split.next_record(&mut rec) {
         out.rows += 1;
-        let line = rec
-            .position()
-            .map_or(first_line, |p| first_line + p.line() - 1);
-        if let Err((column, reason, detail)) = parse_record(&rec, ctx, &mut out.lines) {
+        if let Err((column, reason, detail)) =
+            parse_record(&rec, data, text, ctx, &mut memo, &mut out.lines)
+        {
+            let line = rec.line();
             match ctx.on_bad {
                 OnBadRow::Error => {
                     out.error = Some(IngestError::BadRow {
@@ -443,7 +481,7 @@ fn parse_chunk(data: &[u8], first_line: u64, ctx: &CsvCtx<'_>) -> ChunkOut {
                     column,
                     reason: reason.to_string(),
                     detail,
-                    record: record_text(&rec),
+                    record: record_text(&rec, data),
                 }),
             }
         }
@@ -498,51 +536,49 @@ fn read_csv(path: &Path, data: &[u8], opts: &InputOptions) -> Result<Loaded, Ing
     let delimiter = u8::try_from(u32::from(opts.delimiter))
         .ok()
         .filter(u8::is_ascii)
+        .filter(|d| !matches!(d, b'"' | b'\n' | b'\r'))
         .ok_or_else(|| {
-            IngestError::Config(format!("delimiter `{}` is not ASCII", opts.delimiter))
+            IngestError::Config(format!(
+                "delimiter `{}` is not an ASCII character other than a quote or a line end",
+                opts.delimiter.escape_default()
+            ))
         })?;
     // Header.
-    let mut rdr = csv_reader(data, delimiter);
-    let mut head = csv::ByteRecord::new();
-    let has_header = rdr
-        .read_byte_record(&mut head)
-        .map_err(|e| IngestError::Csv {
-            path: path.to_path_buf(),
-            line: 1,
-            detail: e.to_string(),
-        })?;
-    if !has_header {
+    let mut split = Splitter::new(data, 1, delimiter);
+    split.skip_bom();
+    let mut head = Record::default();
+    if !split.next_record(&mut head) {
         return Err(IngestError::Empty {
             path: path.to_path_buf(),
         });
     }
     let header: Vec<String> = head
-        .iter()
+        .iter(data)
         .map(|f| String::from_utf8_lossy(f).into_owned())
         .collect();
-    let body_start = rdr.position().byte() as usize;
-    let body_line = rdr.position().line();
+    let body_start = split.position();
+    let body_line = split.line();
     let map = map_columns(path, &header, opts)?;
     let body = &data[body_start.min(data.len())..];
 
     // Date format from the first data row unless configured.
-    let mut probe = csv_reader(body, delimiter);
-    let mut first = csv::ByteRecord::new();
-    let has_row = probe.read_byte_record(&mut first).unwrap_or(false);
-    if !has_row {
+    let mut probe = Splitter::new(body, body_line, delimiter);
+    let mut first = Record::default();
+    if !probe.next_record(&mut first) {
         return Err(IngestError::NoRows {
             path: path.to_path_buf(),
         });
     }
+    let first_line = first.line();
     let date_idx = map.idx[4].unwrap_or(0);
     let sample = first
-        .get(date_idx)
+        .get(body, date_idx)
         .map(|b| String::from_utf8_lossy(b).into_owned());
     let date_fmt =
         resolve_date_format(opts, sample.as_deref())?.ok_or_else(|| IngestError::BadRow {
             path: path.to_path_buf(),
             location: Location::Line {
-                line: body_line,
+                line: first_line,
                 column: map.names[4].clone(),
             },
             reason: format!(
@@ -669,6 +705,37 @@ pub fn write_rejects(rejects: &[Reject], w: impl std::io::Write) -> Result<(), c
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn crlf_and_empty_lines_keep_physical_line_numbers() {
+        let head =
+            "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country";
+        let ok = "536365,85123A,\"A, B\",6,2010-12-01 08:26:00,2.55,17850.0,United Kingdom";
+        let bad = "536365,85123A,X,six,2010-12-01 08:26:00,2.55,17850.0,United Kingdom";
+        for (sep, blank, want) in [("\r\n", "", 3), ("\n", "\n\n", 5), ("\r\n", "\r\n", 4)] {
+            let text = format!("{head}{sep}{ok}{sep}{blank}{bad}{sep}");
+            let e = read_bytes(
+                Path::new("x.csv"),
+                text.into_bytes(),
+                &InputOptions::default(),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.contains(&format!("line {want}, column `Quantity`")),
+                "{sep:?} {blank:?}: {e}"
+            );
+        }
+        let opts = InputOptions {
+            delimiter: '"',
+            ..Default::default()
+        };
+        assert!(matches!(
+            read_bytes(Path::new("x.csv"), b"a\"b\n".to_vec(), &opts),
+            Err(IngestError::Config(_))
+        ));
+    }
 
     #[test]
     fn chunk_bounds_respect_quotes() {

@@ -3,22 +3,37 @@
 use rustc_hash::FxHashMap;
 
 /// A string interner: each distinct string gets a `u32` id, in order of first appearance.
+///
+/// The last id returned is remembered: invoice lines come grouped by invoice, so consecutive
+/// calls often ask for the same string, which then costs one comparison instead of a hash
+/// lookup.
 #[derive(Debug, Clone, Default)]
 pub struct Interner {
     map: FxHashMap<Box<str>, u32>,
     strings: Vec<Box<str>>,
+    /// The id returned by the last `intern` call (meaningless while `strings` is empty).
+    last: u32,
 }
 
 impl Interner {
     /// The id of `s`, adding it if new.
     pub fn intern(&mut self, s: &str) -> u32 {
-        if let Some(&id) = self.map.get(s) {
-            return id;
+        if let Some(prev) = self.strings.get(self.last as usize)
+            && **prev == *s
+        {
+            return self.last;
         }
-        let id = self.strings.len() as u32;
-        let b: Box<str> = s.into();
-        self.strings.push(b.clone());
-        self.map.insert(b, id);
+        let id = match self.map.get(s) {
+            Some(&id) => id,
+            None => {
+                let id = self.strings.len() as u32;
+                let b: Box<str> = s.into();
+                self.strings.push(b.clone());
+                self.map.insert(b, id);
+                id
+            }
+        };
+        self.last = id;
         id
     }
 
