@@ -180,16 +180,20 @@ pub fn describe(inputs: Inputs<'_>, seg: &Segmentation) -> Result<Descriptive, A
     })
 }
 
-/// Share of the distinct stock codes of kept purchase lines that Insiders bought at least once.
-fn catalogue_share(inputs: Inputs<'_>, insider: &[bool]) -> f64 {
-    let ids: BTreeSet<u32> = inputs
-        .table
+/// The ids of the customers where `insider` holds, ascending.
+pub fn insider_ids(table: &CustomerTable, insider: &[bool]) -> Vec<u32> {
+    table
         .customer_id
         .iter()
         .zip(insider)
         .filter(|&(_, &b)| b)
         .map(|(&c, _)| c)
-        .collect();
+        .collect()
+}
+
+/// Share of the distinct stock codes of kept purchase lines that Insiders bought at least once.
+fn catalogue_share(inputs: Inputs<'_>, insider: &[bool]) -> f64 {
+    let ids: BTreeSet<u32> = insider_ids(inputs.table, insider).into_iter().collect();
     let mut all = BTreeSet::new();
     let mut theirs = BTreeSet::new();
     for &i in &inputs.cleaned.kept {
@@ -268,14 +272,7 @@ pub fn analyse(
         || membership_stability(inputs, seg, opts, seed),
         || -> Result<_, AnalysisError> {
             let purchases = purchases(inputs);
-            let ids: Vec<u32> = inputs
-                .table
-                .customer_id
-                .iter()
-                .zip(&seg.insider)
-                .filter(|&(_, &b)| b)
-                .map(|(&c, _)| c)
-                .collect();
+            let ids = insider_ids(inputs.table, &seg.insider);
             let revenue = revenue::expected_revenue(
                 &purchases,
                 &ids,
@@ -314,13 +311,7 @@ pub fn answers(
 ) -> answers::Answers {
     let seg = &a.segmentation;
     let d = &a.descriptive;
-    let ids: Vec<u32> = table
-        .customer_id
-        .iter()
-        .zip(&seg.insider)
-        .filter(|&(_, &b)| b)
-        .map(|(&c, _)| c)
-        .collect();
+    let ids = insider_ids(table, &seg.insider);
     answers::Answers {
         run,
         q1_who: answers::Who {

@@ -46,20 +46,16 @@ fn pct(x: f64) -> String {
 }
 
 fn num(x: f64) -> String {
-    if !x.is_finite() {
-        return "n/a".into();
+    if x.is_finite() {
+        insiders_stats::tree::format_number(x)
+    } else {
+        "n/a".into()
     }
-    let neg = x < 0.0;
-    let s = format!("{:.2}", x.abs());
-    let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
-    let mut grouped = String::new();
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("{}{grouped}.{frac}", if neg { "-" } else { "" })
+}
+
+/// `median [q1, q3]`, or any estimate with its interval.
+fn with_range(mid: f64, lo: f64, hi: f64) -> String {
+    format!("{} [{}, {}]", short(mid), short(lo), short(hi))
 }
 
 fn short(x: f64) -> String {
@@ -198,18 +194,8 @@ pub fn build(r: ReportInputs<'_>) -> Document {
     for c in &a.q3_characteristics {
         t.row([
             c.feature.clone(),
-            format!(
-                "{} [{}, {}]",
-                short(c.insiders.median),
-                short(c.insiders.q1),
-                short(c.insiders.q3)
-            ),
-            format!(
-                "{} [{}, {}]",
-                short(c.rest.median),
-                short(c.rest.q1),
-                short(c.rest.q3)
-            ),
+            with_range(c.insiders.median, c.insiders.q1, c.insiders.q3),
+            with_range(c.rest.median, c.rest.q1, c.rest.q3),
             short(c.median_ratio),
             short(c.mean_ratio),
         ]);
@@ -470,17 +456,15 @@ pub fn build(r: ReportInputs<'_>) -> Document {
             p_value(g.p_value),
             format!("{:.3}", g.rank_biserial),
             format!("{:.3}", g.common_language),
-            format!(
-                "{} [{}, {}]",
-                short(g.median_difference.estimate),
-                short(g.median_difference.lo),
-                short(g.median_difference.hi)
+            with_range(
+                g.median_difference.estimate,
+                g.median_difference.lo,
+                g.median_difference.hi,
             ),
-            format!(
-                "{} [{}, {}]",
-                short(g.mean_difference.estimate),
-                short(g.mean_difference.lo),
-                short(g.mean_difference.hi)
+            with_range(
+                g.mean_difference.estimate,
+                g.mean_difference.lo,
+                g.mean_difference.hi,
             ),
         ]);
     }
@@ -540,14 +524,8 @@ pub fn build(r: ReportInputs<'_>) -> Document {
         sc.label_names = Some(
             a.clusters
                 .iter()
-                .map(|p| {
-                    let name = if p.cluster == run.insiders_cluster {
-                        format!("{} Insiders", p.cluster)
-                    } else {
-                        p.cluster.to_string()
-                    };
-                    (i64::from(p.cluster), name)
-                })
+                .zip(&clusters)
+                .map(|(p, name)| (i64::from(p.cluster), name.clone()))
                 .collect(),
         );
         d.figure(

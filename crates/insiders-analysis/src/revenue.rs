@@ -97,6 +97,10 @@ pub struct RevenueModel {
     pub likely_lapsed: Vec<u32>,
 }
 
+fn named(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
+    pairs.iter().map(|&(k, v)| (k.to_string(), v)).collect()
+}
+
 fn group_scores(s: &insiders_stats::clv::BacktestScores) -> BacktestGroup {
     BacktestGroup {
         customers: s.n_customers,
@@ -220,27 +224,21 @@ pub fn expected_revenue(
             })
             .collect(),
         everyone: everyone.total.expected,
-        bgnbd: [
+        bgnbd: named(&[
             ("r", m.r),
             ("alpha", m.alpha),
             ("a", m.a),
             ("b", m.b),
             ("log_likelihood", fc.bgnbd.log_likelihood),
             ("customers", fc.bgnbd.n_customers as f64),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect(),
-        gamma_gamma: [
+        ]),
+        gamma_gamma: named(&[
             ("p", g.p),
             ("q", g.q),
             ("v", g.v),
             ("log_likelihood", fc.gamma_gamma.log_likelihood),
             ("customers", fc.gamma_gamma.n_customers as f64),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect(),
+        ]),
         backtest,
         backtest_skipped,
         monthly,

@@ -5,22 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn insiders(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_insiders"))
-        .args(args)
-        .output()
-        .expect("run insiders")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use common::{insiders, text};
 
 #[test]
 fn features_on_the_synthetic_shop_writes_every_file_deterministically() {

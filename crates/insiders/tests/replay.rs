@@ -5,31 +5,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{id_list, insider_ids, insiders, text};
 use std::collections::BTreeSet;
-use std::path::Path;
-use std::process::Command;
 
-fn insiders(args: &[&str]) -> String {
-    let o = Command::new(env!("CARGO_BIN_EXE_insiders"))
-        .args(args)
-        .output()
-        .expect("run insiders");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert!(o.status.success(), "insiders {args:?}: {text}");
+fn run_ok(args: &[&str]) -> String {
+    let o = insiders(args);
+    assert!(o.status.success(), "insiders {args:?}: {}", text(&o));
     String::from_utf8_lossy(&o.stdout).to_string()
-}
-
-fn insider_ids(dir: &Path) -> BTreeSet<i64> {
-    std::fs::read_to_string(dir.join("insiders.csv"))
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').next().unwrap().parse().unwrap())
-        .collect()
 }
 
 #[test]
@@ -51,7 +35,7 @@ fn twelve_monthly_runs_on_the_real_data() {
     let mut customers = 0;
     for m in &months {
         let out = d.path().join(m);
-        insiders(&[
+        run_ok(&[
             "run",
             "--data",
             &data,
@@ -76,27 +60,19 @@ fn twelve_monthly_runs_on_the_real_data() {
         match &previous {
             None => assert!(since.is_null()),
             Some(before) => {
-                let list = |k: &str| -> Vec<i64> {
-                    since[k]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|v| v.as_i64().unwrap())
-                        .collect()
-                };
                 assert_eq!(
-                    list("entered"),
+                    id_list(since, "entered"),
                     now.difference(before).copied().collect::<Vec<_>>()
                 );
                 assert_eq!(
-                    list("left"),
+                    id_list(since, "left"),
                     before.difference(&now).copied().collect::<Vec<_>>()
                 );
             }
         }
         previous = Some(now);
     }
-    let listing = insiders(&["history", "--db", &db_s]);
+    let listing = run_ok(&["history", "--db", &db_s]);
     println!("{listing}");
     for m in &months {
         assert_eq!(listing.matches(m.as_str()).count(), 1, "{listing}");

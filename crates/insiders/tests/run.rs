@@ -4,22 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn insiders(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_insiders"))
-        .args(args)
-        .output()
-        .expect("run insiders")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use common::{id_list, insider_ids, insiders, text};
+use std::process::Command;
 
 /// A small shop and few refits, so the test profile stays fast.
 const SMALL: &str = "[synth]\ncustomers = 400\n[stability]\nseeds = 1\nsubsamples = 1\nbootstrap_resamples = 200\n[forecast]\nsimulations = 50\n";
@@ -185,31 +173,16 @@ fn monthly_runs_fill_the_history_and_a_rerun_replaces_its_month() {
             assert!(prev.is_null());
         } else {
             // Entries and exits are exactly the set differences of the two runs' insiders.csv.
-            let ids = |p: &Path| -> std::collections::BTreeSet<i64> {
-                read_csv(&p.join("insiders.csv"))
-                    .1
-                    .iter()
-                    .map(|r| r[0].parse().unwrap())
-                    .collect()
-            };
-            let before = ids(&d.path().join(if m == "2011-07-01" {
+            let before = insider_ids(&d.path().join(if m == "2011-07-01" {
                 "2011-04-01"
             } else {
                 "2011-07-01"
             }));
-            let now = ids(&out);
+            let now = insider_ids(&out);
             let entered: Vec<i64> = now.difference(&before).copied().collect();
             let left: Vec<i64> = before.difference(&now).copied().collect();
-            let got = |k: &str| -> Vec<i64> {
-                prev[k]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|v| v.as_i64().unwrap())
-                    .collect()
-            };
-            assert_eq!(got("entered"), entered);
-            assert_eq!(got("left"), left);
+            assert_eq!(id_list(prev, "entered"), entered);
+            assert_eq!(id_list(prev, "left"), left);
             assert_eq!(
                 prev["stayed"].as_u64().unwrap() as usize,
                 now.intersection(&before).count()
