@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use super::{CustomerSummary, check_rft, check_summaries};
 use crate::StatsError;
 use crate::optim::minimise;
-use crate::special::{ln_gamma, log_add_exp};
+use crate::special::{ln_gamma_ratio, log_add_exp};
 
 /// BG/NBD parameters: purchase rates `λ ~ Gamma(shape r, rate α)` (α in days), dropout
 /// probabilities `p ~ Beta(a, b)`.
@@ -39,6 +39,22 @@ pub struct BgNbdFit {
     pub n_customers: usize,
     /// Likelihood evaluations used by the optimiser.
     pub evaluations: usize,
+    /// The parameters that sit at a bound of [`BgNbd::FIT_BOUNDS`] (empty for an interior
+    /// optimum). A parameter at a bound means the likelihood keeps increasing towards a limit
+    /// model (see [`BgNbd::fit`]); the predictions are those of the bounded model.
+    pub at_bound: Vec<AtBound>,
+}
+
+/// A fitted parameter that sits at a bound of the maximum-likelihood search.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AtBound {
+    /// The parameter's name: `"r"`, `"alpha"`, `"a"`, `"b"` (BG/NBD) or `"p"`, `"q"`, `"v"`
+    /// (Gamma-Gamma).
+    pub parameter: &'static str,
+    /// The bound (equal to the fitted value).
+    pub bound: f64,
+    /// Whether it is the lower bound (else the upper).
+    pub lower: bool,
 }
 
 /// The fit's data, grouped so that each transcendental function is evaluated once per
@@ -90,43 +106,74 @@ impl Data {
     }
 
     /// The summed log-likelihood (sequential sum: deterministic).
+    ///
+    /// Written so that no term cancels at extreme parameters: `ln[B(a, b+x)/B(a, b)] =
+    /// -Σ_{j<x} ln(1 + a/(b+j))` (exact for `a → 0`, `b → ∞`), `α^r/(α+T)^(r+x) =
+    /// exp(-r ln(1 + T/α) - x ln(α+T))` (exact for `r, α → ∞`), and `ln Γ(r+x) - ln Γ(r)` by
+    /// [`ln_gamma_ratio`] (a difference of Stirling series when `r` is large).
     fn log_likelihood(&self, m: &BgNbd) -> f64 {
         let BgNbd { r, alpha, a, b } = *m;
-        let base = -ln_gamma(r) + r * alpha.ln() + ln_gamma(a + b) - ln_gamma(b);
-        let c12: Vec<f64> = self
-            .xs
-            .iter()
-            .map(|&x| base + ln_gamma(r + x) + ln_gamma(b + x) - ln_gamma(a + b + x))
-            .collect();
-        let c4: Vec<f64> = self
-            .xs
-            .iter()
-            .map(|&x| {
-                if x > 0.0 {
-                    a.ln() - (b + x - 1.0).ln()
-                } else {
-                    f64::NEG_INFINITY
-                }
-            })
-            .collect();
-        let ln_age: Vec<f64> = self.ages.iter().map(|t| (alpha + t).ln()).collect();
-        let ln_rec: Vec<f64> = self.recencies.iter().map(|t| (alpha + t).ln()).collect();
+        // c12[g] = ln Γ(r+x)/Γ(r) + ln B(a, b+x)/B(a, b); c4[g] = ln a - ln(b+x-1)
+        let mut c12 = Vec::with_capacity(self.xs.len());
+        let mut c4 = Vec::with_capacity(self.xs.len());
+        let (mut j, mut sum_b) = (0.0f64, 0.0f64);
+        for &x in &self.xs {
+            while j < x {
+                sum_b -= (a / (b + j)).ln_1p();
+                j += 1.0;
+            }
+            c12.push(ln_gamma_ratio(r, x) + sum_b);
+            c4.push(if x > 0.0 {
+                a.ln() - (b + x - 1.0).ln()
+            } else {
+                f64::NEG_INFINITY
+            });
+        }
+        // ln[α^r / (α+t)^(r+x)] = -r ln1p(t/α) - x ln(α+t)
+        let logs = |v: &[f64]| -> Vec<(f64, f64)> {
+            v.iter()
+                .map(|&t| ((t / alpha).ln_1p(), (alpha + t).ln()))
+                .collect()
+        };
+        let ln_age = logs(&self.ages);
+        let ln_rec = logs(&self.recencies);
         let mut sum = 0.0;
         if !self.zero_age.is_empty() {
-            // x = 0: c12(0) - r ln(α + T)
+            // x = 0: c12(0) = 0, the term is -r ln1p(T/α)
             let mut s0 = 0.0;
             for &ia in &self.zero_age {
-                s0 += ln_age[ia];
+                s0 += ln_age[ia].0;
             }
-            sum += self.zero_age.len() as f64 * c12[0] - r * s0;
+            sum -= r * s0;
         }
         for &(g, x, ia, ir) in &self.repeat {
-            let a3 = -(r + x) * ln_age[ia];
-            let a4 = c4[g] - (r + x) * ln_rec[ir];
+            let a3 = -r * ln_age[ia].0 - x * ln_age[ia].1;
+            let a4 = c4[g] - r * ln_rec[ir].0 - x * ln_rec[ir].1;
             sum += c12[g] + log_add_exp(a3, a4);
         }
         sum
     }
+}
+
+/// The log-parameters `z` within `1e-6` (relative) of a bound of `bounds`.
+pub(crate) fn bounds_hit(z: &[f64], bounds: &[(&'static str, f64, f64)]) -> Vec<AtBound> {
+    let mut at_bound = Vec::new();
+    for (zi, &(parameter, lo, hi)) in z.iter().zip(bounds) {
+        if *zi <= lo.ln() + 1e-6 {
+            at_bound.push(AtBound {
+                parameter,
+                bound: lo,
+                lower: true,
+            });
+        } else if *zi >= hi.ln() - 1e-6 {
+            at_bound.push(AtBound {
+                parameter,
+                bound: hi,
+                lower: false,
+            });
+        }
+    }
+    at_bound
 }
 
 fn check_params(r: f64, alpha: f64, a: f64, b: f64) -> Result<(), StatsError> {
@@ -151,16 +198,39 @@ impl BgNbd {
         Ok(BgNbd { r, alpha, a, b })
     }
 
+    /// The box of the maximum-likelihood search: `(name, lower, upper)` for `r`, `α` (in the
+    /// time unit of the data, days for [`super::summarise`]), `a` and `b`.
+    ///
+    /// The likelihood of short histories often increases without limit towards a limit model:
+    /// `a → 0` or `b → ∞` (no dropout: the NBD), `a, b → ∞` with `a/(a+b)` fixed (the same
+    /// dropout probability for everyone), `r, α → ∞` with `r/α` fixed (the same purchase rate
+    /// for everyone). The bounds stop the search at models indistinguishable from those limits
+    /// (a Beta or Gamma with shape `1e8` has a coefficient of variation of `1e-4`; `a = 1e-8`
+    /// gives a dropout probability below `1e-6` with probability `1 - 1e-7`); the lower bound of
+    /// `α` (0.01) keeps every expectation computable in a bounded number of terms (see
+    /// [`BgNbd::expected_purchases`]).
+    pub const FIT_BOUNDS: [(&'static str, f64, f64); 4] = [
+        ("r", 1e-8, 1e8),
+        ("alpha", 1e-2, 1e10),
+        ("a", 1e-8, 1e8),
+        ("b", 1e-8, 1e8),
+    ];
+
     /// Fits the model by maximum likelihood.
     ///
     /// The log-parameters are optimised by Nelder-Mead from four fixed starts (scaled to the
     /// customers' ages), each restarted from its own optimum until the mean log-likelihood
     /// improves by less than 1e-12; the starts run in parallel and the best (earliest on ties)
-    /// wins, so the fit is deterministic.
+    /// wins, so the fit is deterministic. The search is confined to [`BgNbd::FIT_BOUNDS`]: the
+    /// objective at a point outside the box is the objective at the nearest point of the box,
+    /// so a maximum beyond a bound is returned exactly at the bound, and
+    /// [`BgNbdFit::at_bound`] lists the parameters that sit there.
     ///
-    /// When the data show no sign of dropout the maximum lies on the boundary `a → 0`,
-    /// `b → ∞` (the model tends to the NBD); the fit then stops on that ridge, where `a` and `b`
-    /// are individually unidentified but the likelihood and the predictions are not.
+    /// When the data show no sign of dropout the maximum lies on the boundary `a → 0` or
+    /// `b → ∞` (the model tends to the NBD); the fit then stops at a bound on that ridge, where
+    /// `a` and `b` are individually unidentified but the likelihood and the predictions are
+    /// not. Short histories (a month or two) typically end there, or at `a, b → ∞` (a common
+    /// dropout probability).
     ///
     /// # Errors
     /// [`StatsError::TooFew`] for fewer than 4 customers; [`StatsError::Degenerate`] when no
@@ -184,6 +254,14 @@ impl BgNbd {
         let n = customers.len() as f64;
         let max_age = customers.iter().map(|c| c.age).fold(0.0f64, f64::max);
         let scale = if max_age > 0.0 { max_age / 10.0 } else { 1.0 };
+        let bounds = Self::FIT_BOUNDS.map(|(_, lo, hi)| (lo.ln(), hi.ln()));
+        let clamp = |z: &[f64]| -> [f64; 4] {
+            let mut c = [0.0; 4];
+            for (ci, (zi, (lo, hi))) in c.iter_mut().zip(z.iter().zip(bounds)) {
+                *ci = zi.clamp(lo, hi);
+            }
+            c
+        };
         let starts: Vec<Vec<f64>> = [
             [1.0f64, 1.0, 1.0, 1.0],
             [0.5, 2.0, 0.5, 2.0],
@@ -191,17 +269,15 @@ impl BgNbd {
             [2.0, 5.0, 0.2, 0.5],
         ]
         .iter()
-        .map(|s| vec![s[0].ln(), (s[1] * scale).ln(), s[2].ln(), s[3].ln()])
+        .map(|s| clamp(&[s[0].ln(), (s[1] * scale).ln(), s[2].ln(), s[3].ln()]).to_vec())
         .collect();
         let objective = |z: &[f64]| -> f64 {
-            if z.iter().any(|v| v.abs() > 50.0) {
-                return f64::INFINITY;
-            }
+            let c = clamp(z);
             let m = BgNbd {
-                r: z[0].exp(),
-                alpha: z[1].exp(),
-                a: z[2].exp(),
-                b: z[3].exp(),
+                r: c[0].exp(),
+                alpha: c[1].exp(),
+                a: c[2].exp(),
+                b: c[3].exp(),
             };
             -data.log_likelihood(&m) / n
         };
@@ -223,17 +299,15 @@ impl BgNbd {
         let best = best.ok_or_else(|| {
             StatsError::numerical("BG/NBD fit", "no start reached a finite likelihood")
         })?;
-        let model = BgNbd::new(
-            best.x[0].exp(),
-            best.x[1].exp(),
-            best.x[2].exp(),
-            best.x[3].exp(),
-        )?;
+        let z = clamp(&best.x);
+        let model = BgNbd::new(z[0].exp(), z[1].exp(), z[2].exp(), z[3].exp())?;
+        let at_bound = bounds_hit(&z, &Self::FIT_BOUNDS);
         Ok(BgNbdFit {
             log_likelihood: data.log_likelihood(&model),
             model,
             n_customers: customers.len(),
             evaluations,
+            at_bound,
         })
     }
 
@@ -284,7 +358,7 @@ impl BgNbd {
             return 0.0;
         }
         let BgNbd { r, alpha, a, b } = *self;
-        (a.ln() - (b + x - 1.0).ln() + (r + x) * ((alpha + age).ln() - (alpha + t_x).ln())).exp()
+        (a.ln() - (b + x - 1.0).ln() + (r + x) * ((age - t_x) / (alpha + t_x)).ln_1p()).exp()
     }
 
     /// The expected number of purchases in the next `t` days of a customer with history
@@ -293,13 +367,18 @@ impl BgNbd {
     /// `E[Y(t) | x, t_x, T] = (a+b+x-1)/(a-1) · [1 - ((α+T)/(α+T+t))^(r+x) ·
     /// ₂F₁(r+x, b+x; a+b+x-1; t/(α+T+t))] / (1 + [x > 0] · a/(b+x-1) · ((α+T)/(α+t_x))^(r+x))`.
     ///
-    /// Evaluated through Euler's transformation of ₂F₁, which turns the bracket into a series
-    /// with no cancellation and no singularity at `a = 1`.
+    /// The numerator (the expectation given alive at `T`) is evaluated as the equivalent sum
+    /// `Σ_{k≥0} P(N > k) · E[(1-p)^k]` of positive terms, where `N ~ NegBin(r+x, t/(α+T+t))`
+    /// counts the purchases in the next `t` days without dropout and `E[(1-p)^k] =
+    /// (b+x)_k/(a+b+x)_k` is the chance to survive `k` dropout draws. It holds for every
+    /// `a, b > 0` (also `a ≤ 1` and `a + b + x ≤ 1`, where the closed form's ₂F₁ is singular but
+    /// the expectation is finite), has no cancellation, and needs a number of terms that does
+    /// not depend on `a` and `b`: about `(r+x)·u + 40·(1+u)` with `u = t/(α+T)`.
     ///
     /// # Errors
     /// As [`BgNbd::customer_log_likelihood`], plus [`StatsError::Param`] for `t < 0` or
-    /// non-finite, and [`StatsError::Numerical`] if `a + b + x <= 1` or the series does not
-    /// converge.
+    /// non-finite, and [`StatsError::Numerical`] if the sum needs more than 50 million terms
+    /// (`t/(α+T)` above about 10⁶, impossible for fitted models and horizons up to 10 years).
     pub fn expected_purchases(
         &self,
         t: f64,
@@ -319,11 +398,12 @@ impl BgNbd {
     }
 
     /// The expected number of purchases in the first `t` days of a new customer:
-    /// `E[X(t)] = (a+b-1)/(a-1) · [1 - (α/(α+t))^r · ₂F₁(r, b; a+b-1; t/(α+t))]`.
+    /// `E[X(t)] = (a+b-1)/(a-1) · [1 - (α/(α+t))^r · ₂F₁(r, b; a+b-1; t/(α+t))]`, evaluated as
+    /// in [`BgNbd::expected_purchases`].
     ///
     /// # Errors
-    /// [`StatsError::Param`] for a negative or non-finite `t`; [`StatsError::Numerical`] if
-    /// `a + b <= 1` or the series does not converge.
+    /// [`StatsError::Param`] for a negative or non-finite `t`; [`StatsError::Numerical`] as in
+    /// [`BgNbd::expected_purchases`].
     pub fn expected_purchases_new(&self, t: f64) -> Result<f64, StatsError> {
         if !(t.is_finite() && t >= 0.0) {
             return Err(StatsError::param(
@@ -334,51 +414,81 @@ impl BgNbd {
         self.alive_expectation(t, 0.0, 0.0)
     }
 
-    /// `(a+b+x-1)/(a-1) · [1 - (1-z)^(r+x) ₂F₁(r+x, b+x; a+b+x-1; z)]` with
-    /// `z = t/(α+T+t)`, via `₂F₁(A,B;C;z) = (1-z)^(C-A-B) ₂F₁(C-A, C-B; C; z)`, `C-B = a-1 = ε`:
-    /// the bracket is `1 - (1-z)^ε (1 + ε G)` with `G = Σ_{n≥1} (C-A)_n (ε+1)_{n-1} z^n /
-    /// ((C)_n n!)`, so the whole is `C · [-expm1(ε L)/ε - e^{ε L} G]` with `L = ln(1-z)`.
+    /// The expected purchases in `(T, T+t]` given alive at `T`:
+    /// `E[(1 - (1 + p u)^(-s)) / p]` with `s = r+x`, `u = t/(α+T)`, `p ~ Beta(a, b+x)`.
+    ///
+    /// Given the rate `λ` and the dropout probability `p`, the number of purchases is
+    /// `min(N, G)` with `N ~ Poisson(λ t)` the purchases without dropout and `P(G > k) =
+    /// (1-p)^k`; so the expectation is `Σ_k P(N > k) E[(1-p)^k] = Σ_n P(N = n) M_n` with
+    /// `M_n = Σ_{k<n} (b+x)_k/(a+b+x)_k`, `N ~ NegBin(s, y = u/(1+u))` after mixing over
+    /// `λ ~ Gamma(s, α+T)`. Every term is positive. The negative-binomial weights are built by
+    /// their ratio `(s+n) y/(n+1)` from an unnormalised start and rescaled when large, then
+    /// normalised by their sum, so neither `(1-y)^s` underflowing nor a mode far from 0 is a
+    /// problem. The sum stops when a geometric bound on the rest is below `1e-17` of it.
     fn alive_expectation(&self, t: f64, x: f64, age: f64) -> Result<f64, StatsError> {
+        const MAX_TERMS: usize = 50_000_000;
         if t == 0.0 {
             return Ok(0.0);
         }
         let BgNbd { r, alpha, a, b } = *self;
-        let c = a + b + x - 1.0;
-        if c <= 0.0 {
+        let s = r + x;
+        let bb = b + x;
+        let u = t / (alpha + age);
+        let y = u / (1.0 + u);
+        if !(u.is_finite() && y < 1.0) {
             return Err(StatsError::numerical(
                 "BG/NBD expectation",
-                format!("a + b + x - 1 = {c} <= 0: the expectation is undefined"),
+                format!("t/(α+T) = {u} is too large to evaluate"),
             ));
         }
-        let eps = a - 1.0;
-        let ca = a + b - 1.0 - r;
-        let z = t / (alpha + age + t);
-        let l = -(t / (alpha + age)).ln_1p();
-        let mut term = ca * z / c;
-        let mut g = term;
-        let mut n = 1.0;
-        let mut converged = false;
-        for _ in 0..1_000_000 {
-            term *= (ca + n) * (eps + n) * z / ((c + n) * (n + 1.0));
-            g += term;
+        // mode of N: the weights grow until then
+        let mode = if s > 1.0 {
+            ((s - 1.0) * u).floor()
+        } else {
+            0.0
+        };
+        // w: unnormalised P(N = n); m = (b+x)_n/(a+b+x)_n; big_m = M_n
+        let (mut w, mut m, mut big_m) = (1.0f64, 1.0f64, 0.0f64);
+        let (mut total_w, mut acc) = (0.0f64, 0.0f64);
+        let mut n = 0.0f64;
+        for _ in 0..MAX_TERMS {
+            total_w += w;
+            acc += w * big_m;
+            big_m += m;
+            m *= (bb + n) / (a + bb + n);
+            let ratio = (s + n) * y / (n + 1.0);
+            w *= ratio;
             n += 1.0;
-            if term.abs() <= 1e-17 * g.abs() || term == 0.0 {
-                converged = true;
-                break;
+            if w > 1e200 {
+                w *= 1e-200;
+                total_w *= 1e-200;
+                acc *= 1e-200;
+            }
+            if n > mode {
+                // beyond the mode every later ratio is at most rho < 1, and M grows by at
+                // most m per term: the rest is below w (M/(1-rho) + m rho/(1-rho)^2)
+                let rho = ((s + n) * y / (n + 1.0)).max(y);
+                let rest = w * (big_m / (1.0 - rho) + m * rho / ((1.0 - rho) * (1.0 - rho)));
+                if w == 0.0 || rest <= 1e-17 * acc {
+                    let e = acc / total_w;
+                    return if e.is_finite() {
+                        Ok(e)
+                    } else {
+                        Err(StatsError::numerical(
+                            "BG/NBD expectation",
+                            format!("non-finite sum (t/(α+T) = {u}, r + x = {s})"),
+                        ))
+                    };
+                }
             }
         }
-        if !converged || !g.is_finite() {
-            return Err(StatsError::numerical(
-                "BG/NBD expectation",
-                format!("hypergeometric series did not converge (z = {z})"),
-            ));
-        }
-        let head = if eps == 0.0 {
-            -l
-        } else {
-            -(eps * l).exp_m1() / eps
-        };
-        Ok(c * (head - (eps * l).exp() * g))
+        Err(StatsError::numerical(
+            "BG/NBD expectation",
+            format!(
+                "the sum needs more than {MAX_TERMS} terms (t/(α+T) = {u}, r + x = {s}): the \
+                 horizon is too long for this purchase-rate distribution"
+            ),
+        ))
     }
 }
 
@@ -470,9 +580,15 @@ mod unit {
             })
             .collect();
         assert!(matches!(BgNbd::fit(&zeros), Err(StatsError::Degenerate(_))));
-        let small = BgNbd::new(0.5, 5.0, 0.2, 0.3).unwrap();
+        // a horizon beyond reach of the sum is a typed error, never a hang or a wrong value
+        let tiny_alpha = BgNbd::new(0.5, 1e-300, 0.2, 0.3).unwrap();
         assert!(matches!(
-            small.expected_purchases_new(5.0),
+            tiny_alpha.expected_purchases_new(5.0),
+            Err(StatsError::Numerical { .. })
+        ));
+        let far = BgNbd::new(2.0, 1e-2, 0.2, 0.3).unwrap();
+        assert!(matches!(
+            far.expected_purchases_new(1e7),
             Err(StatsError::Numerical { .. })
         ));
     }

@@ -95,9 +95,11 @@ pub struct Forecast {
     pub total: ForecastPeriod,
     /// Per-customer forecasts over the whole horizon, ascending by id.
     pub customers: Vec<CustomerForecast>,
-    /// Whether the simulations drew the parameters (false when not asked, or when the
-    /// observed information is not positive definite or gives a log-parameter standard
-    /// deviation above 1, e.g. on the BG/NBD boundary `a → 0, b → ∞`).
+    /// Whether the simulations drew the parameters (false when not asked, when a BG/NBD or
+    /// Gamma-Gamma parameter sits at a bound of the search ([`BgNbdFit::at_bound`],
+    /// [`GammaGammaFit::at_bound`], e.g. on the boundary `a → 0, b → ∞`), or when the observed
+    /// information is not positive definite or gives a log-parameter standard deviation
+    /// above 1).
     pub parameter_uncertainty_used: bool,
     /// Number of simulations behind the band.
     pub simulations: usize,
@@ -271,7 +273,11 @@ pub fn forecast(
     }
 
     // parameter laws
-    let laws = if config.parameter_uncertainty {
+    // a parameter at a bound of the search is not at an interior maximum: no normal law
+    let laws = if config.parameter_uncertainty
+        && bgnbd.at_bound.is_empty()
+        && gamma_gamma.at_bound.is_empty()
+    {
         let bg_law = ParamLaw::build(
             |z: &[f64]| {
                 let m = BgNbd {

@@ -8,10 +8,10 @@
 
 use rayon::prelude::*;
 
-use super::CustomerSummary;
+use super::{AtBound, CustomerSummary};
 use crate::StatsError;
 use crate::optim::minimise;
-use crate::special::ln_gamma;
+use crate::special::{ln_gamma, ln_gamma_ratio};
 
 /// Gamma-Gamma parameters: per-purchase value `Gamma(shape p, rate ν)`, `ν ~ Gamma(shape q,
 /// rate v)`.
@@ -36,13 +36,16 @@ pub struct GammaGammaFit {
     pub n_customers: usize,
     /// Likelihood evaluations used by the optimiser.
     pub evaluations: usize,
+    /// The parameters that sit at a bound of [`GammaGamma::FIT_BOUNDS`] (empty for an interior
+    /// optimum), e.g. `p` at its upper bound when the likelihood increases towards the limit
+    /// `p → ∞, v → 0` (every customer always spends the same amount).
+    pub at_bound: Vec<AtBound>,
 }
 
 struct Data {
     xs: Vec<f64>,
     group: Vec<usize>,
     x: Vec<f64>,
-    ln_x: Vec<f64>,
     m: Vec<f64>,
     ln_m: Vec<f64>,
 }
@@ -82,25 +85,29 @@ impl Data {
                 .collect(),
             xs: xs.into_iter().map(f64::from).collect(),
             x: pairs.iter().map(|p| f64::from(p.0)).collect(),
-            ln_x: pairs.iter().map(|p| f64::from(p.0).ln()).collect(),
             m: pairs.iter().map(|p| p.1).collect(),
             ln_m: pairs.iter().map(|p| p.1.ln()).collect(),
         })
     }
 
+    /// The summed log-likelihood, written so that nothing cancels when `p → ∞, v → 0` (the
+    /// limit of a constant spend per customer): `ln Γ(px+q) - ln Γ(px) - ln Γ(q) + q ln v -
+    /// ln m - px ln(1 + v/(xm)) - q ln(xm + v)`.
     fn log_likelihood(&self, g: &GammaGamma) -> f64 {
         let GammaGamma { p, q, v } = *g;
         let base = -ln_gamma(q) + q * v.ln();
         let c: Vec<f64> = self
             .xs
             .iter()
-            .map(|&x| base + ln_gamma(p * x + q) - ln_gamma(p * x))
+            .map(|&x| base + ln_gamma_ratio(p * x, q))
             .collect();
         let mut sum = 0.0;
         for i in 0..self.x.len() {
-            let px = p * self.x[i];
-            sum += c[self.group[i]] + (px - 1.0) * self.ln_m[i] + px * self.ln_x[i]
-                - (px + q) * (self.x[i] * self.m[i] + v).ln();
+            let xm = self.x[i] * self.m[i];
+            sum += c[self.group[i]]
+                - self.ln_m[i]
+                - p * self.x[i] * (v / xm).ln_1p()
+                - q * (xm + v).ln();
         }
         sum
     }
@@ -123,10 +130,22 @@ impl GammaGamma {
         Ok(GammaGamma { p, q, v })
     }
 
+    /// The box of the maximum-likelihood search: `(name, lower, upper)` for `p`, `q`, `v` (`v`
+    /// in money units). A Gamma with shape `1e8` has a coefficient of variation of `1e-4`, so
+    /// the bounds stop the search at models indistinguishable from the limits `p → ∞`
+    /// (constant spend per customer) or `q → ∞` (the same spend rate for everyone).
+    pub const FIT_BOUNDS: [(&'static str, f64, f64); 3] =
+        [("p", 1e-8, 1e8), ("q", 1e-8, 1e8), ("v", 1e-10, 1e14)];
+
     /// Fits the model by maximum likelihood on the customers with `x > 0` (others are
     /// skipped, as the model needs a repeat purchase to observe spend), optimising the
     /// log-parameters by restarted Nelder-Mead from three fixed starts (in parallel,
-    /// deterministic).
+    /// deterministic), inside [`GammaGamma::FIT_BOUNDS`] (the objective beyond a bound is its
+    /// value at the bound; [`GammaGammaFit::at_bound`] lists the parameters that end there).
+    ///
+    /// The fit does not constrain `q > 1`: with `q <= 1` the spend distribution has no mean,
+    /// and [`GammaGamma::conditional_expected_value`] returns an error for customers with
+    /// `p x + q <= 1` (all customers without repeat purchase) rather than a number.
     ///
     /// # Errors
     /// [`StatsError::TooFew`] for fewer than 3 repeat customers; [`StatsError::OutOfDomain`] /
@@ -151,15 +170,21 @@ impl GammaGamma {
         .iter()
         .map(|s| s.iter().map(|v| v.ln()).collect())
         .collect();
+        let bounds = Self::FIT_BOUNDS.map(|(_, lo, hi)| (lo.ln(), hi.ln()));
+        let clamp = |z: &[f64]| -> [f64; 3] {
+            let mut c = [0.0; 3];
+            for (ci, (zi, (lo, hi))) in c.iter_mut().zip(z.iter().zip(bounds)) {
+                *ci = zi.clamp(lo, hi);
+            }
+            c
+        };
         let nf = n as f64;
         let objective = |z: &[f64]| -> f64 {
-            if z.iter().any(|v| v.abs() > 50.0) {
-                return f64::INFINITY;
-            }
+            let c = clamp(z);
             let g = GammaGamma {
-                p: z[0].exp(),
-                q: z[1].exp(),
-                v: z[2].exp(),
+                p: c[0].exp(),
+                q: c[1].exp(),
+                v: c[2].exp(),
             };
             -data.log_likelihood(&g) / nf
         };
@@ -181,12 +206,14 @@ impl GammaGamma {
         let best = best.ok_or_else(|| {
             StatsError::numerical("Gamma-Gamma fit", "no start reached a finite likelihood")
         })?;
-        let model = GammaGamma::new(best.x[0].exp(), best.x[1].exp(), best.x[2].exp())?;
+        let z = clamp(&best.x);
+        let model = GammaGamma::new(z[0].exp(), z[1].exp(), z[2].exp())?;
         Ok(GammaGammaFit {
             log_likelihood: data.log_likelihood(&model),
             model,
             n_customers: n,
             evaluations,
+            at_bound: super::bgnbd::bounds_hit(&z, &Self::FIT_BOUNDS),
         })
     }
 

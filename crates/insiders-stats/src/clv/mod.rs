@@ -44,7 +44,7 @@ mod forecast;
 mod gamma_gamma;
 
 pub use backtest::{Backtest, BacktestScores, CustomerPrediction, ErrorSummary, backtest};
-pub use bgnbd::{BgNbd, BgNbdFit};
+pub use bgnbd::{AtBound, BgNbd, BgNbdFit};
 pub use forecast::{CustomerForecast, Forecast, ForecastConfig, ForecastPeriod, forecast};
 pub use gamma_gamma::{GammaGamma, GammaGammaFit};
 
