@@ -294,6 +294,18 @@ pub fn build(r: ReportInputs<'_>) -> Document {
         q5.band_method,
         num(q5.everyone)
     ));
+    if !q5.at_bound.is_empty() {
+        d.callout(
+            Callout::Note,
+            "Parameters at a bound",
+            format!(
+                "{}. The likelihood is flat along a ridge there (typically: no sign of customers \
+                 dropping out in this history); the predictions are identified, these \
+                 parameters alone are not.",
+                q5.at_bound.join("; ")
+            ),
+        );
+    }
     if let Some(b) = &q5.backtest {
         d.paragraph(format!(
             "Backtest: the model calibrated on invoices before {} predicted the {} days up to \

@@ -69,6 +69,10 @@ pub struct ExpectedRevenue {
     pub bgnbd: BTreeMap<String, f64>,
     /// Gamma-Gamma parameters (p, q, v).
     pub gamma_gamma: BTreeMap<String, f64>,
+    /// Parameters whose maximum-likelihood estimate sits at a bound of the search box (the
+    /// likelihood is flat along a ridge there: e.g. no dropout, `a` -> 0; the predictions are
+    /// identified, that parameter alone is not).
+    pub at_bound: Vec<String>,
     /// The backtest.
     pub backtest: Option<Backtest>,
     /// Why there is no backtest, when there is none (too little history).
@@ -239,6 +243,21 @@ pub fn expected_revenue(
             ("log_likelihood", fc.gamma_gamma.log_likelihood),
             ("customers", fc.gamma_gamma.n_customers as f64),
         ]),
+        at_bound: fc
+            .bgnbd
+            .at_bound
+            .iter()
+            .map(|b| ("BG/NBD", b))
+            .chain(fc.gamma_gamma.at_bound.iter().map(|b| ("Gamma-Gamma", b)))
+            .map(|(m, b)| {
+                format!(
+                    "{m} {} at its {} bound {:e}",
+                    b.parameter,
+                    if b.lower { "lower" } else { "upper" },
+                    b.bound
+                )
+            })
+            .collect(),
         backtest,
         backtest_skipped,
         monthly,
