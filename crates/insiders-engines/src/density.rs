@@ -173,6 +173,9 @@ pub struct DbscanParams {
     /// Points (the point itself and its duplicates included) within `eps` for a core point.
     /// Default 20 (the study's).
     pub min_samples: usize,
+    /// Multiplies the elbow eps (used only when `eps` is not given): the Python grid runs
+    /// `eps = m × elbow` for m in {0.5, 1, 2, 4, 8, 16}. Default 1; positive and finite.
+    pub eps_factor: f64,
 }
 
 impl Default for DbscanParams {
@@ -180,6 +183,7 @@ impl Default for DbscanParams {
         DbscanParams {
             eps: None,
             min_samples: 20,
+            eps_factor: 1.0,
         }
     }
 }
@@ -211,6 +215,13 @@ impl Dbscan {
     pub fn new(params: DbscanParams) -> Result<Self, Error> {
         check_eps("eps", params.eps)?;
         check_min("min_samples", params.min_samples)?;
+        check_eps("eps_factor", Some(params.eps_factor))?;
+        if params.eps.is_some() && params.eps_factor != 1.0 {
+            return Err(Error::param(
+                "eps_factor",
+                "scales the elbow eps and cannot be combined with an explicit eps",
+            ));
+        }
         Ok(Dbscan { params })
     }
 }
@@ -316,7 +327,7 @@ impl Engine for Dbscan {
         check_matrix(x)?;
         let eps = match self.params.eps {
             Some(e) => e,
-            None => elbow_eps(x, self.params.min_samples)?,
+            None => self.params.eps_factor * elbow_eps(x, self.params.min_samples)?,
         };
         let r = dbscan(x, eps, self.params.min_samples)?;
         let mut diag = Diagnostics::default();
@@ -894,6 +905,7 @@ mod tests {
         let e = Dbscan::new(DbscanParams {
             eps: None,
             min_samples: 5,
+            ..DbscanParams::default()
         })
         .unwrap();
         let p = e.fit(x.view(), None, 0).unwrap();
@@ -903,6 +915,7 @@ mod tests {
         let fixed = Dbscan::new(DbscanParams {
             eps: Some(eps),
             min_samples: 5,
+            ..DbscanParams::default()
         })
         .unwrap()
         .fit(x.view(), None, 9)
@@ -911,24 +924,52 @@ mod tests {
         assert!(
             Dbscan::new(DbscanParams {
                 eps: Some(0.0),
-                min_samples: 5
+                min_samples: 5,
+                ..DbscanParams::default()
             })
             .is_err()
         );
         assert!(
             Dbscan::new(DbscanParams {
                 eps: Some(f64::NAN),
-                min_samples: 5
+                min_samples: 5,
+                ..DbscanParams::default()
             })
             .is_err()
         );
         assert!(
             Dbscan::new(DbscanParams {
                 eps: None,
-                min_samples: 0
+                min_samples: 0,
+                ..DbscanParams::default()
             })
             .is_err()
         );
+        // eps_factor scales the elbow eps, and only the elbow eps.
+        let doubled = Dbscan::new(DbscanParams {
+            min_samples: 5,
+            eps_factor: 2.0,
+            ..DbscanParams::default()
+        })
+        .unwrap()
+        .fit(x.view(), None, 0)
+        .unwrap();
+        assert_eq!(doubled.diag.extra["eps"], 2.0 * eps);
+        for bad in [0.0, -1.0, f64::INFINITY, f64::NAN] {
+            let r = Dbscan::new(DbscanParams {
+                eps_factor: bad,
+                ..DbscanParams::default()
+            });
+            assert!(matches!(r, Err(Error::Param { ref key, .. }) if key == "eps_factor"));
+        }
+        assert!(matches!(
+            Dbscan::new(DbscanParams {
+                eps: Some(1.0),
+                eps_factor: 2.0,
+                ..DbscanParams::default()
+            }),
+            Err(Error::Param { .. })
+        ));
         let t = insiders_core::params::parse_pairs(&["epsilon=1"]).unwrap();
         assert!(matches!(build_dbscan(&t), Err(Error::Param { .. })));
         let empty = Matrix::zeros((0, 2));
