@@ -104,6 +104,59 @@ pub struct Cell {
 /// A scored cell: (index, silhouette, Davies-Bouldin, Calinski-Harabasz, score error).
 type Scored = (usize, Option<f64>, Option<f64>, Option<f64>, Option<String>);
 
+/// CPU seconds (user + system) of this process so far, from `/proc/self/stat` (0 where
+/// that file does not exist). Clock ticks are taken as 100 per second (Linux's `USER_HZ`).
+pub fn process_cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which is in parentheses and may contain spaces).
+    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+        return 0.0;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// The start of a timed stage: wall clock and process CPU time.
+pub struct Lap {
+    t: Instant,
+    cpu: f64,
+}
+
+impl Lap {
+    /// Starts timing.
+    pub fn start() -> Self {
+        Lap {
+            t: Instant::now(),
+            cpu: process_cpu_seconds(),
+        }
+    }
+}
+
+/// Wall and CPU seconds per stage (stages of the same name add up).
+#[derive(Debug, Default)]
+pub struct StageClock {
+    /// Wall-clock seconds per stage.
+    pub wall: BTreeMap<String, f64>,
+    /// Process CPU seconds (user + system, all threads) per stage.
+    pub cpu: BTreeMap<String, f64>,
+}
+
+impl StageClock {
+    /// Adds the time since `lap` to stage `name`; returns the wall seconds of this lap.
+    pub fn add(&mut self, name: impl Into<String>, lap: &Lap) -> f64 {
+        let name = name.into();
+        let wall = lap.t.elapsed().as_secs_f64();
+        let cpu = (process_cpu_seconds() - lap.cpu).max(0.0);
+        *self.wall.entry(name.clone()).or_insert(0.0) += wall;
+        *self.cpu.entry(name).or_insert(0.0) += cpu;
+        wall
+    }
+}
+
 /// FNV-1a of a string: the task id of a cell id in `derive_seed`.
 pub fn fnv1a(s: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -215,6 +268,7 @@ fn run_folder(args: &GridArgs) -> PathBuf {
 /// Runs the grid; returns the run folder.
 pub fn run(args: &GridArgs) -> Result<PathBuf> {
     let t_all = Instant::now();
+    let lap_all = Lap::start();
     let text = std::fs::read_to_string(&args.config)
         .with_context(|| format!("reading {}", args.config.display()))?;
     let cfg: GridConfig =
@@ -245,11 +299,11 @@ pub fn run(args: &GridArgs) -> Result<PathBuf> {
         stability.enabled = on;
     }
     let data = args.data.clone().unwrap_or_else(default_data);
-    let mut timings: BTreeMap<String, f64> = BTreeMap::new();
-    let t = Instant::now();
+    let mut clock = StageClock::default();
+    let lap = Lap::start();
     let (ids, x) = feature_matrix(&data, &cfg.features)
         .with_context(|| format!("preparing the features of {}", data.display()))?;
-    timings.insert("features".into(), t.elapsed().as_secs_f64());
+    clock.add("features", &lap);
 
     // Plan the cells.
     struct Job {
@@ -283,10 +337,9 @@ pub fn run(args: &GridArgs) -> Result<PathBuf> {
     for s in &spaces {
         let sseed = cell_seed(cfg.seed, &format!("space/{}", s.name));
         bar.set_message(format!("space {}", s.name));
-        let t = Instant::now();
+        let lap = Lap::start();
         let built = build_space(s, &cfg.features, &x, sseed);
-        let secs = t.elapsed().as_secs_f64();
-        timings.insert(format!("space/{}", s.name), secs);
+        let secs = clock.add(format!("space/{}", s.name), &lap);
         let (coords, info) = match built {
             Ok(v) => v,
             Err(e) => {
@@ -336,10 +389,9 @@ pub fn run(args: &GridArgs) -> Result<PathBuf> {
                 .map(|&k| cell_id(&s.name, e_name, &j.params, k))
                 .collect();
             let seeds: Vec<u64> = ids.iter().map(|id| cell_seed(cfg.seed, id)).collect();
-            let t = Instant::now();
+            let lap = Lap::start();
             let results = fit_row(&engine, coords.view(), &klist, &seeds);
-            let fit_s = t.elapsed().as_secs_f64();
-            *timings.entry(format!("fit/{e_name}")).or_insert(0.0) += fit_s;
+            clock.add(format!("fit/{e_name}"), &lap);
             let first = fitted.len();
             for (((&k, id), &seed), (r, secs)) in klist.iter().zip(&ids).zip(&seeds).zip(results) {
                 let mut c = failed(id, &s.name, e_name, &j.params, k, seed, String::new());
@@ -361,7 +413,7 @@ pub fn run(args: &GridArgs) -> Result<PathBuf> {
             }
             if let (true, Ok(en)) = (stability.enabled, &engine) {
                 bar.set_message(format!("{} / {} stability", s.name, e_name));
-                let t = Instant::now();
+                let lap = Lap::start();
                 let row_cells = &fitted[first..];
                 let fits: Vec<Option<&Partition>> =
                     row_cells.iter().map(|(_, p)| p.as_ref()).collect();
@@ -375,8 +427,7 @@ pub fn run(args: &GridArgs) -> Result<PathBuf> {
                     fits: &fits,
                 };
                 let st = crate::stability::row_stability(&row, cfg.seed, &stability);
-                let secs = t.elapsed().as_secs_f64();
-                *timings.entry(format!("stability/{e_name}")).or_insert(0.0) += secs;
+                let secs = clock.add(format!("stability/{e_name}"), &lap);
                 for ((c, _), v) in fitted[first..].iter_mut().zip(st) {
                     c.stability_seed_ari = v.seed_ari;
                     c.stability_boot_ari = v.boot_ari;
@@ -386,7 +437,7 @@ pub fn run(args: &GridArgs) -> Result<PathBuf> {
         }
         // Score all labellings of the space together (shared distance work).
         bar.set_message(format!("{} / scoring", s.name));
-        let t = Instant::now();
+        let lap = Lap::start();
         let with: Vec<usize> = (0..fitted.len())
             .filter(|&i| fitted[i].1.is_some())
             .collect();
@@ -406,11 +457,16 @@ pub fn run(args: &GridArgs) -> Result<PathBuf> {
             };
             let db = insiders_eval::davies_bouldin(coords.view(), &p.labels);
             let ch = insiders_eval::calinski_harabasz(coords.view(), &p.labels);
-            let err = sils[w].as_ref().err().map(|e| format!("score: {e}"));
+            // A partition with fewer than 2 clusters has no silhouette: left empty, as the
+            // Python grid does, and not an error.
+            let err = sils[w]
+                .as_ref()
+                .err()
+                .filter(|_| p.n_clusters() >= 2)
+                .map(|e| format!("score: {e}"));
             scored.push((i, sils[w].as_ref().ok().copied(), db.ok(), ch.ok(), err));
         }
-        let score_s = t.elapsed().as_secs_f64();
-        timings.insert(format!("score/{}", s.name), score_s);
+        let score_s = clock.add(format!("score/{}", s.name), &lap);
         let per = score_s / with.len().max(1) as f64;
         for (i, sil, db, ch, err) in scored {
             let c = &mut fitted[i].0;
@@ -452,10 +508,18 @@ pub fn run(args: &GridArgs) -> Result<PathBuf> {
         cells.extend(fitted.into_iter().map(|(c, _)| c));
     }
     bar.finish_and_clear();
-    timings.insert("total".into(), t_all.elapsed().as_secs_f64());
+    clock.add("total", &lap_all);
     write_results(&out, &cells)?;
-    let manifest =
-        crate::manifest::manifest(&cfg, &args.config, &data, &timings, &space_info, args.quick)?;
+    let mut manifest = crate::manifest::manifest(
+        &cfg,
+        &args.config,
+        &data,
+        &clock.wall,
+        &space_info,
+        args.quick,
+    )?;
+    manifest["cpu_seconds"] = serde_json::to_value(&clock.cpu)?;
+    manifest["stability"] = serde_json::to_value(&stability)?;
     write_atomic(
         &out.join("manifest.json"),
         serde_json::to_string_pretty(&manifest)?.as_bytes(),
@@ -666,7 +730,7 @@ mod tests {
         for p in &pts {
             insiders_engines::build("dbscan", p).unwrap();
         }
-        assert!(g.stability.enabled && g.stability.seeds >= 2 && g.stability.bootstraps >= 1);
+        assert!(!g.stability.enabled && g.stability.seeds >= 2 && g.stability.bootstraps >= 1);
         for e in &g.engines {
             assert!(
                 insiders_engines::names().contains(&e.name.as_str()),

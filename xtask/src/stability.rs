@@ -31,7 +31,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StabilityConfig {
-    /// Compute the scores (`--stability` / `--no-stability` override it).
+    /// Compute the scores (`--stability` / `--no-stability` override it). Default false:
+    /// the scores cost `seeds - 1 + bootstraps` more fits per cell.
     pub enabled: bool,
     /// Fits per cell with different seeds (the cell's own fit included); < 2 = no seed score.
     pub seeds: usize,
@@ -42,7 +43,7 @@ pub struct StabilityConfig {
 impl Default for StabilityConfig {
     fn default() -> Self {
         StabilityConfig {
-            enabled: true,
+            enabled: false,
             seeds: 5,
             bootstraps: 5,
         }
@@ -127,7 +128,7 @@ pub fn row_stability(row: &Row<'_>, master: u64, cfg: &StabilityConfig) -> Vec<C
                 row.engine.fit(row.x, row.ks[c], seed).ok()
             })
             .collect();
-        for c in 0..m {
+        for (c, o) in out.iter_mut().enumerate() {
             let Some(own) = row.fits[c] else { continue };
             let mut labellings: Vec<&[Option<u32>]> = vec![own.labels.as_slice()];
             labellings.extend(
@@ -137,7 +138,7 @@ pub fn row_stability(row: &Row<'_>, master: u64, cfg: &StabilityConfig) -> Vec<C
                     .filter(|((tc, _), p)| *tc == c && p.is_some())
                     .filter_map(|(_, p)| p.as_ref().map(|p| p.labels.as_slice())),
             );
-            out[c].seed_ari = insiders_eval::mean_pairwise_ari(&labellings).ok();
+            o.seed_ari = insiders_eval::mean_pairwise_ari(&labellings).ok();
         }
     }
     // Bootstrap resamples.

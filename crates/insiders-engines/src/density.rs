@@ -160,6 +160,30 @@ pub fn elbow_eps(x: MatrixView<'_>, k: usize) -> Result<f64, Error> {
     Ok(kd.iter().copied().find(|&v| v > 0.0).unwrap_or(1.0))
 }
 
+/// DBSCAN's `eps` as the `q`-quantile (`0 < q <= 1`) of the k-distances ([`k_distances`]),
+/// interpolated linearly between order statistics (numpy's default `percentile(d, 100 q)`).
+/// A non-positive value is replaced as in [`elbow_eps`].
+pub fn quantile_eps(x: MatrixView<'_>, k: usize, q: f64) -> Result<f64, Error> {
+    if !(q > 0.0 && q <= 1.0) {
+        return Err(Error::param(
+            "eps_quantile",
+            format!("must be in (0, 1], got {q}"),
+        ));
+    }
+    let mut kd = k_distances(x, k)?;
+    kd.sort_by(f64::total_cmp);
+    let h = (kd.len() - 1) as f64 * q;
+    let i = (h.floor() as usize).min(kd.len() - 1);
+    let eps = match kd.get(i + 1) {
+        Some(&next) => kd[i] + (h - i as f64) * (next - kd[i]),
+        None => kd[i],
+    };
+    if eps > 0.0 {
+        return Ok(eps);
+    }
+    Ok(kd.iter().copied().find(|&v| v > 0.0).unwrap_or(1.0))
+}
+
 // ---------------------------------------------------------------------------------------------
 // DBSCAN
 
@@ -176,6 +200,10 @@ pub struct DbscanParams {
     /// Multiplies the elbow eps (used only when `eps` is not given): the Python grid runs
     /// `eps = m × elbow` for m in {0.5, 1, 2, 4, 8, 16}. Default 1; positive and finite.
     pub eps_factor: f64,
+    /// When set (in `(0, 1]`), the "elbow" is this quantile of the k-distances
+    /// ([`quantile_eps`]) instead of their knee ([`elbow_eps`]). The Python grid's elbow is
+    /// the 0.99 quantile (numpy's `percentile(d, 99)`). Default: none (the knee).
+    pub eps_quantile: Option<f64>,
 }
 
 impl Default for DbscanParams {
@@ -184,6 +212,7 @@ impl Default for DbscanParams {
             eps: None,
             min_samples: 20,
             eps_factor: 1.0,
+            eps_quantile: None,
         }
     }
 }
@@ -221,6 +250,20 @@ impl Dbscan {
                 "eps_factor",
                 "scales the elbow eps and cannot be combined with an explicit eps",
             ));
+        }
+        if let Some(q) = params.eps_quantile {
+            if !(q > 0.0 && q <= 1.0) {
+                return Err(Error::param(
+                    "eps_quantile",
+                    format!("must be in (0, 1], got {q}"),
+                ));
+            }
+            if params.eps.is_some() {
+                return Err(Error::param(
+                    "eps_quantile",
+                    "chooses the elbow eps and cannot be combined with an explicit eps",
+                ));
+            }
         }
         Ok(Dbscan { params })
     }
@@ -327,7 +370,13 @@ impl Engine for Dbscan {
         check_matrix(x)?;
         let eps = match self.params.eps {
             Some(e) => e,
-            None => self.params.eps_factor * elbow_eps(x, self.params.min_samples)?,
+            None => {
+                let base = match self.params.eps_quantile {
+                    Some(q) => quantile_eps(x, self.params.min_samples, q)?,
+                    None => elbow_eps(x, self.params.min_samples)?,
+                };
+                self.params.eps_factor * base
+            }
         };
         let r = dbscan(x, eps, self.params.min_samples)?;
         let mut diag = Diagnostics::default();
@@ -955,6 +1004,41 @@ mod tests {
         .fit(x.view(), None, 0)
         .unwrap();
         assert_eq!(doubled.diag.extra["eps"], 2.0 * eps);
+        // The quantile rule: numpy's percentile, linear between order statistics.
+        let mut kd = k_distances(x.view(), 5).unwrap();
+        kd.sort_by(f64::total_cmp);
+        let h = (kd.len() - 1) as f64 * 0.9;
+        let lo = h.floor() as usize;
+        let want = kd[lo] + (h - lo as f64) * (kd[lo + 1] - kd[lo]);
+        assert_eq!(quantile_eps(x.view(), 5, 0.9).unwrap(), want);
+        assert_eq!(quantile_eps(x.view(), 5, 1.0).unwrap(), kd[kd.len() - 1]);
+        let q = Dbscan::new(DbscanParams {
+            min_samples: 5,
+            eps_factor: 0.5,
+            eps_quantile: Some(0.9),
+            ..DbscanParams::default()
+        })
+        .unwrap()
+        .fit(x.view(), None, 0)
+        .unwrap();
+        assert_eq!(q.diag.extra["eps"], 0.5 * want);
+        for bad in [0.0, 1.5, f64::NAN] {
+            assert!(
+                Dbscan::new(DbscanParams {
+                    eps_quantile: Some(bad),
+                    ..DbscanParams::default()
+                })
+                .is_err()
+            );
+        }
+        assert!(
+            Dbscan::new(DbscanParams {
+                eps: Some(1.0),
+                eps_quantile: Some(0.99),
+                ..DbscanParams::default()
+            })
+            .is_err()
+        );
         for bad in [0.0, -1.0, f64::INFINITY, f64::NAN] {
             let r = Dbscan::new(DbscanParams {
                 eps_factor: bad,
