@@ -192,9 +192,10 @@ const TEMPLATE: &str = r#"//! `{{name}}`: a seeded clustering engine (scaffolded
 //! parallel, so the result is a pure function of (input, k, seed).
 
 use crate::registry::EngineSpec;
+use insiders_core::engine::check_k;
 use insiders_core::{
-    Caps, Diagnostics, Engine, Error, MatrixView, Partition, Rng, check_k, check_matrix,
-    derive_seed, params::from_table,
+    Caps, Diagnostics, Engine, Error, MatrixView, Partition, Rng, check_matrix, derive_seed,
+    params::from_table,
 };
 use serde::{Deserialize, Serialize};
 

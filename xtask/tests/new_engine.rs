@@ -160,6 +160,19 @@ fn scaffolded_engine_shows_up_in_the_grid() {
     g.push_str("\n[[engine]]\nname = \"toy_engine\"\nparams = { n_init = 4 }\n");
     std::fs::write(&grid, g).unwrap();
 
+    // The generated code is lint-clean as the project's CI requires.
+    let o = cargo_in(&[
+        "clippy",
+        "-p",
+        "insiders-engines",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])
+    .output()
+    .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
     // The module's own tests and the conformance suite, with the new engine registered.
     let mut args = vec![
         "test",
