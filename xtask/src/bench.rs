@@ -2,7 +2,8 @@
 //! every criterion benchmark of the workspace, each of which must measure something.
 //!
 //! The bench targets are read from the `[[bench]]` entries of the workspace crates'
-//! `Cargo.toml`; each runs as `cargo bench -p PKG --bench NAME -- <criterion args>`. What a
+//! `Cargo.toml`; all are built by one `cargo bench --no-run` (one feature resolution), and
+//! each executable then runs as `cargo bench` runs it: `<exe> --bench <criterion args>`. What a
 //! target measured is read back from criterion's `new/estimates.json` files written during
 //! its run (under `$CRITERION_HOME`, set to `<target dir>/criterion`): a target that writes
 //! none (no benchmark, or a filter that matches none of its benchmarks), or a filter that
@@ -11,6 +12,7 @@
 //! `--baseline NAME` prints the change of every median against baseline NAME.
 
 use anyhow::{Context, Result, bail};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Instant, SystemTime};
@@ -185,6 +187,46 @@ pub fn measured_since(home: &Path, since: SystemTime, baseline: Option<&str>) ->
     found
 }
 
+/// The bench executables in cargo's JSON messages: (package, bench) -> (executable, package
+/// directory).
+pub fn bench_executables(json_lines: &str) -> BTreeMap<(String, String), (PathBuf, PathBuf)> {
+    let mut out = BTreeMap::new();
+    for line in json_lines.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if v.get("reason").and_then(|r| r.as_str()) != Some("compiler-artifact") {
+            continue;
+        }
+        let target = &v["target"];
+        let is_bench = target["kind"]
+            .as_array()
+            .is_some_and(|k| k.iter().any(|x| x == "bench"));
+        let (Some(exe), Some(name), Some(manifest)) = (
+            v["executable"].as_str(),
+            target["name"].as_str(),
+            v["manifest_path"].as_str(),
+        ) else {
+            continue;
+        };
+        if !is_bench {
+            continue;
+        }
+        let dir = Path::new(manifest)
+            .parent()
+            .map_or_else(PathBuf::new, Path::to_path_buf);
+        // The package name: `package_id` is `path+file:///.../name#version` or
+        // `name version (...)`; the manifest's directory name is not reliable, so read it.
+        let package = std::fs::read_to_string(manifest)
+            .ok()
+            .and_then(|t| toml::from_str::<toml::Table>(&t).ok())
+            .and_then(|t| t.get("package")?.get("name")?.as_str().map(String::from))
+            .unwrap_or_default();
+        out.insert((package, name.to_string()), (PathBuf::from(exe), dir));
+    }
+    out
+}
+
 fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }
@@ -257,26 +299,41 @@ pub fn run(root: &Path, a: &BenchArgs) -> Result<Vec<Measured>> {
     let home = target_dir(root).join("criterion");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let t_all = Instant::now();
-    // Build every bench target first (one cargo invocation), then run them one by one.
+    // Build every bench target in one cargo invocation (one feature resolution, so nothing
+    // is rebuilt per target), then run the executables one by one as `cargo bench` would:
+    // `<exe> --bench <criterion args>`, in the package's directory.
     let mut build = Command::new(&cargo);
-    build.current_dir(root).args(["bench", "--no-run"]);
+    build.current_dir(root).args([
+        "bench",
+        "--no-run",
+        "--message-format=json-render-diagnostics",
+    ]);
     for t in &targets {
         build.args(["-p", &t.package, "--bench", &t.name]);
     }
-    let st = build.status().context("running cargo bench --no-run")?;
-    if !st.success() {
+    build.stderr(std::process::Stdio::inherit());
+    let out = build.output().context("running cargo bench --no-run")?;
+    if !out.status.success() {
         bail!("building the benchmarks failed");
     }
+    let exes = bench_executables(&String::from_utf8_lossy(&out.stdout));
     let mut measured = Vec::new();
     let mut empty = Vec::new();
     for t in &targets {
+        let Some((exe, dir)) = exes.get(&(t.package.clone(), t.name.clone())) else {
+            bail!(
+                "cargo built no executable for bench {}/{}",
+                t.package,
+                t.name
+            );
+        };
         let since = SystemTime::now();
         let t0 = Instant::now();
         eprintln!("== bench {}/{}", t.package, t.name);
-        let st = Command::new(&cargo)
-            .current_dir(root)
+        let st = Command::new(exe)
+            .current_dir(dir)
             .env("CRITERION_HOME", &home)
-            .args(["bench", "-p", &t.package, "--bench", &t.name, "--"])
+            .arg("--bench")
             .args(criterion_args(a))
             .status()
             .with_context(|| format!("running bench {}/{}", t.package, t.name))?;
@@ -385,6 +442,32 @@ mod tests {
         assert!(parse_args(&["--save".into(), "a/b".into()]).is_err());
         assert!(parse_args(&["--bogus".into()]).is_err());
         assert!(parse_args(&["a".into(), "b".into()]).is_err());
+    }
+
+    #[test]
+    fn bench_executables_are_read_from_cargo_messages() {
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../crates/insiders-engines/Cargo.toml")
+            .display()
+            .to_string();
+        let msg = serde_json::json!({
+            "reason": "compiler-artifact",
+            "manifest_path": manifest,
+            "target": {"name": "kmeans_gmm", "kind": ["bench"]},
+            "executable": "/t/release/deps/kmeans_gmm-abc"
+        });
+        let lib = serde_json::json!({
+            "reason": "compiler-artifact",
+            "manifest_path": manifest,
+            "target": {"name": "insiders_engines", "kind": ["lib"]},
+            "executable": null
+        });
+        let text = format!("{msg}\n{lib}\nnot json\n");
+        let e = bench_executables(&text);
+        assert_eq!(e.len(), 1);
+        let (exe, dir) = &e[&("insiders-engines".to_string(), "kmeans_gmm".to_string())];
+        assert_eq!(exe, Path::new("/t/release/deps/kmeans_gmm-abc"));
+        assert!(dir.ends_with("insiders-engines"));
     }
 
     #[test]
