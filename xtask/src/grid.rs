@@ -52,6 +52,9 @@ pub struct GridConfig {
     pub spaces: Vec<SpaceSpec>,
     #[serde(rename = "engine")]
     pub engines: Vec<EngineSpec>,
+    /// Stability scores (seed and bootstrap ARI per cell).
+    #[serde(default)]
+    pub stability: crate::stability::StabilityConfig,
 }
 
 /// Options of one run.
@@ -63,6 +66,8 @@ pub struct GridArgs {
     pub only_spaces: Vec<String>,
     pub only_engines: Vec<String>,
     pub out: Option<PathBuf>,
+    /// `--stability` (Some(true)) / `--no-stability` (Some(false)); None = the config's.
+    pub stability: Option<bool>,
 }
 
 /// One row of the results: one cell.
@@ -82,10 +87,75 @@ pub struct Cell {
     pub fit_seconds: Option<f64>,
     pub score_seconds: Option<f64>,
     pub error: Option<String>,
+    /// Mean pairwise ARI between fits with different seeds (1 for deterministic engines).
+    #[serde(default)]
+    pub stability_seed_ari: Option<f64>,
+    /// Mean ARI between the fit and fits on bootstrap resamples of the customers.
+    #[serde(default)]
+    pub stability_boot_ari: Option<f64>,
+    /// Seconds spent on the stability fits of the cell (its row's time shared equally).
+    #[serde(default)]
+    pub stability_seconds: Option<f64>,
+    /// The engine's diagnostics: `inertia`, `log_likelihood`, `n_iter` and its extras.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub diagnostics: BTreeMap<String, f64>,
 }
 
 /// A scored cell: (index, silhouette, Davies-Bouldin, Calinski-Harabasz, score error).
 type Scored = (usize, Option<f64>, Option<f64>, Option<f64>, Option<String>);
+
+/// CPU seconds (user + system) of this process so far, from `/proc/self/stat` (0 where
+/// that file does not exist). Clock ticks are taken as 100 per second (Linux's `USER_HZ`).
+pub fn process_cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which is in parentheses and may contain spaces).
+    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+        return 0.0;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// The start of a timed stage: wall clock and process CPU time.
+pub struct Lap {
+    t: Instant,
+    cpu: f64,
+}
+
+impl Lap {
+    /// Starts timing.
+    pub fn start() -> Self {
+        Lap {
+            t: Instant::now(),
+            cpu: process_cpu_seconds(),
+        }
+    }
+}
+
+/// Wall and CPU seconds per stage (stages of the same name add up).
+#[derive(Debug, Default)]
+pub struct StageClock {
+    /// Wall-clock seconds per stage.
+    pub wall: BTreeMap<String, f64>,
+    /// Process CPU seconds (user + system, all threads) per stage.
+    pub cpu: BTreeMap<String, f64>,
+}
+
+impl StageClock {
+    /// Adds the time since `lap` to stage `name`; returns the wall seconds of this lap.
+    pub fn add(&mut self, name: impl Into<String>, lap: &Lap) -> f64 {
+        let name = name.into();
+        let wall = lap.t.elapsed().as_secs_f64();
+        let cpu = (process_cpu_seconds() - lap.cpu).max(0.0);
+        *self.wall.entry(name.clone()).or_insert(0.0) += wall;
+        *self.cpu.entry(name).or_insert(0.0) += cpu;
+        wall
+    }
+}
 
 /// FNV-1a of a string: the task id of a cell id in `derive_seed`.
 pub fn fnv1a(s: &str) -> u64 {
@@ -110,7 +180,7 @@ fn params_text(t: &toml::Table) -> String {
 }
 
 /// The cartesian product of an engine's parameter grid, merged over its fixed params.
-fn param_points(e: &EngineSpec) -> Result<Vec<toml::Table>> {
+pub fn param_points(e: &EngineSpec) -> Result<Vec<toml::Table>> {
     let mut points = vec![e.params.clone()];
     for (key, values) in &e.grid {
         let list = values
@@ -198,6 +268,7 @@ fn run_folder(args: &GridArgs) -> PathBuf {
 /// Runs the grid; returns the run folder.
 pub fn run(args: &GridArgs) -> Result<PathBuf> {
     let t_all = Instant::now();
+    let lap_all = Lap::start();
     let text = std::fs::read_to_string(&args.config)
         .with_context(|| format!("reading {}", args.config.display()))?;
     let cfg: GridConfig =
@@ -223,12 +294,16 @@ pub fn run(args: &GridArgs) -> Result<PathBuf> {
     if spaces.is_empty() || engines.is_empty() {
         bail!("--only selects no space or no engine");
     }
+    let mut stability = cfg.stability.clone();
+    if let Some(on) = args.stability {
+        stability.enabled = on;
+    }
     let data = args.data.clone().unwrap_or_else(default_data);
-    let mut timings: BTreeMap<String, f64> = BTreeMap::new();
-    let t = Instant::now();
+    let mut clock = StageClock::default();
+    let lap = Lap::start();
     let (ids, x) = feature_matrix(&data, &cfg.features)
         .with_context(|| format!("preparing the features of {}", data.display()))?;
-    timings.insert("features".into(), t.elapsed().as_secs_f64());
+    clock.add("features", &lap);
 
     // Plan the cells.
     struct Job {
@@ -262,10 +337,9 @@ pub fn run(args: &GridArgs) -> Result<PathBuf> {
     for s in &spaces {
         let sseed = cell_seed(cfg.seed, &format!("space/{}", s.name));
         bar.set_message(format!("space {}", s.name));
-        let t = Instant::now();
+        let lap = Lap::start();
         let built = build_space(s, &cfg.features, &x, sseed);
-        let secs = t.elapsed().as_secs_f64();
-        timings.insert(format!("space/{}", s.name), secs);
+        let secs = clock.add(format!("space/{}", s.name), &lap);
         let (coords, info) = match built {
             Ok(v) => v,
             Err(e) => {
@@ -301,7 +375,7 @@ pub fn run(args: &GridArgs) -> Result<PathBuf> {
             &out.join("spaces").join(format!("{}.csv", s.name)),
             &insiders_ingest::matrix::matrix_csv("customer_id", &ids, &cols, &coords),
         )?;
-        // Fit every cell of the space.
+        // Fit every cell of the space, then its stability.
         let mut fitted: Vec<(Cell, Option<Partition>)> = Vec::new();
         for j in &jobs {
             let e_name = &engines[j.engine].name;
@@ -310,23 +384,24 @@ pub fn run(args: &GridArgs) -> Result<PathBuf> {
             let klist: Vec<Option<usize>> =
                 j.ks.clone()
                     .map_or(vec![None], |v| v.into_iter().map(Some).collect());
-            for k in klist {
-                let id = cell_id(&s.name, e_name, &j.params, k);
-                let seed = cell_seed(cfg.seed, &id);
-                let t = Instant::now();
-                let r = match &engine {
-                    Ok(en) => en.fit(coords.view(), k, seed).map_err(|e| e.to_string()),
-                    Err(e) => Err(e.to_string()),
-                };
-                let fit_s = t.elapsed().as_secs_f64();
-                *timings.entry(format!("fit/{e_name}")).or_insert(0.0) += fit_s;
-                let mut c = failed(&id, &s.name, e_name, &j.params, k, seed, String::new());
+            let ids: Vec<String> = klist
+                .iter()
+                .map(|&k| cell_id(&s.name, e_name, &j.params, k))
+                .collect();
+            let seeds: Vec<u64> = ids.iter().map(|id| cell_seed(cfg.seed, id)).collect();
+            let lap = Lap::start();
+            let results = fit_row(&engine, coords.view(), &klist, &seeds);
+            clock.add(format!("fit/{e_name}"), &lap);
+            let first = fitted.len();
+            for (((&k, id), &seed), (r, secs)) in klist.iter().zip(&ids).zip(&seeds).zip(results) {
+                let mut c = failed(id, &s.name, e_name, &j.params, k, seed, String::new());
                 c.error = None;
-                c.fit_seconds = Some(fit_s);
+                c.fit_seconds = Some(secs);
                 match r {
                     Ok(p) => {
                         c.k_found = Some(p.n_clusters());
                         c.noise_share = Some(p.n_noise() as f64 / p.labels.len().max(1) as f64);
+                        c.diagnostics = diagnostics(&p.diag);
                         fitted.push((c, Some(p)));
                     }
                     Err(e) => {
@@ -336,10 +411,33 @@ pub fn run(args: &GridArgs) -> Result<PathBuf> {
                 }
                 bar.inc(1);
             }
+            if let (true, Ok(en)) = (stability.enabled, &engine) {
+                bar.set_message(format!("{} / {} stability", s.name, e_name));
+                let lap = Lap::start();
+                let row_cells = &fitted[first..];
+                let fits: Vec<Option<&Partition>> =
+                    row_cells.iter().map(|(_, p)| p.as_ref()).collect();
+                let row_id = cell_id(&s.name, e_name, &j.params, None);
+                let row = crate::stability::Row {
+                    engine: en.as_ref(),
+                    x: coords.view(),
+                    row_id: &row_id,
+                    cell_ids: &ids,
+                    ks: &klist,
+                    fits: &fits,
+                };
+                let st = crate::stability::row_stability(&row, cfg.seed, &stability);
+                let secs = clock.add(format!("stability/{e_name}"), &lap);
+                for ((c, _), v) in fitted[first..].iter_mut().zip(st) {
+                    c.stability_seed_ari = v.seed_ari;
+                    c.stability_boot_ari = v.boot_ari;
+                    c.stability_seconds = Some(secs / klist.len() as f64);
+                }
+            }
         }
         // Score all labellings of the space together (shared distance work).
         bar.set_message(format!("{} / scoring", s.name));
-        let t = Instant::now();
+        let lap = Lap::start();
         let with: Vec<usize> = (0..fitted.len())
             .filter(|&i| fitted[i].1.is_some())
             .collect();
@@ -359,11 +457,16 @@ pub fn run(args: &GridArgs) -> Result<PathBuf> {
             };
             let db = insiders_eval::davies_bouldin(coords.view(), &p.labels);
             let ch = insiders_eval::calinski_harabasz(coords.view(), &p.labels);
-            let err = sils[w].as_ref().err().map(|e| format!("score: {e}"));
+            // A partition with fewer than 2 clusters has no silhouette: left empty, as the
+            // Python grid does, and not an error.
+            let err = sils[w]
+                .as_ref()
+                .err()
+                .filter(|_| p.n_clusters() >= 2)
+                .map(|e| format!("score: {e}"));
             scored.push((i, sils[w].as_ref().ok().copied(), db.ok(), ch.ok(), err));
         }
-        let score_s = t.elapsed().as_secs_f64();
-        timings.insert(format!("score/{}", s.name), score_s);
+        let score_s = clock.add(format!("score/{}", s.name), &lap);
         let per = score_s / with.len().max(1) as f64;
         for (i, sil, db, ch, err) in scored {
             let c = &mut fitted[i].0;
@@ -405,10 +508,18 @@ pub fn run(args: &GridArgs) -> Result<PathBuf> {
         cells.extend(fitted.into_iter().map(|(c, _)| c));
     }
     bar.finish_and_clear();
-    timings.insert("total".into(), t_all.elapsed().as_secs_f64());
+    clock.add("total", &lap_all);
     write_results(&out, &cells)?;
-    let manifest =
-        crate::manifest::manifest(&cfg, &args.config, &data, &timings, &space_info, args.quick)?;
+    let mut manifest = crate::manifest::manifest(
+        &cfg,
+        &args.config,
+        &data,
+        &clock.wall,
+        &space_info,
+        args.quick,
+    )?;
+    manifest["cpu_seconds"] = serde_json::to_value(&clock.cpu)?;
+    manifest["stability"] = serde_json::to_value(&stability)?;
     write_atomic(
         &out.join("manifest.json"),
         serde_json::to_string_pretty(&manifest)?.as_bytes(),
@@ -422,6 +533,57 @@ pub fn run(args: &GridArgs) -> Result<PathBuf> {
         out.display()
     );
     Ok(out)
+}
+
+/// Fits the cells of one row (one engine and parameter point, every k) with their seeds;
+/// returns each cell's result and fit seconds. An engine whose output does not depend on the
+/// seed (`Caps::deterministic`, e.g. ward) fits every k at once with `fit_many` (one tree,
+/// cut per k; each cell is charged an equal share of the time); if that fails, or for seeded
+/// engines, each k is fitted alone with its cell seed.
+fn fit_row(
+    engine: &Result<Box<dyn insiders_core::Engine>, insiders_core::Error>,
+    x: insiders_core::MatrixView<'_>,
+    ks: &[Option<usize>],
+    seeds: &[u64],
+) -> Vec<(Result<Partition, String>, f64)> {
+    let en = match engine {
+        Ok(en) => en,
+        Err(e) => return ks.iter().map(|_| (Err(e.to_string()), 0.0)).collect(),
+    };
+    let all_k: Option<Vec<usize>> = ks.iter().copied().collect();
+    if let (Some(all_k), true) = (&all_k, en.caps().deterministic && ks.len() > 1) {
+        let t = Instant::now();
+        if let Ok(parts) = en.fit_many(x, all_k, seeds[0]) {
+            let per = t.elapsed().as_secs_f64() / ks.len() as f64;
+            return parts.into_iter().map(|p| (Ok(p), per)).collect();
+        }
+    }
+    ks.iter()
+        .zip(seeds)
+        .map(|(&k, &seed)| {
+            let t = Instant::now();
+            let r = en.fit(x, k, seed).map_err(|e| e.to_string());
+            (r, t.elapsed().as_secs_f64())
+        })
+        .collect()
+}
+
+/// An engine's diagnostics as one name -> value map.
+fn diagnostics(d: &insiders_core::Diagnostics) -> BTreeMap<String, f64> {
+    let mut m = d.extra.clone();
+    if let Some(v) = d.inertia {
+        m.insert("inertia".into(), v);
+    }
+    if let Some(v) = d.log_likelihood {
+        m.insert("log_likelihood".into(), v);
+    }
+    if let Some(v) = d.n_iter {
+        m.insert("n_iter".into(), v as f64);
+    }
+    if let Some(v) = d.converged {
+        m.insert("converged".into(), f64::from(u8::from(v)));
+    }
+    m
 }
 
 fn cell_id(space: &str, engine: &str, params: &toml::Table, k: Option<usize>) -> String {
@@ -460,6 +622,10 @@ fn failed(
         fit_seconds: None,
         score_seconds: None,
         error: Some(e),
+        stability_seed_ari: None,
+        stability_boot_ari: None,
+        stability_seconds: None,
+        diagnostics: BTreeMap::new(),
     }
 }
 
@@ -470,7 +636,7 @@ fn opt(v: Option<f64>) -> String {
 /// Writes `results.csv` and `results.json` (one row per cell).
 pub fn write_results(out: &Path, cells: &[Cell]) -> Result<()> {
     let mut csv = String::from(
-        "cell,space,engine,params,k,seed,k_found,noise_share,silhouette,davies_bouldin,calinski_harabasz,fit_seconds,score_seconds,error\n",
+        "cell,space,engine,params,k,seed,k_found,noise_share,silhouette,davies_bouldin,calinski_harabasz,fit_seconds,score_seconds,stability_seed_ari,stability_boot_ari,stability_seconds,error\n",
     );
     for c in cells {
         let q = |s: &str| {
@@ -481,7 +647,7 @@ pub fn write_results(out: &Path, cells: &[Cell]) -> Result<()> {
             }
         };
         csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             q(&c.cell),
             q(&c.space),
             q(&c.engine),
@@ -495,6 +661,9 @@ pub fn write_results(out: &Path, cells: &[Cell]) -> Result<()> {
             opt(c.calinski_harabasz),
             opt(c.fit_seconds),
             opt(c.score_seconds),
+            opt(c.stability_seed_ari),
+            opt(c.stability_boot_ari),
+            opt(c.stability_seconds),
             q(c.error.as_deref().unwrap_or("")),
         ));
     }
@@ -547,6 +716,21 @@ mod tests {
         let g: GridConfig = toml::from_str(text).unwrap();
         assert_eq!(g.spaces.len(), 5);
         assert_eq!((g.k_min, g.k_max), (2, 22));
+        let names: Vec<&str> = g.spaces.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["features", "pca", "umap", "tsne", "tree"]);
+        // The Python grid's DBSCAN: min_samples 5, eps = m x elbow for six m.
+        let d = g.engines.iter().find(|e| e.name == "dbscan").unwrap();
+        let pts = param_points(d).unwrap();
+        let m: Vec<f64> = pts
+            .iter()
+            .map(|p| p["eps_factor"].as_float().unwrap())
+            .collect();
+        assert_eq!(m, [0.5, 1.0, 2.0, 4.0, 8.0, 16.0]);
+        assert!(pts.iter().all(|p| p["min_samples"].as_integer() == Some(5)));
+        for p in &pts {
+            insiders_engines::build("dbscan", p).unwrap();
+        }
+        assert!(!g.stability.enabled && g.stability.seeds >= 2 && g.stability.bootstraps >= 1);
         for e in &g.engines {
             assert!(
                 insiders_engines::names().contains(&e.name.as_str()),

@@ -1,9 +1,13 @@
 //! `cargo xtask <command>`: project automation.
 
+mod bench;
+mod check;
 mod grid;
 mod manifest;
+mod new_engine;
 mod report;
 mod screenshot;
+mod stability;
 
 use anyhow::{Result, bail};
 use std::path::PathBuf;
@@ -12,12 +16,24 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   grid [--config grid.toml] [--data F] [--quick] [--only space=a,b,engine=c] [--out DIR]
+       [--stability | --no-stability]
         fit and score every space x engine x k of the grid; writes a run folder
-        (results.csv/json, labels/, spaces/, manifest.json) under runs/
+        (results.csv/json, labels/, spaces/, manifest.json) under runs/;
+        stability (seed and bootstrap ARI per cell) as [stability] in the config says
   report RUN [--baseline RUN | --baseline python] [--k K] [--out DIR]
         HTML + Markdown report of a grid run (report.html, report.md, *.svg)
   screenshot FILE.html --out FILE.png [--size WxH]
         screenshot of a page in headless Chromium (/usr/bin/chromium)
+  grid-check RUN [--fixtures DIR]
+        compare a run of the default grid with the Python grid (reference_grid.csv):
+        ward silhouettes (features, pca) within 1e-6, kmeans and gmm within their
+        tolerances; prints the comparison table, fails on a mismatch
+  bench [--ci] [--save NAME] [--baseline NAME] [--target PKG/BENCH] [FILTER]
+        run every criterion benchmark of the workspace; fails when a target or the
+        filter measures nothing; --ci: short mode; --baseline: change per benchmark
+  new-engine NAME
+        scaffold crates/insiders-engines/src/NAME.rs (a seeded engine with typed
+        parameters and tests) and register it
   help  this text
 ";
 
@@ -34,6 +50,14 @@ pub fn progress_bar(total: u64) -> indicatif::ProgressBar {
         bar.set_style(style.progress_chars("=> "));
     }
     bar
+}
+
+/// The workspace root: `$INSIDERS_ROOT` if set, else the parent of the xtask crate.
+pub fn workspace_root() -> PathBuf {
+    std::env::var_os("INSIDERS_ROOT").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."),
+        PathBuf::from,
+    )
 }
 
 fn parse_grid_args(args: &[String]) -> Result<grid::GridArgs> {
@@ -55,6 +79,8 @@ fn parse_grid_args(args: &[String]) -> Result<grid::GridArgs> {
             "--data" => g.data = Some(PathBuf::from(value("--data")?)),
             "--out" => g.out = Some(PathBuf::from(value("--out")?)),
             "--quick" => g.quick = true,
+            "--stability" => g.stability = Some(true),
+            "--no-stability" => g.stability = Some(false),
             "--only" => {
                 let v = value("--only")?;
                 let mut current = "";
@@ -100,6 +126,13 @@ fn main() -> Result<()> {
             Ok(())
         }
         Some("screenshot") => screenshot::main(&args[1..]),
+        Some("grid-check") => check::main(&args[1..]),
+        Some("bench") => {
+            let b = bench::parse_args(&args[1..])?;
+            bench::run(&workspace_root(), &b)?;
+            Ok(())
+        }
+        Some("new-engine") => new_engine::main(&workspace_root(), &args[1..]),
         Some(other) => bail!("unknown xtask command `{other}`\n\n{USAGE}"),
     }
 }

@@ -73,6 +73,7 @@ fn benches(c: &mut Criterion) {
     let dbscan = Dbscan::new(DbscanParams {
         eps: Some(2.0),
         min_samples: 20,
+        ..DbscanParams::default()
     })
     .unwrap();
     g.bench_function("dbscan_eps2_min20/tree_space_5695x2", |b| {

@@ -160,6 +160,30 @@ pub fn elbow_eps(x: MatrixView<'_>, k: usize) -> Result<f64, Error> {
     Ok(kd.iter().copied().find(|&v| v > 0.0).unwrap_or(1.0))
 }
 
+/// DBSCAN's `eps` as the `q`-quantile (`0 < q <= 1`) of the k-distances ([`k_distances`]),
+/// interpolated linearly between order statistics (numpy's default `percentile(d, 100 q)`).
+/// A non-positive value is replaced as in [`elbow_eps`].
+pub fn quantile_eps(x: MatrixView<'_>, k: usize, q: f64) -> Result<f64, Error> {
+    if !(q > 0.0 && q <= 1.0) {
+        return Err(Error::param(
+            "eps_quantile",
+            format!("must be in (0, 1], got {q}"),
+        ));
+    }
+    let mut kd = k_distances(x, k)?;
+    kd.sort_by(f64::total_cmp);
+    let h = (kd.len() - 1) as f64 * q;
+    let i = (h.floor() as usize).min(kd.len() - 1);
+    let eps = match kd.get(i + 1) {
+        Some(&next) => kd[i] + (h - i as f64) * (next - kd[i]),
+        None => kd[i],
+    };
+    if eps > 0.0 {
+        return Ok(eps);
+    }
+    Ok(kd.iter().copied().find(|&v| v > 0.0).unwrap_or(1.0))
+}
+
 // ---------------------------------------------------------------------------------------------
 // DBSCAN
 
@@ -173,6 +197,13 @@ pub struct DbscanParams {
     /// Points (the point itself and its duplicates included) within `eps` for a core point.
     /// Default 20 (the study's).
     pub min_samples: usize,
+    /// Multiplies the elbow eps (used only when `eps` is not given): the Python grid runs
+    /// `eps = m × elbow` for m in {0.5, 1, 2, 4, 8, 16}. Default 1; positive and finite.
+    pub eps_factor: f64,
+    /// When set (in `(0, 1]`), the "elbow" is this quantile of the k-distances
+    /// ([`quantile_eps`]) instead of their knee ([`elbow_eps`]). The Python grid's elbow is
+    /// the 0.99 quantile (numpy's `percentile(d, 99)`). Default: none (the knee).
+    pub eps_quantile: Option<f64>,
 }
 
 impl Default for DbscanParams {
@@ -180,6 +211,8 @@ impl Default for DbscanParams {
         DbscanParams {
             eps: None,
             min_samples: 20,
+            eps_factor: 1.0,
+            eps_quantile: None,
         }
     }
 }
@@ -211,6 +244,27 @@ impl Dbscan {
     pub fn new(params: DbscanParams) -> Result<Self, Error> {
         check_eps("eps", params.eps)?;
         check_min("min_samples", params.min_samples)?;
+        check_eps("eps_factor", Some(params.eps_factor))?;
+        if params.eps.is_some() && params.eps_factor != 1.0 {
+            return Err(Error::param(
+                "eps_factor",
+                "scales the elbow eps and cannot be combined with an explicit eps",
+            ));
+        }
+        if let Some(q) = params.eps_quantile {
+            if !(q > 0.0 && q <= 1.0) {
+                return Err(Error::param(
+                    "eps_quantile",
+                    format!("must be in (0, 1], got {q}"),
+                ));
+            }
+            if params.eps.is_some() {
+                return Err(Error::param(
+                    "eps_quantile",
+                    "chooses the elbow eps and cannot be combined with an explicit eps",
+                ));
+            }
+        }
         Ok(Dbscan { params })
     }
 }
@@ -316,7 +370,13 @@ impl Engine for Dbscan {
         check_matrix(x)?;
         let eps = match self.params.eps {
             Some(e) => e,
-            None => elbow_eps(x, self.params.min_samples)?,
+            None => {
+                let base = match self.params.eps_quantile {
+                    Some(q) => quantile_eps(x, self.params.min_samples, q)?,
+                    None => elbow_eps(x, self.params.min_samples)?,
+                };
+                self.params.eps_factor * base
+            }
         };
         let r = dbscan(x, eps, self.params.min_samples)?;
         let mut diag = Diagnostics::default();
@@ -894,6 +954,7 @@ mod tests {
         let e = Dbscan::new(DbscanParams {
             eps: None,
             min_samples: 5,
+            ..DbscanParams::default()
         })
         .unwrap();
         let p = e.fit(x.view(), None, 0).unwrap();
@@ -903,6 +964,7 @@ mod tests {
         let fixed = Dbscan::new(DbscanParams {
             eps: Some(eps),
             min_samples: 5,
+            ..DbscanParams::default()
         })
         .unwrap()
         .fit(x.view(), None, 9)
@@ -911,24 +973,87 @@ mod tests {
         assert!(
             Dbscan::new(DbscanParams {
                 eps: Some(0.0),
-                min_samples: 5
+                min_samples: 5,
+                ..DbscanParams::default()
             })
             .is_err()
         );
         assert!(
             Dbscan::new(DbscanParams {
                 eps: Some(f64::NAN),
-                min_samples: 5
+                min_samples: 5,
+                ..DbscanParams::default()
             })
             .is_err()
         );
         assert!(
             Dbscan::new(DbscanParams {
                 eps: None,
-                min_samples: 0
+                min_samples: 0,
+                ..DbscanParams::default()
             })
             .is_err()
         );
+        // eps_factor scales the elbow eps, and only the elbow eps.
+        let doubled = Dbscan::new(DbscanParams {
+            min_samples: 5,
+            eps_factor: 2.0,
+            ..DbscanParams::default()
+        })
+        .unwrap()
+        .fit(x.view(), None, 0)
+        .unwrap();
+        assert_eq!(doubled.diag.extra["eps"], 2.0 * eps);
+        // The quantile rule: numpy's percentile, linear between order statistics.
+        let mut kd = k_distances(x.view(), 5).unwrap();
+        kd.sort_by(f64::total_cmp);
+        let h = (kd.len() - 1) as f64 * 0.9;
+        let lo = h.floor() as usize;
+        let want = kd[lo] + (h - lo as f64) * (kd[lo + 1] - kd[lo]);
+        assert_eq!(quantile_eps(x.view(), 5, 0.9).unwrap(), want);
+        assert_eq!(quantile_eps(x.view(), 5, 1.0).unwrap(), kd[kd.len() - 1]);
+        let q = Dbscan::new(DbscanParams {
+            min_samples: 5,
+            eps_factor: 0.5,
+            eps_quantile: Some(0.9),
+            ..DbscanParams::default()
+        })
+        .unwrap()
+        .fit(x.view(), None, 0)
+        .unwrap();
+        assert_eq!(q.diag.extra["eps"], 0.5 * want);
+        for bad in [0.0, 1.5, f64::NAN] {
+            assert!(
+                Dbscan::new(DbscanParams {
+                    eps_quantile: Some(bad),
+                    ..DbscanParams::default()
+                })
+                .is_err()
+            );
+        }
+        assert!(
+            Dbscan::new(DbscanParams {
+                eps: Some(1.0),
+                eps_quantile: Some(0.99),
+                ..DbscanParams::default()
+            })
+            .is_err()
+        );
+        for bad in [0.0, -1.0, f64::INFINITY, f64::NAN] {
+            let r = Dbscan::new(DbscanParams {
+                eps_factor: bad,
+                ..DbscanParams::default()
+            });
+            assert!(matches!(r, Err(Error::Param { ref key, .. }) if key == "eps_factor"));
+        }
+        assert!(matches!(
+            Dbscan::new(DbscanParams {
+                eps: Some(1.0),
+                eps_factor: 2.0,
+                ..DbscanParams::default()
+            }),
+            Err(Error::Param { .. })
+        ));
         let t = insiders_core::params::parse_pairs(&["epsilon=1"]).unwrap();
         assert!(matches!(build_dbscan(&t), Err(Error::Param { .. })));
         let empty = Matrix::zeros((0, 2));

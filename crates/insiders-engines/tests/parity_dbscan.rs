@@ -172,3 +172,31 @@ fn duplicates_of_a_far_point_become_a_cluster() {
     assert!((n..n + 19).all(|i| r.labels[i].is_none()));
     assert_eq!(labels_i64(&r.labels[..n]), labels_i64(&base.labels));
 }
+
+/// The Python grid's DBSCAN "elbow" is numpy's `percentile(k-distances, 99)` with
+/// k = min_samples = 5 (the point itself included): `reference_grid.csv` gives
+/// `eps=0.0471784` for m = 1 on the scaled features (6 significant digits), and m × that
+/// for the other factors.
+#[test]
+fn quantile_eps_is_the_python_grids_elbow() {
+    let Some(path) = fixture("scaled_features.csv.gz") else {
+        return;
+    };
+    let t = read_table(&path);
+    let (n, d, v) = t.matrix(&["x0", "x1", "x2", "x3", "x4"]);
+    let x = Matrix::from_shape_vec((n, d), v).unwrap();
+    let eps = density::quantile_eps(x.view(), 5, 0.99).unwrap();
+    assert!((eps - 0.0471784).abs() <= 5e-8, "eps {eps}");
+    for m in [0.5, 2.0, 16.0] {
+        let p = Dbscan::new(DbscanParams {
+            min_samples: 5,
+            eps_factor: m,
+            eps_quantile: Some(0.99),
+            ..DbscanParams::default()
+        })
+        .unwrap()
+        .fit(x.view(), None, 0)
+        .unwrap();
+        assert_eq!(p.diag.extra["eps"], m * eps);
+    }
+}
