@@ -248,22 +248,24 @@ impl<'a, const D: usize> Descent<'a, D> {
 /// Per-thread buffers of [`attraction`].
 #[derive(Debug)]
 struct AttrScratch<const D: usize> {
-    dd: [Vec<f32>; D],
+    /// The neighbours' positions, gathered in the row's order.
+    yj: Vec<[f32; D]>,
     t: [Vec<f32>; D],
 }
 
 impl<const D: usize> AttrScratch<D> {
     fn new() -> Self {
         AttrScratch {
-            dd: std::array::from_fn(|_| Vec::new()),
+            yj: Vec::new(),
             t: std::array::from_fn(|_| Vec::new()),
         }
     }
 }
 
-/// `Σ_j p_ij w_ij (y_i - y_j)` over one row of P, from `f32` positions: the per-neighbour
-/// terms are computed in `f32` (an element-wise loop the compiler vectorises),
-/// then summed in a fixed order.
+/// `Σ_j p_ij w_ij (y_i - y_j)` over one row of P, from `f32` positions: the neighbours'
+/// positions are gathered whole (one copy per neighbour), the per-neighbour terms are
+/// computed in `f32` (an element-wise loop the compiler vectorises), then summed in a
+/// fixed order.
 #[inline(never)]
 fn attraction<const D: usize>(
     yi: &[f32; D],
@@ -273,24 +275,12 @@ fn attraction<const D: usize>(
     s: &mut AttrScratch<D>,
 ) -> [f64; D] {
     let len = cols.len().min(vals.len());
+    s.yj.clear();
+    s.yj.extend(cols[..len].iter().map(|&j| y[j as usize]));
     for a in 0..D {
-        s.dd[a].resize(len, 0.0);
         s.t[a].resize(len, 0.0);
     }
-    let dd: [&mut [f32]; D] = {
-        let mut it = s.dd.iter_mut();
-        std::array::from_fn(|_| match it.next() {
-            Some(v) => &mut v[..len],
-            None => &mut [],
-        })
-    };
-    for (e, &j) in cols[..len].iter().enumerate() {
-        let yj = &y[j as usize];
-        for a in 0..D {
-            dd[a][e] = yi[a] - yj[a];
-        }
-    }
-    let dd: [&[f32]; D] = dd.map(|v| &*v);
+    let yj = &s.yj[..len];
     let t: [&mut [f32]; D] = {
         let mut it = s.t.iter_mut();
         std::array::from_fn(|_| match it.next() {
@@ -300,13 +290,15 @@ fn attraction<const D: usize>(
     };
     let vals = &vals[..len];
     for e in 0..len {
+        let mut dd = [0.0f32; D];
         let mut d2 = 0.0f32;
         for a in 0..D {
-            d2 += dd[a][e] * dd[a][e];
+            dd[a] = yi[a] - yj[e][a];
+            d2 += dd[a] * dd[a];
         }
         let pw = vals[e] / (1.0 + d2);
         for a in 0..D {
-            t[a][e] = pw * dd[a][e];
+            t[a][e] = pw * dd[a];
         }
     }
     std::array::from_fn(|a| fold_lanes(t[a]))
