@@ -100,10 +100,18 @@ impl<'a, const D: usize> Descent<'a, D> {
     /// One iteration; returns (KL divergence, gradient norm) when `measure`
     /// (the divergence of the positions before the step, with the exaggerated P, as
     /// scikit-learn reports it).
-    fn step(&mut self, momentum: f64, exaggeration: f64, measure: bool) -> (f64, f64) {
+    /// The divergence is NaN when `measure_kl` is false (a stage too short for its
+    /// no-progress rule to ever stop it has no use for it).
+    fn step(
+        &mut self,
+        momentum: f64,
+        exaggeration: f64,
+        measure: bool,
+        measure_kl: bool,
+    ) -> (f64, f64) {
         let z_total = self.repulsion();
         let inv_z = 1.0 / z_total;
-        let kl = if measure {
+        let kl = if measure && measure_kl {
             self.kl_terms(z_total, exaggeration)
         } else {
             f64::NAN
@@ -193,10 +201,15 @@ impl<'a, const D: usize> Descent<'a, D> {
         let mut best_error = f64::MAX;
         let mut best_iter = stage.start;
         let mut last = stage.start;
+        // The no-progress rule can stop the stage only if it runs more than
+        // `n_iter_without_progress` iterations after its first; otherwise the divergence
+        // is not needed (scikit-learn's exploration stage: 250 iterations, rule 250).
+        let measure_kl = stage.end.saturating_sub(stage.start + 1) > stage.n_iter_without_progress;
         for i in stage.start..stage.end {
             last = i;
             let check = (i + 1) % CHECK_EVERY == 0;
-            let (error, grad_norm) = self.step(stage.momentum, stage.exaggeration, check);
+            let (error, grad_norm) =
+                self.step(stage.momentum, stage.exaggeration, check, measure_kl);
             if check {
                 if error < best_error {
                     best_error = error;
