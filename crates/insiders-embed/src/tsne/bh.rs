@@ -3,10 +3,10 @@
 //!
 //! The tree: the points' bounding box is cut in halves along every axis, level after level
 //! (as scikit-learn's quadtree: cells are not square when the box is not); a cell with at
-//! most [`LEAF_SIZE`] points, or at the finest level, is a leaf. Points are ordered by
-//! Morton code with a most-significant-digit radix partition (each leaf sorted by code,
-//! then point index), so the tree depends only on the positions, never on the thread
-//! count. Cells with a single non-empty child are skipped (the child is the same set of
+//! most [`LEAF_SIZE`] points, or at the finest level, is a leaf. Points are sorted by
+//! (Morton code, point index) — distinct keys, so a parallel sort gives one order whatever
+//! the thread count — and every cell is a run of that order, found by binary search; the
+//! tree depends only on the positions, never on the thread count. Cells with a single non-empty child are skipped (the child is the same set of
 //! points in a smaller cell).
 //!
 //! The acceptance criterion is scikit-learn's, `max_width / d < angle` (`max_width`: the
@@ -42,6 +42,8 @@ pub const LEAF_SIZE: usize = 16;
 const TASK_SIZE: usize = 128;
 /// Lanes of the interaction kernel (independent running sums).
 const LANES: usize = 8;
+/// Trees of at least this many points compute their codes and sort them in parallel.
+const PAR_BUILD: usize = 4096;
 
 /// A cell of the tree.
 #[derive(Debug, Clone, Copy)]
@@ -161,8 +163,6 @@ pub(crate) struct Tree<const D: usize> {
     nodes: Vec<Node<D>>,
     /// `(Morton code, point index)` in the tree's order (by code, ties by index).
     keys: Vec<(u64, u32)>,
-    /// Scratch of the partitioning.
-    tmp: Vec<(u64, u32)>,
     /// `rank[i]`: position of point i in the tree's order.
     rank: Vec<u32>,
     /// Positions in the tree's order.
@@ -230,7 +230,6 @@ impl<const D: usize> Tree<D> {
         Tree {
             nodes: Vec::new(),
             keys: (0..n as u32).map(|i| (0, i)).collect(),
-            tmp: vec![(0, 0); n],
             rank: vec![0; n],
             spos: vec![[0.0; D]; n],
             width: [0.0; D],
@@ -267,7 +266,7 @@ impl<const D: usize> Tree<D> {
                 0.0
             };
         }
-        for key in &mut self.keys {
+        let codes = |key: &mut (u64, u32)| {
             let p = &y[key.1 as usize];
             let mut code = 0u64;
             for a in 0..D {
@@ -276,29 +275,48 @@ impl<const D: usize> Tree<D> {
                 code |= spread::<D>(q) << (D - 1 - a);
             }
             key.0 = code;
+        };
+        let n = self.keys.len();
+        if n >= PAR_BUILD {
+            self.keys
+                .par_iter_mut()
+                .with_min_len(PAR_BUILD / 2)
+                .for_each(codes);
+            // Keys are distinct (point indices are), so the sorted order is unique: the
+            // parallel sort gives the same order whatever the thread count. It is the order
+            // of a most-significant-digit radix partition with leaves sorted by (code, index).
+            self.keys.par_sort_unstable();
+            let (keys, spos) = (&self.keys, &mut self.spos);
+            spos.par_iter_mut()
+                .with_min_len(PAR_BUILD / 2)
+                .zip(keys.par_iter())
+                .for_each(|(s, k)| *s = y[k.1 as usize]);
+        } else {
+            self.keys.iter_mut().for_each(codes);
+            self.keys.sort_unstable();
+            for (s, k) in self.spos.iter_mut().zip(&self.keys) {
+                *s = y[k.1 as usize];
+            }
+        }
+        for (r, k) in self.keys.iter().enumerate() {
+            self.rank[k.1 as usize] = r as u32;
         }
         self.nodes.clear();
-        let n = self.keys.len();
         if n > 0 {
-            self.build_node(y, 0, n, 0);
+            self.build_node(0, n, 0);
         }
     }
 
-    /// Appends the subtree of the points `lo..hi` (whose codes agree on the first `level`
-    /// digits), ordering them by code (a most-significant-digit radix partition; leaves
-    /// sorted by code then index, so the order depends only on the positions). Returns
-    /// the sum of their positions.
-    fn build_node(&mut self, y: &[[f64; D]], lo: usize, hi: usize, mut level: u32) -> [f64; D] {
+    /// Appends the subtree of the points `lo..hi` of the sorted order (whose codes agree on
+    /// the first `level` digits): children are the runs of equal digits at the first level
+    /// where the codes differ. Returns the sum of their positions.
+    fn build_node(&mut self, lo: usize, hi: usize, mut level: u32) -> [f64; D] {
         let b = bits(D);
         let count = hi - lo;
         let mut leaf = count <= LEAF_SIZE;
         if !leaf {
-            // Skip the levels where every point falls in the same child.
-            let (mut cmin, mut cmax) = (u64::MAX, 0u64);
-            for k in &self.keys[lo..hi] {
-                cmin = cmin.min(k.0);
-                cmax = cmax.max(k.0);
-            }
+            // Skip the levels where every point falls in the same child (codes are sorted).
+            let (cmin, cmax) = (self.keys[lo].0, self.keys[hi - 1].0);
             if cmin == cmax {
                 level = b;
                 leaf = true;
@@ -329,12 +347,7 @@ impl<const D: usize> Tree<D> {
         let mut bmin = [f64::INFINITY; D];
         let mut bmax = [f64::NEG_INFINITY; D];
         if leaf {
-            self.keys[lo..hi].sort_unstable();
-            for r in lo..hi {
-                let i = self.keys[r].1 as usize;
-                let p = y[i];
-                self.rank[i] = r as u32;
-                self.spos[r] = p;
+            for p in &self.spos[lo..hi] {
                 for a in 0..D {
                     sum[a] += p[a];
                     bmin[a] = bmin[a].min(p[a]);
@@ -342,36 +355,23 @@ impl<const D: usize> Tree<D> {
                 }
             }
         } else {
-            // Stable counting partition by the digit of `level`.
+            // Children: the runs of equal digits of `level`, in digit order.
             let shift = (b - 1 - level) as usize * D;
             let mask = (1u64 << D) - 1;
-            let mut start = [0usize; 9];
-            for k in &self.keys[lo..hi] {
-                start[((k.0 >> shift) & mask) as usize + 1] += 1;
-            }
-            for d in 0..(1usize << D) {
-                start[d + 1] += start[d];
-            }
-            let bounds = start;
-            for k in &self.keys[lo..hi] {
-                let d = ((k.0 >> shift) & mask) as usize;
-                self.tmp[lo + start[d]] = *k;
-                start[d] += 1;
-            }
-            self.keys[lo..hi].copy_from_slice(&self.tmp[lo..hi]);
-            for d in 0..(1usize << D) {
-                let (c_lo, c_hi) = (lo + bounds[d], lo + bounds[d + 1]);
-                if c_lo == c_hi {
-                    continue;
-                }
+            let mut c_lo = lo;
+            while c_lo < hi {
+                let digit = (self.keys[c_lo].0 >> shift) & mask;
+                let c_hi =
+                    c_lo + self.keys[c_lo..hi].partition_point(|k| (k.0 >> shift) & mask == digit);
                 let child_idx = self.nodes.len();
-                let child = self.build_node(y, c_lo, c_hi, level + 1);
+                let child = self.build_node(c_lo, c_hi, level + 1);
                 let cn = &self.nodes[child_idx];
                 for a in 0..D {
                     sum[a] += child[a];
                     bmin[a] = bmin[a].min(cn.bmin[a]);
                     bmax[a] = bmax[a].max(cn.bmax[a]);
                 }
+                c_lo = c_hi;
             }
         }
         let next = self.nodes.len() as u32;

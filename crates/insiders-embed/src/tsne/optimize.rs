@@ -100,10 +100,18 @@ impl<'a, const D: usize> Descent<'a, D> {
     /// One iteration; returns (KL divergence, gradient norm) when `measure`
     /// (the divergence of the positions before the step, with the exaggerated P, as
     /// scikit-learn reports it).
-    fn step(&mut self, momentum: f64, exaggeration: f64, measure: bool) -> (f64, f64) {
+    /// The divergence is NaN when `measure_kl` is false (a stage too short for its
+    /// no-progress rule to ever stop it has no use for it).
+    fn step(
+        &mut self,
+        momentum: f64,
+        exaggeration: f64,
+        measure: bool,
+        measure_kl: bool,
+    ) -> (f64, f64) {
         let z_total = self.repulsion();
         let inv_z = 1.0 / z_total;
-        let kl = if measure {
+        let kl = if measure && measure_kl {
             self.kl_terms(z_total, exaggeration)
         } else {
             f64::NAN
@@ -193,10 +201,15 @@ impl<'a, const D: usize> Descent<'a, D> {
         let mut best_error = f64::MAX;
         let mut best_iter = stage.start;
         let mut last = stage.start;
+        // The no-progress rule can stop the stage only if it runs more than
+        // `n_iter_without_progress` iterations after its first; otherwise the divergence
+        // is not needed (scikit-learn's exploration stage: 250 iterations, rule 250).
+        let measure_kl = stage.end.saturating_sub(stage.start + 1) > stage.n_iter_without_progress;
         for i in stage.start..stage.end {
             last = i;
             let check = (i + 1) % CHECK_EVERY == 0;
-            let (error, grad_norm) = self.step(stage.momentum, stage.exaggeration, check);
+            let (error, grad_norm) =
+                self.step(stage.momentum, stage.exaggeration, check, measure_kl);
             if check {
                 if error < best_error {
                     best_error = error;
@@ -248,22 +261,24 @@ impl<'a, const D: usize> Descent<'a, D> {
 /// Per-thread buffers of [`attraction`].
 #[derive(Debug)]
 struct AttrScratch<const D: usize> {
-    dd: [Vec<f32>; D],
+    /// The neighbours' positions, gathered in the row's order.
+    yj: Vec<[f32; D]>,
     t: [Vec<f32>; D],
 }
 
 impl<const D: usize> AttrScratch<D> {
     fn new() -> Self {
         AttrScratch {
-            dd: std::array::from_fn(|_| Vec::new()),
+            yj: Vec::new(),
             t: std::array::from_fn(|_| Vec::new()),
         }
     }
 }
 
-/// `Σ_j p_ij w_ij (y_i - y_j)` over one row of P, from `f32` positions: the per-neighbour
-/// terms are computed in `f32` (an element-wise loop the compiler vectorises),
-/// then summed in a fixed order.
+/// `Σ_j p_ij w_ij (y_i - y_j)` over one row of P, from `f32` positions: the neighbours'
+/// positions are gathered whole (one copy per neighbour), the per-neighbour terms are
+/// computed in `f32` (an element-wise loop the compiler vectorises), then summed in a
+/// fixed order.
 #[inline(never)]
 fn attraction<const D: usize>(
     yi: &[f32; D],
@@ -273,24 +288,12 @@ fn attraction<const D: usize>(
     s: &mut AttrScratch<D>,
 ) -> [f64; D] {
     let len = cols.len().min(vals.len());
+    s.yj.clear();
+    s.yj.extend(cols[..len].iter().map(|&j| y[j as usize]));
     for a in 0..D {
-        s.dd[a].resize(len, 0.0);
         s.t[a].resize(len, 0.0);
     }
-    let dd: [&mut [f32]; D] = {
-        let mut it = s.dd.iter_mut();
-        std::array::from_fn(|_| match it.next() {
-            Some(v) => &mut v[..len],
-            None => &mut [],
-        })
-    };
-    for (e, &j) in cols[..len].iter().enumerate() {
-        let yj = &y[j as usize];
-        for a in 0..D {
-            dd[a][e] = yi[a] - yj[a];
-        }
-    }
-    let dd: [&[f32]; D] = dd.map(|v| &*v);
+    let yj = &s.yj[..len];
     let t: [&mut [f32]; D] = {
         let mut it = s.t.iter_mut();
         std::array::from_fn(|_| match it.next() {
@@ -300,13 +303,15 @@ fn attraction<const D: usize>(
     };
     let vals = &vals[..len];
     for e in 0..len {
+        let mut dd = [0.0f32; D];
         let mut d2 = 0.0f32;
         for a in 0..D {
-            d2 += dd[a][e] * dd[a][e];
+            dd[a] = yi[a] - yj[e][a];
+            d2 += dd[a] * dd[a];
         }
         let pw = vals[e] / (1.0 + d2);
         for a in 0..D {
-            t[a][e] = pw * dd[a][e];
+            t[a][e] = pw * dd[a];
         }
     }
     std::array::from_fn(|a| fold_lanes(t[a]))

@@ -163,8 +163,10 @@ struct Block {
     next_neg: Vec<f64>,
     local: Vec<f64>,
     tmp: Vec<f64>,
-    out_tail: Vec<usize>,
-    out_delta: Vec<f64>,
+    /// Pulls on vertices outside the block, bucketed by the block of the vertex (in the
+    /// order they were made): vertex indices and their `dim` deltas.
+    out_tail: Vec<Vec<usize>>,
+    out_delta: Vec<Vec<f64>>,
 }
 
 /// What every block of an epoch shares.
@@ -202,8 +204,8 @@ fn block_epoch(blk: &mut Block, cx: &EpochContext<'_>, dim: usize, rng: &mut Rng
     let snapshot = cx.snapshot;
     let (a, b, alpha) = (cx.a, cx.b, cx.alpha);
     blk.local.copy_from_slice(&snapshot[start * dim..end * dim]);
-    blk.out_tail.clear();
-    blk.out_delta.clear();
+    blk.out_tail.iter_mut().for_each(Vec::clear);
+    blk.out_delta.iter_mut().for_each(Vec::clear);
     let local = &mut blk.local[..];
     let (cur, rest) = blk.tmp.split_at_mut(dim);
     let (tail_delta, rest) = rest.split_at_mut(dim);
@@ -287,8 +289,8 @@ fn block_epoch(blk: &mut Block, cx: &EpochContext<'_>, dim: usize, rng: &mut Rng
                     local[to + d] += tail_delta[d];
                 }
             } else {
-                blk.out_tail.push(t);
-                blk.out_delta.extend_from_slice(tail_delta);
+                blk.out_tail[t / SGD_BLOCK].push(t);
+                blk.out_delta[t / SGD_BLOCK].extend_from_slice(tail_delta);
             }
             blk.next_neg[le] += n_neg as f64 * cx.eps_neg[e];
         }
@@ -319,8 +321,8 @@ fn block_epoch_fixed<const D: usize>(blk: &mut Block, cx: &EpochContext<'_>, rng
     let pow = cx.pow;
     let epoch = cx.epoch;
     blk.local.copy_from_slice(&snapshot[start * D..end * D]);
-    blk.out_tail.clear();
-    blk.out_delta.clear();
+    blk.out_tail.iter_mut().for_each(Vec::clear);
+    blk.out_delta.iter_mut().for_each(Vec::clear);
     let local = &mut blk.local[..];
     let next = &mut blk.next[..];
     let next_neg = &mut blk.next_neg[..];
@@ -405,8 +407,8 @@ fn block_epoch_fixed<const D: usize>(blk: &mut Block, cx: &EpochContext<'_>, rng
                     local[to + d] += tail_delta[d];
                 }
             } else {
-                blk.out_tail.push(t);
-                blk.out_delta.extend_from_slice(&tail_delta);
+                blk.out_tail[t / SGD_BLOCK].push(t);
+                blk.out_delta[t / SGD_BLOCK].extend_from_slice(&tail_delta);
             }
             next_neg[le] += n_neg as f64 * cx.eps_neg[e];
         }
@@ -437,8 +439,8 @@ pub fn optimize_fit(emb: &mut [f64], dim: usize, graph: &FuzzyGraph, s: &SgdSett
                 next_neg: eps_neg[e0..e1].to_vec(),
                 local: vec![0.0; (end - start) * dim],
                 tmp: vec![0.0; 3 * dim],
-                out_tail: Vec::new(),
-                out_delta: Vec::new(),
+                out_tail: vec![Vec::new(); n.div_ceil(SGD_BLOCK)],
+                out_delta: vec![Vec::new(); n.div_ceil(SGD_BLOCK)],
             }
         })
         .collect();
@@ -471,16 +473,23 @@ pub fn optimize_fit(emb: &mut [f64], dim: usize, graph: &FuzzyGraph, s: &SgdSett
                 d => block_epoch(blk, &cx, d, &mut rng),
             }
         });
-        for blk in &blocks {
-            emb[blk.start * dim..blk.end * dim].copy_from_slice(&blk.local);
-        }
-        for blk in &blocks {
-            for (i, &t) in blk.out_tail.iter().enumerate() {
-                for d in 0..dim {
-                    emb[t * dim + d] += blk.out_delta[i * dim + d];
+        // Every block's vertices: its private copy, then the pulls of the blocks in block
+        // order (each vertex gets the serial sequence of additions); blocks in parallel.
+        let blocks = &blocks;
+        emb.par_chunks_mut(SGD_BLOCK * dim)
+            .enumerate()
+            .for_each(|(tb, out)| {
+                out.copy_from_slice(&blocks[tb].local);
+                let base = tb * SGD_BLOCK;
+                for src in blocks {
+                    let (tails, deltas) = (&src.out_tail[tb], &src.out_delta[tb]);
+                    for (i, &t) in tails.iter().enumerate() {
+                        for d in 0..dim {
+                            out[(t - base) * dim + d] += deltas[i * dim + d];
+                        }
+                    }
                 }
-            }
-        }
+            });
     }
 }
 

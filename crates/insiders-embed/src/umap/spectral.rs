@@ -64,6 +64,8 @@ const PAR_MIN: usize = 32_768;
 const MATVEC_PAR_MIN: usize = 2_048;
 /// Chunk length of the vector operations.
 const CHUNK: usize = 4_096;
+/// Element chunk of [`add_combination`] (any length gives the same values).
+const COMBINATION_CHUNK: usize = 1_024;
 
 /// Dot product of one chunk with four interleaved partial sums (a fixed order:
 /// deterministic, and vectorisable).
@@ -112,6 +114,35 @@ fn axpy(y: &mut [f64], alpha: f64, x: &[f64]) {
         y.par_chunks_mut(CHUNK).zip(x.par_chunks(CHUNK)).for_each(f);
     } else {
         y.chunks_mut(CHUNK).zip(x.chunks(CHUNK)).for_each(f);
+    }
+}
+
+/// The dot products of every vector of `vecs` with `w`, in order (each one the serial
+/// [`dot`]; in parallel for long vectors: the same values whatever the thread count).
+fn dots_with(vecs: &[Vec<f64>], w: &[f64]) -> Vec<f64> {
+    if w.len() >= MATVEC_PAR_MIN {
+        vecs.par_iter().map(|b| dot(b, w)).collect()
+    } else {
+        vecs.iter().map(|b| dot(b, w)).collect()
+    }
+}
+
+/// `y += Σ_i coefs[i] · vecs[i]`, every element updated by the terms in order `i` (the
+/// serial sequence of [`axpy`] calls, element by element); element chunks in parallel for
+/// long vectors, so the result does not depend on the thread count.
+fn add_combination(y: &mut [f64], coefs: &[f64], vecs: &[Vec<f64>]) {
+    let f = |(ci, yc): (usize, &mut [f64])| {
+        let off = ci * COMBINATION_CHUNK;
+        for (&c, v) in coefs.iter().zip(vecs) {
+            for (yi, xi) in yc.iter_mut().zip(&v[off..]) {
+                *yi += c * xi;
+            }
+        }
+    };
+    if y.len() >= MATVEC_PAR_MIN {
+        y.par_chunks_mut(COMBINATION_CHUNK).enumerate().for_each(f);
+    } else {
+        y.chunks_mut(COMBINATION_CHUNK).enumerate().for_each(f);
     }
 }
 
@@ -185,10 +216,11 @@ fn lanczos_top(
             axpy(&mut w, -c, deflate);
             coef[..=j].iter_mut().for_each(|c| *c = 0.0);
             for _ in 0..2 {
-                let dots: Vec<f64> = basis[..=j].iter().map(|b| dot(b, &w)).collect();
-                for (i, (b, d)) in basis[..=j].iter().zip(&dots).enumerate() {
-                    axpy(&mut w, -d, b);
-                    coef[i] += d;
+                let dots = dots_with(&basis[..=j], &w);
+                let minus: Vec<f64> = dots.iter().map(|d| -d).collect();
+                add_combination(&mut w, &minus, &basis[..=j]);
+                for (c, d) in coef.iter_mut().zip(&dots) {
+                    *c += d;
                 }
                 let c = dot(deflate, &w);
                 axpy(&mut w, -c, deflate);
@@ -224,9 +256,8 @@ fn lanczos_top(
                 .iter()
                 .map(|&c| {
                     let mut u = vec![0.0; n];
-                    for (j, b) in basis[..m].iter().enumerate() {
-                        axpy(&mut u, eig.eigenvectors[(j, c)], b);
-                    }
+                    let coefs: Vec<f64> = (0..m).map(|j| eig.eigenvectors[(j, c)]).collect();
+                    add_combination(&mut u, &coefs, &basis[..m]);
                     u
                 })
                 .collect()
