@@ -66,8 +66,12 @@ fn data_fingerprint(lines: &insiders_ingest::Transactions) -> String {
     format!("{h:016x}")
 }
 
+/// A fingerprint of the configuration, without the as-of date (recorded on its own), so that
+/// monthly runs of one configuration share it.
 fn config_hash(cfg: &Config) -> Result<String> {
-    let text = toml::to_string(cfg).context("serialising the configuration")?;
+    let mut c = cfg.clone();
+    c.cleaning.as_of = None;
+    let text = toml::to_string(&c).context("serialising the configuration")?;
     Ok(format!("{:016x}", fnv1a(text.bytes(), FNV_OFFSET)))
 }
 
