@@ -4,6 +4,7 @@
 use crate::AnalysisError;
 use crate::answers::{GroupTest, Interval};
 use crate::options::StabilityOptions;
+use crate::profile::Summary;
 use insiders_core::derive_seed;
 use insiders_features::CustomerTable;
 use insiders_stats::StatsError;
@@ -18,12 +19,6 @@ pub const TESTED_FEATURES: [&str; 6] = [
     "qtde_products",
     "qtde_returns",
 ];
-
-fn median(v: &[f64]) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    insiders_ingest::describe::quantile_sorted(&s, 0.5)
-}
 
 /// Tests every feature of [`TESTED_FEATURES`], Insiders (`insider[i]`) against the rest.
 /// A feature on which every customer has the same value has no test (p-value NaN and a note).
@@ -82,8 +77,8 @@ pub fn group_tests(
         };
         out.push(GroupTest {
             feature: name.to_string(),
-            insiders_median: median(&x),
-            rest_median: median(&y),
+            insiders_median: Summary::of(x.iter().copied()).median,
+            rest_median: Summary::of(y.iter().copied()).median,
             u,
             p_value,
             rank_biserial,
