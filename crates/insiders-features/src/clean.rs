@@ -198,9 +198,14 @@ pub fn clean(
     };
     let n = lines.len();
     // 1. Customer ids: synthetic per id-less invoice, in order of first appearance.
+    // (Rows come in runs of one customer: the previous row's id is skipped cheaply.)
     let mut real: FxHashSet<u32> = FxHashSet::default();
+    let mut prev = None;
     for c in lines.customer_id.iter().flatten() {
-        real.insert(*c);
+        if prev != Some(*c) {
+            real.insert(*c);
+            prev = Some(*c);
+        }
     }
     let mut synthetic: FxHashMap<u32, u32> = FxHashMap::default();
     let mut customer = vec![u32::MAX; n];
@@ -233,16 +238,16 @@ pub fn clean(
         }
     }
     // 2. Filters.
-    let excluded_codes: FxHashSet<u32> = opts
-        .excluded_stock_codes
-        .iter()
-        .filter_map(|s| lines.stock_codes.get(s))
-        .collect();
-    let excluded_countries: FxHashSet<u32> = opts
-        .excluded_countries
-        .iter()
-        .filter_map(|s| lines.countries.get(s))
-        .collect();
+    // Masks over the interned ids.
+    let mask = |names: &[String], interner: &insiders_ingest::Interner| {
+        let mut m = vec![false; interner.len()];
+        for id in names.iter().filter_map(|s| interner.get(s)) {
+            m[id as usize] = true;
+        }
+        m
+    };
+    let excluded_codes = mask(&opts.excluded_stock_codes, &lines.stock_codes);
+    let excluded_countries = mask(&opts.excluded_countries, &lines.countries);
     let bad: FxHashSet<u32> = opts.bad_customers.iter().copied().collect();
     let mut counts = [0u64; 8];
     let mut kept = Vec::with_capacity(n);
@@ -253,9 +258,9 @@ pub fn clean(
             1
         } else if lines.unit_price[i] < opts.min_unit_price {
             2
-        } else if excluded_codes.contains(&lines.stock_code[i]) {
+        } else if excluded_codes[lines.stock_code[i] as usize] {
             3
-        } else if excluded_countries.contains(&lines.country[i]) {
+        } else if excluded_countries[lines.country[i] as usize] {
             4
         } else if bad.contains(&customer[i]) {
             5
@@ -314,11 +319,17 @@ pub fn clean(
     }
     let mut after: FxHashSet<u32> = FxHashSet::default();
     let mut with_purchase: FxHashSet<u32> = FxHashSet::default();
+    let (mut prev_after, mut prev_purchase) = (u32::MAX, u32::MAX);
     for &i in &kept {
         let i = i as usize;
-        after.insert(customer[i]);
-        if lines.quantity[i] >= 0 {
-            with_purchase.insert(customer[i]);
+        let c = customer[i];
+        if c != prev_after {
+            after.insert(c);
+            prev_after = c;
+        }
+        if lines.quantity[i] >= 0 && c != prev_purchase {
+            with_purchase.insert(c);
+            prev_purchase = c;
         }
     }
     let customers = CustomerAccount {

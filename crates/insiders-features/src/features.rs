@@ -140,40 +140,65 @@ pub fn customer_table(
     lines: &Transactions,
     cleaned: &Cleaned,
 ) -> Result<CustomerTable, FeaturesError> {
-    // Group kept rows by customer (counting sort on the sorted customer list; stable).
-    let mut ids: Vec<u32> = cleaned
-        .kept
-        .iter()
-        .map(|&i| cleaned.customer[i as usize])
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let index: rustc_hash::FxHashMap<u32, u32> = ids
-        .iter()
-        .enumerate()
-        .map(|(k, &c)| (c, k as u32))
-        .collect();
-    let mut start = vec![0usize; ids.len() + 1];
-    let mut cust_of = Vec::with_capacity(cleaned.kept.len());
+    // Group kept rows by customer: a stable counting sort on the customers' ranks. The
+    // distinct customers are found with a hash map (rows come in runs of one customer, so
+    // the previous row's answer is tried first), and only they are sorted.
+    let mut slot: rustc_hash::FxHashMap<u32, u32> = rustc_hash::FxHashMap::default();
+    let mut ids: Vec<u32> = Vec::new();
+    let mut cust_of: Vec<u32> = Vec::with_capacity(cleaned.kept.len());
+    let mut last: Option<(u32, u32)> = None;
     for &i in &cleaned.kept {
-        let k = index[&cleaned.customer[i as usize]] as usize;
-        cust_of.push(k);
-        start[k + 1] += 1;
+        let c = cleaned.customer[i as usize];
+        let s = match last {
+            Some((lc, ls)) if lc == c => ls,
+            _ => {
+                let s = *slot.entry(c).or_insert_with(|| {
+                    ids.push(c);
+                    ids.len() as u32 - 1
+                });
+                last = Some((c, s));
+                s
+            }
+        };
+        cust_of.push(s);
+    }
+    // Slots are in order of first appearance; ranks are in customer id order.
+    let mut order: Vec<u32> = (0..ids.len() as u32).collect();
+    order.sort_unstable_by_key(|&s| ids[s as usize]);
+    let mut rank = vec![0u32; ids.len()];
+    for (r, &s) in order.iter().enumerate() {
+        rank[s as usize] = r as u32;
+    }
+    let ids: Vec<u32> = order.iter().map(|&s| ids[s as usize]).collect();
+    let mut start = vec![0usize; ids.len() + 1];
+    for s in cust_of.iter_mut() {
+        *s = rank[*s as usize];
+        start[*s as usize + 1] += 1;
     }
     for k in 0..ids.len() {
         start[k + 1] += start[k];
     }
+    // The columns a customer's features need, gathered in one sequential pass over the
+    // lines into per-customer runs (file order within a customer), so that the features
+    // read memory in order.
     let mut fill = start.clone();
-    let mut rows = vec![0u32; cleaned.kept.len()];
+    let mut rows = vec![Row::default(); cleaned.kept.len()];
     for (p, &i) in cleaned.kept.iter().enumerate() {
-        let k = cust_of[p];
-        rows[fill[k]] = i;
+        let k = cust_of[p] as usize;
+        let i = i as usize;
+        rows[fill[k]] = Row {
+            day: date::day_of(lines.timestamp[i]),
+            quantity: lines.quantity[i],
+            unit_price: lines.unit_price[i],
+            invoice: lines.invoice[i],
+            stock_code: lines.stock_code[i],
+        };
         fill[k] += 1;
     }
     let last_day = cleaned.last_day;
     let per: Vec<Option<[f64; 11]>> = (0..ids.len())
         .into_par_iter()
-        .map(|k| customer_features(lines, &rows[start[k]..start[k + 1]], last_day))
+        .map(|k| customer_features(&rows[start[k]..start[k + 1]], last_day))
         .collect();
     let mut customer_id = Vec::new();
     let mut values: Vec<Vec<f64>> = (0..11).map(|_| Vec::with_capacity(ids.len())).collect();
@@ -197,8 +222,18 @@ pub fn customer_table(
     })
 }
 
+/// What the features need of one kept line.
+#[derive(Debug, Clone, Copy, Default)]
+struct Row {
+    day: i64,
+    quantity: i64,
+    unit_price: f64,
+    invoice: u32,
+    stock_code: u32,
+}
+
 /// The features of one customer from its rows (file order); `None` without purchases.
-fn customer_features(t: &Transactions, rows: &[u32], last_day: i64) -> Option<[f64; 11]> {
+fn customer_features(rows: &[Row], last_day: i64) -> Option<[f64; 11]> {
     let mut revenue = KahanSum::default();
     let mut items: i64 = 0;
     let mut lines = 0u64;
@@ -207,17 +242,16 @@ fn customer_features(t: &Transactions, rows: &[u32], last_day: i64) -> Option<[f
     let mut codes: Vec<u32> = Vec::new();
     let mut days: Vec<i64> = Vec::with_capacity(rows.len());
     let (mut first_buy, mut last_buy) = (i64::MAX, i64::MIN);
-    for &i in rows {
-        let i = i as usize;
-        let day = date::day_of(t.timestamp[i]);
+    for r in rows {
+        let day = r.day;
         days.push(day);
-        let q = t.quantity[i];
+        let q = r.quantity;
         if q >= 0 {
-            revenue.add(q as f64 * t.unit_price[i]);
+            revenue.add(q as f64 * r.unit_price);
             items += q;
             lines += 1;
-            invoices.push(t.invoice[i]);
-            codes.push(t.stock_code[i]);
+            invoices.push(r.invoice);
+            codes.push(r.stock_code);
             first_buy = first_buy.min(day);
             last_buy = last_buy.max(day);
         } else {
