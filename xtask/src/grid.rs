@@ -68,6 +68,10 @@ pub struct GridArgs {
     pub out: Option<PathBuf>,
     /// `--stability` (Some(true)) / `--no-stability` (Some(false)); None = the config's.
     pub stability: Option<bool>,
+    /// `--serial`: spaces one after another and the cells of a row one at a time, so that
+    /// each stage's CPU seconds can be attributed (profiling). By default spaces and cells
+    /// run concurrently; the results are the same bits either way.
+    pub serial: bool,
 }
 
 /// One row of the results: one cell.
@@ -306,11 +310,6 @@ pub fn run(args: &GridArgs) -> Result<PathBuf> {
     clock.add("features", &lap);
 
     // Plan the cells.
-    struct Job {
-        engine: usize,
-        params: toml::Table,
-        ks: Option<Vec<usize>>,
-    }
     let mut jobs = Vec::new();
     let mut n_cells = 0;
     for (ei, e) in engines.iter().enumerate() {
@@ -332,180 +331,37 @@ pub fn run(args: &GridArgs) -> Result<PathBuf> {
     let bar = crate::progress_bar(total);
 
     let out = run_folder(args);
+    let ctx = SpaceCtx {
+        cfg: &cfg,
+        jobs: &jobs,
+        engines: &engines,
+        x: &x,
+        ids: &ids,
+        out: &out,
+        bar: &bar,
+        stability: &stability,
+        serial: args.serial,
+    };
+    let results: Vec<Result<SpaceOut>> = if args.serial {
+        spaces.iter().map(|s| run_space(&ctx, s)).collect()
+    } else {
+        use rayon::prelude::*;
+        spaces.par_iter().map(|s| run_space(&ctx, s)).collect()
+    };
     let mut cells: Vec<Cell> = Vec::new();
     let mut space_info = BTreeMap::new();
-    for s in &spaces {
-        let sseed = cell_seed(cfg.seed, &format!("space/{}", s.name));
-        bar.set_message(format!("space {}", s.name));
-        let lap = Lap::start();
-        let built = build_space(s, &cfg.features, &x, sseed);
-        let secs = clock.add(format!("space/{}", s.name), &lap);
-        let (coords, info) = match built {
-            Ok(v) => v,
-            Err(e) => {
-                // The space failed: every cell of it is recorded with the error.
-                for j in &jobs {
-                    let e_name = &engines[j.engine].name;
-                    for k in
-                        j.ks.clone()
-                            .map_or(vec![None], |v| v.into_iter().map(Some).collect())
-                    {
-                        let id = cell_id(&s.name, e_name, &j.params, k);
-                        cells.push(failed(
-                            &id,
-                            &s.name,
-                            e_name,
-                            &j.params,
-                            k,
-                            cfg.seed,
-                            format!("space failed: {e:#}"),
-                        ));
-                        bar.inc(1);
-                    }
-                }
-                continue;
-            }
-        };
-        space_info.insert(
-            s.name.clone(),
-            serde_json::json!({"seconds": secs, "info": info, "dims": coords.ncols()}),
-        );
-        let cols: Vec<String> = (0..coords.ncols()).map(|j| format!("x{j}")).collect();
-        write_atomic(
-            &out.join("spaces").join(format!("{}.csv", s.name)),
-            &insiders_ingest::matrix::matrix_csv("customer_id", &ids, &cols, &coords),
-        )?;
-        // Fit every cell of the space, then its stability.
-        let mut fitted: Vec<(Cell, Option<Partition>)> = Vec::new();
-        for j in &jobs {
-            let e_name = &engines[j.engine].name;
-            bar.set_message(format!("{} / {}", s.name, e_name));
-            let engine = insiders_engines::build(e_name, &j.params);
-            let klist: Vec<Option<usize>> =
-                j.ks.clone()
-                    .map_or(vec![None], |v| v.into_iter().map(Some).collect());
-            let ids: Vec<String> = klist
-                .iter()
-                .map(|&k| cell_id(&s.name, e_name, &j.params, k))
-                .collect();
-            let seeds: Vec<u64> = ids.iter().map(|id| cell_seed(cfg.seed, id)).collect();
-            let lap = Lap::start();
-            let results = fit_row(&engine, coords.view(), &klist, &seeds);
-            clock.add(format!("fit/{e_name}"), &lap);
-            let first = fitted.len();
-            for (((&k, id), &seed), (r, secs)) in klist.iter().zip(&ids).zip(&seeds).zip(results) {
-                let mut c = failed(id, &s.name, e_name, &j.params, k, seed, String::new());
-                c.error = None;
-                c.fit_seconds = Some(secs);
-                match r {
-                    Ok(p) => {
-                        c.k_found = Some(p.n_clusters());
-                        c.noise_share = Some(p.n_noise() as f64 / p.labels.len().max(1) as f64);
-                        c.diagnostics = diagnostics(&p.diag);
-                        fitted.push((c, Some(p)));
-                    }
-                    Err(e) => {
-                        c.error = Some(e);
-                        fitted.push((c, None));
-                    }
-                }
-                bar.inc(1);
-            }
-            if let (true, Ok(en)) = (stability.enabled, &engine) {
-                bar.set_message(format!("{} / {} stability", s.name, e_name));
-                let lap = Lap::start();
-                let row_cells = &fitted[first..];
-                let fits: Vec<Option<&Partition>> =
-                    row_cells.iter().map(|(_, p)| p.as_ref()).collect();
-                let row_id = cell_id(&s.name, e_name, &j.params, None);
-                let row = crate::stability::Row {
-                    engine: en.as_ref(),
-                    x: coords.view(),
-                    row_id: &row_id,
-                    cell_ids: &ids,
-                    ks: &klist,
-                    fits: &fits,
-                };
-                let st = crate::stability::row_stability(&row, cfg.seed, &stability);
-                let secs = clock.add(format!("stability/{e_name}"), &lap);
-                for ((c, _), v) in fitted[first..].iter_mut().zip(st) {
-                    c.stability_seed_ari = v.seed_ari;
-                    c.stability_boot_ari = v.boot_ari;
-                    c.stability_seconds = Some(secs / klist.len() as f64);
-                }
-            }
+    for (s, r) in spaces.iter().zip(results) {
+        let r = r?;
+        cells.extend(r.cells);
+        if let Some(info) = r.info {
+            space_info.insert(s.name.clone(), info);
         }
-        // Score all labellings of the space together (shared distance work).
-        bar.set_message(format!("{} / scoring", s.name));
-        let lap = Lap::start();
-        let with: Vec<usize> = (0..fitted.len())
-            .filter(|&i| fitted[i].1.is_some())
-            .collect();
-        let labellings: Vec<&[Option<u32>]> = with
-            .iter()
-            .filter_map(|&i| fitted[i].1.as_ref().map(|p| p.labels.as_slice()))
-            .collect();
-        let sils = if labellings.is_empty() {
-            Vec::new()
-        } else {
-            insiders_eval::silhouette_each(coords.view(), &labellings)?
-        };
-        let mut scored: Vec<Scored> = Vec::new();
-        for (w, &i) in with.iter().enumerate() {
-            let Some(p) = fitted[i].1.as_ref() else {
-                continue;
-            };
-            let db = insiders_eval::davies_bouldin(coords.view(), &p.labels);
-            let ch = insiders_eval::calinski_harabasz(coords.view(), &p.labels);
-            // A partition with fewer than 2 clusters has no silhouette: left empty, as the
-            // Python grid does, and not an error.
-            let err = sils[w]
-                .as_ref()
-                .err()
-                .filter(|_| p.n_clusters() >= 2)
-                .map(|e| format!("score: {e}"));
-            scored.push((i, sils[w].as_ref().ok().copied(), db.ok(), ch.ok(), err));
+        for (stage, v) in r.clock.wall {
+            *clock.wall.entry(stage).or_insert(0.0) += v;
         }
-        let score_s = clock.add(format!("score/{}", s.name), &lap);
-        let per = score_s / with.len().max(1) as f64;
-        for (i, sil, db, ch, err) in scored {
-            let c = &mut fitted[i].0;
-            c.silhouette = sil;
-            c.davies_bouldin = db;
-            c.calinski_harabasz = ch;
-            c.score_seconds = Some(per);
-            if c.error.is_none() {
-                c.error = err;
-            }
+        for (stage, v) in r.clock.cpu {
+            *clock.cpu.entry(stage).or_insert(0.0) += v;
         }
-        // Labels of every cell of the space: one column per cell.
-        let mut header = vec!["customer_id".to_string()];
-        let mut columns: Vec<Vec<i64>> = Vec::new();
-        for (c, p) in &fitted {
-            if let Some(p) = p {
-                header.push(
-                    c.cell
-                        .trim_start_matches(&format!("{}/", s.name))
-                        .to_string(),
-                );
-                columns.push(p.as_i64());
-            }
-        }
-        let mut text = header.join(",");
-        text.push('\n');
-        for (r, id) in ids.iter().enumerate() {
-            text.push_str(id);
-            for col in &columns {
-                text.push(',');
-                text.push_str(&col[r].to_string());
-            }
-            text.push('\n');
-        }
-        write_atomic(
-            &out.join("labels").join(format!("{}.csv", s.name)),
-            text.as_bytes(),
-        )?;
-        cells.extend(fitted.into_iter().map(|(c, _)| c));
     }
     bar.finish_and_clear();
     clock.add("total", &lap_all);
@@ -518,7 +374,14 @@ pub fn run(args: &GridArgs) -> Result<PathBuf> {
         &space_info,
         args.quick,
     )?;
+    if !args.serial {
+        // Stages overlap: only the whole run's CPU time is attributable.
+        clock
+            .cpu
+            .retain(|stage, _| stage == "total" || stage == "features");
+    }
     manifest["cpu_seconds"] = serde_json::to_value(&clock.cpu)?;
+    manifest["stages_concurrent"] = serde_json::Value::Bool(!args.serial);
     manifest["stability"] = serde_json::to_value(&stability)?;
     write_atomic(
         &out.join("manifest.json"),
@@ -535,6 +398,222 @@ pub fn run(args: &GridArgs) -> Result<PathBuf> {
     Ok(out)
 }
 
+/// What every space of a run shares.
+struct SpaceCtx<'a> {
+    cfg: &'a GridConfig,
+    jobs: &'a [Job],
+    engines: &'a [&'a EngineSpec],
+    x: &'a Matrix,
+    ids: &'a [String],
+    out: &'a Path,
+    bar: &'a indicatif::ProgressBar,
+    stability: &'a crate::stability::StabilityConfig,
+    serial: bool,
+}
+
+/// One engine and parameter point of the plan, with its ks (None: an engine without k).
+struct Job {
+    engine: usize,
+    params: toml::Table,
+    ks: Option<Vec<usize>>,
+}
+
+/// A space's cells (in plan order), its info for the manifest, and its stage times.
+struct SpaceOut {
+    cells: Vec<Cell>,
+    info: Option<serde_json::Value>,
+    clock: StageClock,
+}
+
+/// Builds one space, fits and scores every cell of it, and writes its coordinates and labels.
+fn run_space(ctx: &SpaceCtx<'_>, s: &SpaceSpec) -> Result<SpaceOut> {
+    let SpaceCtx {
+        cfg,
+        jobs,
+        engines,
+        x,
+        ids,
+        out,
+        bar,
+        stability,
+        serial,
+    } = *ctx;
+    let mut clock = StageClock::default();
+    let mut cells: Vec<Cell> = Vec::new();
+    let sseed = cell_seed(cfg.seed, &format!("space/{}", s.name));
+    bar.set_message(format!("space {}", s.name));
+    let lap = Lap::start();
+    let built = build_space(s, &cfg.features, x, sseed);
+    let secs = clock.add(format!("space/{}", s.name), &lap);
+    let (coords, info) = match built {
+        Ok(v) => v,
+        Err(e) => {
+            // The space failed: every cell of it is recorded with the error.
+            for j in jobs {
+                let e_name = &engines[j.engine].name;
+                for k in
+                    j.ks.clone()
+                        .map_or(vec![None], |v| v.into_iter().map(Some).collect())
+                {
+                    let id = cell_id(&s.name, e_name, &j.params, k);
+                    cells.push(failed(
+                        &id,
+                        &s.name,
+                        e_name,
+                        &j.params,
+                        k,
+                        cfg.seed,
+                        format!("space failed: {e:#}"),
+                    ));
+                    bar.inc(1);
+                }
+            }
+            return Ok(SpaceOut {
+                cells,
+                info: None,
+                clock,
+            });
+        }
+    };
+    let info = Some(serde_json::json!({"seconds": secs, "info": info, "dims": coords.ncols()}));
+    let cols: Vec<String> = (0..coords.ncols()).map(|j| format!("x{j}")).collect();
+    write_atomic(
+        &out.join("spaces").join(format!("{}.csv", s.name)),
+        &insiders_ingest::matrix::matrix_csv("customer_id", ids, &cols, &coords),
+    )?;
+    // Fit every cell of the space, then its stability.
+    let mut fitted: Vec<(Cell, Option<Partition>)> = Vec::new();
+    for j in jobs {
+        let e_name = &engines[j.engine].name;
+        bar.set_message(format!("{} / {}", s.name, e_name));
+        let engine = insiders_engines::build(e_name, &j.params);
+        let klist: Vec<Option<usize>> =
+            j.ks.clone()
+                .map_or(vec![None], |v| v.into_iter().map(Some).collect());
+        let ids: Vec<String> = klist
+            .iter()
+            .map(|&k| cell_id(&s.name, e_name, &j.params, k))
+            .collect();
+        let seeds: Vec<u64> = ids.iter().map(|id| cell_seed(cfg.seed, id)).collect();
+        let lap = Lap::start();
+        let results = fit_row(&engine, coords.view(), &klist, &seeds, serial);
+        clock.add(format!("fit/{e_name}"), &lap);
+        let first = fitted.len();
+        for (((&k, id), &seed), (r, secs)) in klist.iter().zip(&ids).zip(&seeds).zip(results) {
+            let mut c = failed(id, &s.name, e_name, &j.params, k, seed, String::new());
+            c.error = None;
+            c.fit_seconds = Some(secs);
+            match r {
+                Ok(p) => {
+                    c.k_found = Some(p.n_clusters());
+                    c.noise_share = Some(p.n_noise() as f64 / p.labels.len().max(1) as f64);
+                    c.diagnostics = diagnostics(&p.diag);
+                    fitted.push((c, Some(p)));
+                }
+                Err(e) => {
+                    c.error = Some(e);
+                    fitted.push((c, None));
+                }
+            }
+            bar.inc(1);
+        }
+        if let (true, Ok(en)) = (stability.enabled, &engine) {
+            bar.set_message(format!("{} / {} stability", s.name, e_name));
+            let lap = Lap::start();
+            let row_cells = &fitted[first..];
+            let fits: Vec<Option<&Partition>> = row_cells.iter().map(|(_, p)| p.as_ref()).collect();
+            let row_id = cell_id(&s.name, e_name, &j.params, None);
+            let row = crate::stability::Row {
+                engine: en.as_ref(),
+                x: coords.view(),
+                row_id: &row_id,
+                cell_ids: &ids,
+                ks: &klist,
+                fits: &fits,
+            };
+            let st = crate::stability::row_stability(&row, cfg.seed, stability);
+            let secs = clock.add(format!("stability/{e_name}"), &lap);
+            for ((c, _), v) in fitted[first..].iter_mut().zip(st) {
+                c.stability_seed_ari = v.seed_ari;
+                c.stability_boot_ari = v.boot_ari;
+                c.stability_seconds = Some(secs / klist.len() as f64);
+            }
+        }
+    }
+    // Score all labellings of the space together (shared distance work).
+    bar.set_message(format!("{} / scoring", s.name));
+    let lap = Lap::start();
+    let with: Vec<usize> = (0..fitted.len())
+        .filter(|&i| fitted[i].1.is_some())
+        .collect();
+    let labellings: Vec<&[Option<u32>]> = with
+        .iter()
+        .filter_map(|&i| fitted[i].1.as_ref().map(|p| p.labels.as_slice()))
+        .collect();
+    let sils = if labellings.is_empty() {
+        Vec::new()
+    } else {
+        insiders_eval::silhouette_each(coords.view(), &labellings)?
+    };
+    let mut scored: Vec<Scored> = Vec::new();
+    for (w, &i) in with.iter().enumerate() {
+        let Some(p) = fitted[i].1.as_ref() else {
+            continue;
+        };
+        let db = insiders_eval::davies_bouldin(coords.view(), &p.labels);
+        let ch = insiders_eval::calinski_harabasz(coords.view(), &p.labels);
+        // A partition with fewer than 2 clusters has no silhouette: left empty, as the
+        // Python grid does, and not an error.
+        let err = sils[w]
+            .as_ref()
+            .err()
+            .filter(|_| p.n_clusters() >= 2)
+            .map(|e| format!("score: {e}"));
+        scored.push((i, sils[w].as_ref().ok().copied(), db.ok(), ch.ok(), err));
+    }
+    let score_s = clock.add(format!("score/{}", s.name), &lap);
+    let per = score_s / with.len().max(1) as f64;
+    for (i, sil, db, ch, err) in scored {
+        let c = &mut fitted[i].0;
+        c.silhouette = sil;
+        c.davies_bouldin = db;
+        c.calinski_harabasz = ch;
+        c.score_seconds = Some(per);
+        if c.error.is_none() {
+            c.error = err;
+        }
+    }
+    // Labels of every cell of the space: one column per cell.
+    let mut header = vec!["customer_id".to_string()];
+    let mut columns: Vec<Vec<i64>> = Vec::new();
+    for (c, p) in &fitted {
+        if let Some(p) = p {
+            header.push(
+                c.cell
+                    .trim_start_matches(&format!("{}/", s.name))
+                    .to_string(),
+            );
+            columns.push(p.as_i64());
+        }
+    }
+    let mut text = header.join(",");
+    text.push('\n');
+    for (r, id) in ids.iter().enumerate() {
+        text.push_str(id);
+        for col in &columns {
+            text.push(',');
+            text.push_str(&col[r].to_string());
+        }
+        text.push('\n');
+    }
+    write_atomic(
+        &out.join("labels").join(format!("{}.csv", s.name)),
+        text.as_bytes(),
+    )?;
+    cells.extend(fitted.into_iter().map(|(c, _)| c));
+    Ok(SpaceOut { cells, info, clock })
+}
+
 /// Fits the cells of one row (one engine and parameter point, every k) with their seeds;
 /// returns each cell's result and fit seconds. An engine whose output does not depend on the
 /// seed (`Caps::deterministic`, e.g. ward) fits every k at once with `fit_many` (one tree,
@@ -545,6 +624,7 @@ fn fit_row(
     x: insiders_core::MatrixView<'_>,
     ks: &[Option<usize>],
     seeds: &[u64],
+    serial: bool,
 ) -> Vec<(Result<Partition, String>, f64)> {
     let en = match engine {
         Ok(en) => en,
@@ -558,14 +638,17 @@ fn fit_row(
             return parts.into_iter().map(|p| (Ok(p), per)).collect();
         }
     }
-    ks.iter()
-        .zip(seeds)
-        .map(|(&k, &seed)| {
-            let t = Instant::now();
-            let r = en.fit(x, k, seed).map_err(|e| e.to_string());
-            (r, t.elapsed().as_secs_f64())
-        })
-        .collect()
+    let one = |(&k, &seed): (&Option<usize>, &u64)| {
+        let t = Instant::now();
+        let r = en.fit(x, k, seed).map_err(|e| e.to_string());
+        (r, t.elapsed().as_secs_f64())
+    };
+    if serial {
+        ks.iter().zip(seeds).map(one).collect()
+    } else {
+        use rayon::prelude::*;
+        ks.par_iter().zip(seeds.par_iter()).map(one).collect()
+    }
 }
 
 /// An engine's diagnostics as one name -> value map.

@@ -16,10 +16,11 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   grid [--config grid.toml] [--data F] [--quick] [--only space=a,b,engine=c] [--out DIR]
-       [--stability | --no-stability]
+       [--stability | --no-stability] [--serial]
         fit and score every space x engine x k of the grid; writes a run folder
         (results.csv/json, labels/, spaces/, manifest.json) under runs/;
-        stability (seed and bootstrap ARI per cell) as [stability] in the config says
+        stability (seed and bootstrap ARI per cell) as [stability] in the config says;
+        spaces and cells run concurrently (--serial: one at a time, with CPU per stage)
   report RUN [--baseline RUN | --baseline python] [--k K] [--out DIR]
         HTML + Markdown report of a grid run (report.html, report.md, *.svg)
   screenshot FILE.html --out FILE.png [--size WxH]
@@ -81,6 +82,7 @@ fn parse_grid_args(args: &[String]) -> Result<grid::GridArgs> {
             "--quick" => g.quick = true,
             "--stability" => g.stability = Some(true),
             "--no-stability" => g.stability = Some(false),
+            "--serial" => g.serial = true,
             "--only" => {
                 let v = value("--only")?;
                 let mut current = "";
