@@ -155,17 +155,19 @@ pub fn expected_revenue(
         seed,
         parameter_uncertainty: true,
     };
-    let fc = clv::forecast(&events, end_day, Some(insiders), &config).map_err(stats)?;
-    let everyone = clv::forecast(
-        &events,
-        end_day,
-        None,
-        &ForecastConfig {
-            simulations: 0,
-            ..config.clone()
-        },
-    )
-    .map_err(stats)?;
+    // Fitted once; the Insiders' forecast and everyone's point forecast share the models.
+    let models = clv::Models::fit(&events, end_day).map_err(stats)?;
+    let fc = models.forecast(Some(insiders), &config).map_err(stats)?;
+    let everyone = models
+        .forecast(
+            None,
+            &ForecastConfig {
+                simulations: 0,
+                parameter_uncertainty: false,
+                ..config.clone()
+            },
+        )
+        .map_err(stats)?;
     let interval = |p: &clv::ForecastPeriod| Interval {
         estimate: p.expected,
         lo: p.low,

@@ -6,7 +6,7 @@
 
 use insiders_core::Rng;
 use insiders_stats::clv::{
-    BgNbd, Event, ForecastConfig, GammaGamma, backtest, forecast, summarise,
+    BgNbd, Event, ForecastConfig, GammaGamma, Models, backtest, forecast, summarise,
 };
 
 fn gamma(rng: &mut Rng, shape: f64, rate: f64) -> f64 {
@@ -108,6 +108,23 @@ fn backtest_and_forecast_on_simulated_events() {
     assert_eq!(f1.n_customers, 1000);
     println!("{:?}", f1.total);
     assert!(f1.total.low < f1.total.expected && f1.total.expected < f1.total.high);
+    // fitted once, forecast per group: the same result as the one-call forecast
+    let models = Models::fit(&ev, 400).unwrap();
+    assert_eq!(models.forecast(Some(&group), &cfg).unwrap(), f1);
+    let all = models.forecast(None, &cfg).unwrap();
+    assert_eq!(all, forecast(&ev, 400, None, &cfg).unwrap());
+    assert!(all.total.expected > f1.total.expected * 3.0);
+    assert!(
+        models
+            .forecast(
+                None,
+                &ForecastConfig {
+                    level: 2.0,
+                    ..cfg.clone()
+                }
+            )
+            .is_err()
+    );
     // bad configuration
     let mut bad = cfg.clone();
     bad.level = 1.5;

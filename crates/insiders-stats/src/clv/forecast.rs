@@ -202,6 +202,11 @@ pub fn forecast(
     group: Option<&[u32]>,
     config: &ForecastConfig,
 ) -> Result<Forecast, StatsError> {
+    check_config(config)?;
+    Models::fit(events, end_day)?.forecast(group, config)
+}
+
+fn check_config(config: &ForecastConfig) -> Result<(), StatsError> {
     if config.period_days.is_empty() {
         return Err(StatsError::param(
             "period_days",
@@ -224,9 +229,66 @@ pub fn forecast(
             format!("must be in (0, 1), got {}", config.level),
         ));
     }
-    let summaries = summarise(events, end_day)?;
-    let bgnbd = BgNbd::fit(&summaries)?;
-    let gamma_gamma = GammaGamma::fit(&summaries)?;
+    Ok(())
+}
+
+/// BG/NBD and Gamma-Gamma fitted on all events up to an end day: fit once, then forecast
+/// any number of groups ([`Models::forecast`]); [`forecast`] is both steps in one call.
+#[derive(Debug, Clone)]
+pub struct Models {
+    end_day: i64,
+    summaries: Vec<CustomerSummary>,
+    /// The BG/NBD fit.
+    pub bgnbd: BgNbdFit,
+    /// The Gamma-Gamma fit.
+    pub gamma_gamma: GammaGammaFit,
+}
+
+impl Models {
+    /// Summarises the events up to `end_day` and fits both models on every customer.
+    ///
+    /// # Errors
+    /// The errors of [`summarise`] and of the fits.
+    pub fn fit(events: &[Event], end_day: i64) -> Result<Models, StatsError> {
+        let summaries = summarise(events, end_day)?;
+        let bgnbd = BgNbd::fit(&summaries)?;
+        let gamma_gamma = GammaGamma::fit(&summaries)?;
+        Ok(Models {
+            end_day,
+            summaries,
+            bgnbd,
+            gamma_gamma,
+        })
+    }
+
+    /// Forecasts the revenue of `group` (every customer when `None`) with the fitted models;
+    /// see [`forecast`] for the method. The result equals [`forecast`]'s on the same events.
+    ///
+    /// # Errors
+    /// [`StatsError::Param`] for an empty or invalid period list or a level outside (0, 1);
+    /// the errors of the predictions.
+    pub fn forecast(
+        &self,
+        group: Option<&[u32]>,
+        config: &ForecastConfig,
+    ) -> Result<Forecast, StatsError> {
+        check_config(config)?;
+        forecast_with(self, group, config)
+    }
+}
+
+fn forecast_with(
+    models: &Models,
+    group: Option<&[u32]>,
+    config: &ForecastConfig,
+) -> Result<Forecast, StatsError> {
+    let Models {
+        end_day,
+        summaries,
+        bgnbd,
+        gamma_gamma,
+    } = models;
+    let end_day = *end_day;
     let (bg, gg) = (bgnbd.model, gamma_gamma.model);
 
     let (members, group_unseen): (Vec<CustomerSummary>, usize) = match group {
@@ -286,7 +348,7 @@ pub fn forecast(
                     a: z[2].exp(),
                     b: z[3].exp(),
                 };
-                m.log_likelihood(&summaries).map_or(f64::NAN, |v| -v)
+                m.log_likelihood(summaries).map_or(f64::NAN, |v| -v)
             },
             vec![bg.r.ln(), bg.alpha.ln(), bg.a.ln(), bg.b.ln()],
         );
@@ -297,7 +359,7 @@ pub fn forecast(
                     q: z[1].exp(),
                     v: z[2].exp(),
                 };
-                m.log_likelihood(&summaries).map_or(f64::NAN, |v| -v)
+                m.log_likelihood(summaries).map_or(f64::NAN, |v| -v)
             },
             vec![gg.p.ln(), gg.q.ln(), gg.v.ln()],
         );
@@ -370,8 +432,8 @@ pub fn forecast(
     };
     Ok(Forecast {
         end_day,
-        bgnbd,
-        gamma_gamma,
+        bgnbd: bgnbd.clone(),
+        gamma_gamma: gamma_gamma.clone(),
         n_customers: members.len(),
         group_unseen,
         periods,

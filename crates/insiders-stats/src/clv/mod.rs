@@ -45,7 +45,7 @@ mod gamma_gamma;
 
 pub use backtest::{Backtest, BacktestScores, CustomerPrediction, ErrorSummary, backtest};
 pub use bgnbd::{AtBound, BgNbd, BgNbdFit};
-pub use forecast::{CustomerForecast, Forecast, ForecastConfig, ForecastPeriod, forecast};
+pub use forecast::{CustomerForecast, Forecast, ForecastConfig, ForecastPeriod, Models, forecast};
 pub use gamma_gamma::{GammaGamma, GammaGammaFit};
 
 use crate::StatsError;
