@@ -46,6 +46,60 @@ pub fn maybe_gunzip(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>, IngestError>
     Ok(out)
 }
 
+/// Inflates a gzip stream (all members) and sends it on `tx` in chunks of about `chunk`
+/// bytes, each cut after a newline that lies outside double quotes (a CSV record
+/// boundary); the last chunk holds the rest. A chunk without such a newline grows until one
+/// arrives. Stops quietly when the receiver is gone; returns the decoder's error message
+/// for a truncated or corrupt stream.
+pub(crate) fn inflate_records(
+    gz: &[u8],
+    chunk: usize,
+    tx: &std::sync::mpsc::SyncSender<Vec<u8>>,
+) -> Result<(), String> {
+    let mut decoder = flate2::read::MultiGzDecoder::new(gz);
+    let mut buf: Vec<u8> = Vec::with_capacity(chunk);
+    loop {
+        let want = (chunk + chunk / 8).saturating_sub(buf.len()).max(chunk / 8) as u64;
+        let got = (&mut decoder)
+            .take(want)
+            .read_to_end(&mut buf)
+            .map_err(|e| e.to_string())?;
+        if got == 0 {
+            if !buf.is_empty() {
+                let _ = tx.send(buf);
+            }
+            return Ok(());
+        }
+        if buf.len() < chunk {
+            continue;
+        }
+        if let Some(cut) = last_record_end(&buf) {
+            let mut next = Vec::with_capacity(chunk + chunk / 8);
+            next.extend_from_slice(&buf[cut..]);
+            buf.truncate(cut);
+            if tx.send(std::mem::replace(&mut buf, next)).is_err() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// The end (one past the newline) of the last record of `data`, which starts at a record
+/// boundary: the last newline preceded by an even number of double quotes.
+fn last_record_end(data: &[u8]) -> Option<usize> {
+    let mut quotes = memchr::memchr_iter(b'"', data).count();
+    let mut end = data.len();
+    while let Some(i) = memchr::memrchr2(b'"', b'\n', &data[..end]) {
+        if data[i] == b'"' {
+            quotes -= 1;
+        } else if quotes.is_multiple_of(2) {
+            return Some(i + 1);
+        }
+        end = i;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,6 +109,36 @@ mod tests {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         e.write_all(data).unwrap();
         e.finish().unwrap()
+    }
+
+    #[test]
+    fn last_record_end_skips_quoted_newlines() {
+        assert_eq!(last_record_end(b"a,b\nc,d\ne"), Some(8));
+        assert_eq!(last_record_end(b"a,\"x\ny\"\n\"p\nq"), Some(8));
+        assert_eq!(last_record_end(b"a,\"x\ny"), None);
+        assert_eq!(last_record_end(b"abc"), None);
+    }
+
+    #[test]
+    fn inflate_records_cuts_at_record_boundaries() {
+        let mut data = Vec::new();
+        for i in 0..5000 {
+            data.extend_from_slice(format!("{i},\"multi\nline {i}\",x\n").as_bytes());
+        }
+        let gz = gzip(&data);
+        let (tx, rx) = std::sync::mpsc::sync_channel(1000);
+        inflate_records(&gz, 4096, &tx).unwrap();
+        drop(tx);
+        let chunks: Vec<Vec<u8>> = rx.into_iter().collect();
+        assert!(chunks.len() > 10);
+        assert_eq!(chunks.concat(), data);
+        for c in &chunks {
+            assert!(c.ends_with(b",x\n"));
+            assert_eq!(memchr::memchr_iter(b'"', c).count() % 2, 0);
+        }
+        let (tx, _rx) = std::sync::mpsc::sync_channel(1000);
+        let e = inflate_records(&gz[..gz.len() / 2], 4096, &tx).unwrap_err();
+        assert!(!e.is_empty());
     }
 
     #[test]

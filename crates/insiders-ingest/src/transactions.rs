@@ -1,15 +1,17 @@
 //! Invoice lines in memory: columnar, with repeated strings interned.
 
-use rustc_hash::FxHashMap;
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
+use std::hash::BuildHasher;
 
 /// A string interner: each distinct string gets a `u32` id, in order of first appearance.
 ///
-/// The last id returned is remembered: invoice lines come grouped by invoice, so consecutive
-/// calls often ask for the same string, which then costs one comparison instead of a hash
-/// lookup.
+/// The table holds only ids; each string is stored once, in `strings`. The last id
+/// returned is remembered: invoice lines come grouped by invoice, so consecutive calls often
+/// ask for the same string, which then costs one comparison instead of a hash lookup.
 #[derive(Debug, Clone, Default)]
 pub struct Interner {
-    map: FxHashMap<Box<str>, u32>,
+    table: HashTable<u32>,
     strings: Vec<Box<str>>,
     /// The id returned by the last `intern` call (meaningless while `strings` is empty).
     last: u32,
@@ -23,13 +25,16 @@ impl Interner {
         {
             return self.last;
         }
-        let id = match self.map.get(s) {
+        let hash = FxBuildHasher.hash_one(s);
+        let strings = &mut self.strings;
+        let id = match self.table.find(hash, |&id| *strings[id as usize] == *s) {
             Some(&id) => id,
             None => {
-                let id = self.strings.len() as u32;
-                let b: Box<str> = s.into();
-                self.strings.push(b.clone());
-                self.map.insert(b, id);
+                let id = strings.len() as u32;
+                strings.push(s.into());
+                self.table.insert_unique(hash, id, |&id| {
+                    FxBuildHasher.hash_one(&*strings[id as usize])
+                });
                 id
             }
         };
@@ -39,7 +44,10 @@ impl Interner {
 
     /// The id of `s`, if interned.
     pub fn get(&self, s: &str) -> Option<u32> {
-        self.map.get(s).copied()
+        let hash = FxBuildHasher.hash_one(s);
+        self.table
+            .find(hash, |&id| *self.strings[id as usize] == *s)
+            .copied()
     }
 
     /// The string of an id.
@@ -120,6 +128,18 @@ impl Transactions {
     /// Whether there are no lines.
     pub fn is_empty(&self) -> bool {
         self.invoice.is_empty()
+    }
+
+    /// Reserves room for `additional` more lines in every column.
+    pub fn reserve(&mut self, additional: usize) {
+        self.invoice.reserve(additional);
+        self.stock_code.reserve(additional);
+        self.description.reserve(additional);
+        self.quantity.reserve(additional);
+        self.timestamp.reserve(additional);
+        self.unit_price.reserve(additional);
+        self.customer_id.reserve(additional);
+        self.country.reserve(additional);
     }
 
     /// Appends one line.
