@@ -94,8 +94,8 @@ fn repel(d2: f64, a: f64, b: f64, gamma: f64, pow: &PowTable) -> f64 {
 }
 
 /// `x^b` for the gradients: read from a table of [`POW_TABLE_STEPS`] points per octave of `x`
-/// with linear interpolation (relative error below 1e-6 for `b <= 1` — UMAP's `b` is below 1
-/// unless `min_dist` is close to `spread` — and below 5e-6 up to `b = 2`; umap-learn computes
+/// with linear interpolation (relative error below 1e-5 for `b <= 1`, 3e-6 at the default `b` — UMAP's `b` is below 1
+/// unless `min_dist` is close to `spread` — and below 6e-5 up to `b = 2`; umap-learn computes
 /// in float32), several times faster than `powf`; `exp(b ln x)` outside the table's range
 /// `[2^-32, 2^20)`.
 #[derive(Debug, Clone)]
@@ -104,8 +104,9 @@ pub struct PowTable {
     table: Vec<f64>,
 }
 
-/// Mantissa bits that index the table (256 points per octave).
-const POW_TABLE_BITS: u32 = 8;
+/// Mantissa bits that index the table (64 points per octave: 27 KiB, so that the table and
+/// the snapshot of the embedding compete less for the L1 cache).
+const POW_TABLE_BITS: u32 = 6;
 /// Points per octave of [`PowTable`].
 pub const POW_TABLE_STEPS: usize = 1 << POW_TABLE_BITS;
 /// Smallest and largest (exclusive) binary exponents in the table.
@@ -683,7 +684,7 @@ mod tests {
             let mut x = 1e-20;
             while x < 1e12 {
                 let rel = (t.pow(x) / x.powf(b) - 1.0).abs();
-                let bound = if b <= 1.0 { 1e-6 } else { 5e-6 };
+                let bound = if b <= 1.0 { 1e-5 } else { 6e-5 };
                 assert!(rel < bound, "b {b} x {x} rel {rel}");
                 x *= 1.013_7;
             }
