@@ -94,10 +94,10 @@ fn repel(d2: f64, a: f64, b: f64, gamma: f64, pow: &PowTable) -> f64 {
 }
 
 /// `x^b` for the gradients: read from a table of [`POW_TABLE_STEPS`] points per octave of `x`
-/// with linear interpolation (relative error below 1e-5 for `b <= 1`, 3e-6 at the default `b` — UMAP's `b` is below 1
-/// unless `min_dist` is close to `spread` — and below 6e-5 up to `b = 2`; umap-learn computes
-/// in float32), several times faster than `powf`; `exp(b ln x)` outside the table's range
-/// `[2^-32, 2^20)`.
+/// with linear interpolation (relative error below 1e-5 for `b <= 1`, 3e-6 at the default
+/// `b` — UMAP's `b` is below 1 unless `min_dist` is close to `spread` — and below 6e-5 up to
+/// `b = 2`; umap-learn computes in float32), several times faster than `powf`; `exp(b ln x)`
+/// outside the table's range `[2^-32, 2^20)`.
 #[derive(Debug, Clone)]
 pub struct PowTable {
     b: f64,
