@@ -44,9 +44,10 @@
 //!   and split. Candidates are tried best first.
 //! - **Trials**: full EM (the same EM, `tol`, `max_iter`, `reg_covar`) from the candidate; kept
 //!   if its lower bound beats the current one. After an acceptance the remaining candidates
-//!   that touch none of the changed components are still tried, then the proposals are
-//!   recomputed; the refinement stops when a whole ranking brings no improvement or after
-//!   `max_refine_trials` trials (default 12). A trial whose EM fails (covariance not positive
+//!   that touch none of the changed components are still tried; a ranking ends with its
+//!   candidates or after 5 consecutive rejections, and the proposals are recomputed if it
+//!   raised the lower bound by more than `tol` (EM's own resolution). The refinement stops
+//!   otherwise, or after `max_refine_trials` trials (default 12). A trial whose EM fails (covariance not positive
 //!   definite) is rejected, so the refinement never fails and never lowers the lower bound.
 //!
 //! At the study's settings this is what makes our likelihood reliably at or above
@@ -935,6 +936,9 @@ const SPLIT_ITERS: usize = 10;
 /// Power iterations for the principal axis of a component's scatter.
 const POWER_ITERS: usize = 100;
 
+/// A ranking is abandoned after this many consecutive rejected trials.
+const SMEM_PATIENCE: usize = 5;
+
 /// Pairs (the best merges) whose points are also re-split into two Gaussians.
 const RESPLIT_PAIRS: usize = 3;
 
@@ -1269,6 +1273,7 @@ impl GaussianMixture {
             // components wait for the next ranking.
             let mut dirty = vec![false; k];
             let mut improved = false;
+            let mut failures = 0;
             for &(_, a, b) in &cands {
                 if trials >= max_trials {
                     break;
@@ -1279,6 +1284,9 @@ impl GaussianMixture {
                 if used.iter().any(|p| p.replaced.iter().any(|&j| dirty[j])) {
                     continue;
                 }
+                if failures >= SMEM_PATIENCE {
+                    break;
+                }
                 trials += 1;
                 let start = apply_proposals(&run.params, &used);
                 let resp = vec![0.0; data.n * k];
@@ -1286,14 +1294,19 @@ impl GaussianMixture {
                 if let Ok(next) = res
                     && next.lower_bound > run.lower_bound
                 {
+                    // Any gain is kept; only one above EM's own resolution (`tol`) is worth
+                    // a new ranking.
+                    improved |= next.lower_bound > run.lower_bound + self.params.tol;
+                    failures = 0;
                     run = next;
                     accepted += 1;
-                    improved = true;
                     for p in &used {
                         for &j in &p.replaced {
                             dirty[j] = true;
                         }
                     }
+                } else {
+                    failures += 1;
                 }
             }
             if !improved {
