@@ -3,8 +3,10 @@
 //! same shapes when the fixtures are missing).
 //!
 //! Groups: `kmeans` (default engine: n_init 10, Hartigan, 50 swaps), `kmeans_sklearn_mode`
-//! (n_init 10, `refine = "none"`, `swaps = 0`: scikit-learn's algorithm), `gmm` (full
-//! covariance, n_init 1). scikit-learn 1.9.1 takes 0.1-0.3 s per fit on these inputs.
+//! (n_init 10, `refine = "none"`, `swaps = 0`: scikit-learn's algorithm), `gmm` (default
+//! engine: full covariance, n_init 1, split-and-merge refinement), `gmm_sklearn_mode` (n_init 1,
+//! `refine = "none"`: scikit-learn's algorithm). scikit-learn 1.9.1 takes 0.1-0.3 s per fit on
+//! these inputs.
 //!
 //! Run: `cargo bench -p insiders-engines --bench kmeans_gmm -- --warm-up-time 1 --measurement-time 5`
 
@@ -12,7 +14,7 @@
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use insiders_core::{Matrix, Rng};
-use insiders_engines::gmm::GaussianMixture;
+use insiders_engines::gmm::{GaussianMixture, GmmParams};
 use insiders_engines::kmeans::{KMeans, KMeansParams};
 use std::hint::black_box;
 
@@ -68,6 +70,11 @@ fn bench(c: &mut Criterion) {
     })
     .unwrap();
     let gmm = GaussianMixture::default();
+    let gmm_sklearn_mode = GaussianMixture::new(GmmParams {
+        refine: "none".into(),
+        ..GmmParams::default()
+    })
+    .unwrap();
     for (group, engine) in [("kmeans", &kmeans), ("kmeans_sklearn_mode", &sklearn_mode)] {
         let mut g = c.benchmark_group(group);
         g.sample_size(10);
@@ -80,22 +87,25 @@ fn bench(c: &mut Criterion) {
         }
         g.finish();
     }
-    let mut g = c.benchmark_group("gmm");
-    g.sample_size(10);
-    for (name, x) in &data {
-        for k in KS {
-            g.bench_with_input(BenchmarkId::new(*name, k), &k, |b, &k| {
-                b.iter(|| {
-                    black_box(
-                        gmm.fit_model(x.view(), k, SEED)
-                            .unwrap()
-                            .mean_log_likelihood,
-                    )
-                })
-            });
+    for (group, engine) in [("gmm", &gmm), ("gmm_sklearn_mode", &gmm_sklearn_mode)] {
+        let mut g = c.benchmark_group(group);
+        g.sample_size(10);
+        for (name, x) in &data {
+            for k in KS {
+                g.bench_with_input(BenchmarkId::new(*name, k), &k, |b, &k| {
+                    b.iter(|| {
+                        black_box(
+                            engine
+                                .fit_model(x.view(), k, SEED)
+                                .unwrap()
+                                .mean_log_likelihood,
+                        )
+                    })
+                });
+            }
         }
+        g.finish();
     }
-    g.finish();
 }
 
 criterion_group!(benches, bench);
