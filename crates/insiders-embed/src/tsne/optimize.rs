@@ -14,7 +14,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use super::affinity::JointP;
-use super::bh::{LANES, Tree, combine_lanes};
+use super::bh::{Tree, fold_lanes};
 use rayon::prelude::*;
 
 /// Iterations between convergence checks (scikit-learn: 50).
@@ -276,24 +276,27 @@ fn attraction_pass<const D: usize>(
         });
 }
 
-/// Per-thread buffer of [`attraction`]: the neighbours' positions, gathered in the row's
-/// order.
+/// Per-thread buffers of [`attraction`].
 #[derive(Debug)]
 struct AttrScratch<const D: usize> {
+    /// The neighbours' positions, gathered in the row's order.
     yj: Vec<[f32; D]>,
+    t: [Vec<f32>; D],
 }
 
 impl<const D: usize> AttrScratch<D> {
     fn new() -> Self {
-        AttrScratch { yj: Vec::new() }
+        AttrScratch {
+            yj: Vec::new(),
+            t: std::array::from_fn(|_| Vec::new()),
+        }
     }
 }
 
 /// `Σ_j p_ij w_ij (y_i - y_j)` over one row of P, from `f32` positions: the neighbours'
-/// positions are gathered whole (one copy per neighbour), then the per-neighbour terms are
-/// computed in `f32` and summed as `bh::fold_lanes` sums them ([`LANES`] running sums over
-/// whole chunks, combined in `f64`, then the tail in order), in one pass with the lane
-/// sums in registers (an element-wise loop the compiler vectorises).
+/// positions are gathered whole (one copy per neighbour), the per-neighbour terms are
+/// computed in `f32` (an element-wise loop the compiler vectorises), then summed in a
+/// fixed order.
 #[inline(never)]
 fn attraction<const D: usize>(
     yi: &[f32; D],
@@ -305,39 +308,29 @@ fn attraction<const D: usize>(
     let len = cols.len().min(vals.len());
     s.yj.clear();
     s.yj.extend(cols[..len].iter().map(|&j| y[j as usize]));
-    let yj = &s.yj[..len];
-    let vals = &vals[..len];
-    let full = len - len % LANES;
-    let mut acc = [[0.0f32; LANES]; D];
-    for (yc, vc) in yj[..full]
-        .chunks_exact(LANES)
-        .zip(vals[..full].chunks_exact(LANES))
-    {
-        for l in 0..LANES {
-            let mut dd = [0.0f32; D];
-            let mut d2 = 0.0f32;
-            for a in 0..D {
-                dd[a] = yi[a] - yc[l][a];
-                d2 += dd[a] * dd[a];
-            }
-            let pw = vc[l] / (1.0 + d2);
-            for a in 0..D {
-                acc[a][l] += pw * dd[a];
-            }
-        }
+    for a in 0..D {
+        s.t[a].resize(len, 0.0);
     }
-    let mut out: [f64; D] = std::array::from_fn(|a| combine_lanes(&acc[a]));
-    for (yje, &v) in yj[full..].iter().zip(&vals[full..]) {
+    let yj = &s.yj[..len];
+    let t: [&mut [f32]; D] = {
+        let mut it = s.t.iter_mut();
+        std::array::from_fn(|_| match it.next() {
+            Some(v) => &mut v[..len],
+            None => &mut [],
+        })
+    };
+    let vals = &vals[..len];
+    for e in 0..len {
         let mut dd = [0.0f32; D];
         let mut d2 = 0.0f32;
         for a in 0..D {
-            dd[a] = yi[a] - yje[a];
+            dd[a] = yi[a] - yj[e][a];
             d2 += dd[a] * dd[a];
         }
-        let pw = v / (1.0 + d2);
+        let pw = vals[e] / (1.0 + d2);
         for a in 0..D {
-            out[a] += f64::from(pw * dd[a]);
+            t[a][e] = pw * dd[a];
         }
     }
-    out
+    std::array::from_fn(|a| fold_lanes(t[a]))
 }
