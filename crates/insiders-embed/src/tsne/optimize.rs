@@ -131,25 +131,32 @@ impl<'a, const D: usize> Descent<'a, D> {
         };
         let lr = self.learning_rate;
         let mut g2_total = 0.0;
-        for i in 0..self.y.len() {
-            let attr = &self.attr[i];
-            let r = &self.rep[self.tree.rank(i)];
-            let (yi, up, ga) = (&mut self.y[i], &mut self.update[i], &mut self.gains[i]);
+        let (tree, rep) = (&self.tree, &self.rep);
+        let rows = self
+            .y
+            .iter_mut()
+            .zip(&mut self.update)
+            .zip(&mut self.gains)
+            .zip(&mut self.y32)
+            .zip(&self.attr);
+        for (i, ((((yi, up), ga), yi32), at)) in rows.enumerate() {
+            let r = &rep[tree.rank(i)];
             let mut g2 = 0.0;
             for a in 0..D {
-                let grad = 4.0 * (exaggeration * attr[a] - r[a] * inv_z);
+                let grad = 4.0 * (exaggeration * at[a] - r[a] * inv_z);
                 let u = up[a];
-                let g = &mut ga[a];
-                *g = if u * grad < 0.0 { *g + 0.2 } else { *g * 0.8 };
-                *g = g.max(MIN_GAIN);
-                let grad = grad * *g;
+                // Both candidates, then a select (no unpredictable branch).
+                let (grow, shrink) = (ga[a] + 0.2, ga[a] * 0.8);
+                let g = if u * grad < 0.0 { grow } else { shrink }.max(MIN_GAIN);
+                ga[a] = g;
+                let grad = grad * g;
                 g2 += grad * grad;
                 let u = momentum * u - lr * grad;
                 up[a] = u;
                 yi[a] += u;
             }
             g2_total += g2;
-            self.y32[i] = yi.map(|v| v as f32);
+            *yi32 = yi.map(|v| v as f32);
         }
         if measure {
             (kl, g2_total.sqrt())
