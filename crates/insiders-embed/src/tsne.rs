@@ -25,6 +25,10 @@
 //! walk, and FIt-SNE pays off from tens of thousands of points; Barnes-Hut is also
 //! scikit-learn's method, so `angle` means the same thing here and there.
 //!
+//! One fork-join per iteration: the repulsion (tree build, then the tree walk in parallel
+//! subtree tasks) and the attraction (parallel row chunks) run side by side in one
+//! `rayon::join`, then the update (a few flops per point) runs serially.
+//!
 //! Same seed and input: bit-identical output whatever the rayon thread count. Forces are
 //! computed per point into per-point buffers, the parallel tasks are fixed by the data
 //! (tree subtrees, fixed chunks of rows), and every sum runs in a fixed order, the

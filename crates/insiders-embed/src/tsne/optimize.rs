@@ -46,7 +46,6 @@ pub(crate) struct Descent<'a, const D: usize> {
     /// The values of P in `f32`, for the attraction.
     p32: Vec<f32>,
     pub y: Vec<[f64; D]>,
-    y_next: Vec<[f64; D]>,
     /// The positions in `f32` (half the memory: the attraction's random reads stay in
     /// cache).
     y32: Vec<[f32; D]>,
@@ -55,8 +54,8 @@ pub(crate) struct Descent<'a, const D: usize> {
     tree: Tree<D>,
     rep: Vec<[f64; D]>,
     z: Vec<f64>,
-    /// Per point: squared norm of the gained gradient.
-    stats: Vec<f64>,
+    /// Per point: the attraction `Σ_j p_ij w_ij (y_i - y_j)` (without the exaggeration).
+    attr: Vec<[f64; D]>,
     angle: f64,
     learning_rate: f64,
     min_grad_norm: f64,
@@ -74,7 +73,6 @@ impl<'a, const D: usize> Descent<'a, D> {
         Descent {
             p,
             p32: p.values.iter().map(|&v| v as f32).collect(),
-            y_next: y.clone(),
             y32: y.iter().map(|p| p.map(|v| v as f32)).collect(),
             y,
             update: vec![[0.0; D]; n],
@@ -82,7 +80,7 @@ impl<'a, const D: usize> Descent<'a, D> {
             tree: Tree::new(n),
             rep: vec![[0.0; D]; n],
             z: vec![0.0; n],
-            stats: vec![0.0; n],
+            attr: vec![[0.0; D]; n],
             angle,
             learning_rate,
             min_grad_norm,
@@ -102,6 +100,11 @@ impl<'a, const D: usize> Descent<'a, D> {
     /// scikit-learn reports it).
     /// The divergence is NaN when `measure_kl` is false (a stage too short for its
     /// no-progress rule to ever stop it has no use for it).
+    ///
+    /// One fork-join per iteration: the repulsion (the tree built serially, then the tree
+    /// walk in parallel tasks) and the attraction (parallel row chunks) run side by side, so
+    /// the other thread works on the attraction while the tree is built; the update (a few
+    /// flops per point) then runs serially.
     fn step(
         &mut self,
         momentum: f64,
@@ -109,7 +112,17 @@ impl<'a, const D: usize> Descent<'a, D> {
         measure: bool,
         measure_kl: bool,
     ) -> (f64, f64) {
-        let z_total = self.repulsion();
+        let (p, tree, angle, y) = (self.p, &mut self.tree, self.angle, &self.y);
+        let (p32, y32) = (&self.p32, &self.y32);
+        let (rep, z, attr) = (&mut self.rep, &mut self.z, &mut self.attr);
+        rayon::join(
+            || {
+                tree.build(y);
+                tree.repulsion(angle, rep, z);
+            },
+            || attraction_pass(p, p32, y32, attr),
+        );
+        let z_total = self.z.iter().sum::<f64>().max(f64::MIN_POSITIVE);
         let inv_z = 1.0 / z_total;
         let kl = if measure && measure_kl {
             self.kl_terms(z_total, exaggeration)
@@ -117,49 +130,36 @@ impl<'a, const D: usize> Descent<'a, D> {
             f64::NAN
         };
         let lr = self.learning_rate;
-        let (p, y, tree, rep) = (self.p, &self.y, &self.tree, &self.rep);
-        let (p32, y32) = (&self.p32, &self.y32);
-        self.y_next
-            .par_chunks_mut(CHUNK)
-            .zip(self.update.par_chunks_mut(CHUNK))
-            .zip(self.gains.par_chunks_mut(CHUNK))
-            .zip(self.stats.par_chunks_mut(CHUNK))
-            .enumerate()
-            .for_each_init(AttrScratch::new, |scratch, (c, (((yn, up), ga), st))| {
-                for off in 0..yn.len() {
-                    let i = c * CHUNK + off;
-                    let yi = y[i];
-                    let range = p.indptr[i]..p.indptr[i + 1];
-                    let attr = attraction(
-                        &y32[i],
-                        y32,
-                        &p.indices[range.clone()],
-                        &p32[range],
-                        scratch,
-                    );
-                    let r = &rep[tree.rank(i)];
-                    let mut g2 = 0.0;
-                    for a in 0..D {
-                        let grad = 4.0 * (exaggeration * attr[a] - r[a] * inv_z);
-                        let u = up[off][a];
-                        let g = &mut ga[off][a];
-                        *g = if u * grad < 0.0 { *g + 0.2 } else { *g * 0.8 };
-                        *g = g.max(MIN_GAIN);
-                        let grad = grad * *g;
-                        g2 += grad * grad;
-                        let u = momentum * u - lr * grad;
-                        up[off][a] = u;
-                        yn[off][a] = yi[a] + u;
-                    }
-                    st[off] = g2;
-                }
-            });
-        std::mem::swap(&mut self.y, &mut self.y_next);
-        for (a, b) in self.y32.iter_mut().zip(&self.y) {
-            *a = b.map(|v| v as f32);
+        let mut g2_total = 0.0;
+        let (tree, rep) = (&self.tree, &self.rep);
+        let rows = self
+            .y
+            .iter_mut()
+            .zip(&mut self.update)
+            .zip(&mut self.gains)
+            .zip(&mut self.y32)
+            .zip(&self.attr);
+        for (i, ((((yi, up), ga), yi32), at)) in rows.enumerate() {
+            let r = &rep[tree.rank(i)];
+            let mut g2 = 0.0;
+            for a in 0..D {
+                let grad = 4.0 * (exaggeration * at[a] - r[a] * inv_z);
+                let u = up[a];
+                // Both candidates, then a select (no unpredictable branch).
+                let (grow, shrink) = (ga[a] + 0.2, ga[a] * 0.8);
+                let g = if u * grad < 0.0 { grow } else { shrink }.max(MIN_GAIN);
+                ga[a] = g;
+                let grad = grad * g;
+                g2 += grad * grad;
+                let u = momentum * u - lr * grad;
+                up[a] = u;
+                yi[a] += u;
+            }
+            g2_total += g2;
+            *yi32 = yi.map(|v| v as f32);
         }
         if measure {
-            (kl, self.stats.iter().sum::<f64>().sqrt())
+            (kl, g2_total.sqrt())
         } else {
             (f64::NAN, f64::NAN)
         }
@@ -256,6 +256,31 @@ impl<'a, const D: usize> Descent<'a, D> {
         };
         self.kl_terms(z_total, 1.0)
     }
+}
+
+/// The attraction of every point into `out`, rows in parallel by fixed chunks of
+/// [`CHUNK`] points (each row computed alone: the same values whatever the thread count).
+fn attraction_pass<const D: usize>(
+    p: &JointP,
+    p32: &[f32],
+    y32: &[[f32; D]],
+    out: &mut [[f64; D]],
+) {
+    out.par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each_init(AttrScratch::new, |scratch, (c, rows)| {
+            for (off, o) in rows.iter_mut().enumerate() {
+                let i = c * CHUNK + off;
+                let range = p.indptr[i]..p.indptr[i + 1];
+                *o = attraction(
+                    &y32[i],
+                    y32,
+                    &p.indices[range.clone()],
+                    &p32[range],
+                    scratch,
+                );
+            }
+        });
 }
 
 /// Per-thread buffers of [`attraction`].
