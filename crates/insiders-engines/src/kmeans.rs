@@ -647,6 +647,64 @@ fn assign_chunk<const D: usize>(
     changed
 }
 
+/// Bounds-accelerated assignment of every point that keeps `sums` and `counts` up to date by
+/// moving only the points that change cluster (O(d) per move instead of O(n d) per pass).
+/// With `full`, every point is assigned exhaustively.
+#[allow(clippy::too_many_arguments)]
+fn assign_moves<const D: usize>(
+    data: &Data,
+    centres: &[f64],
+    k: usize,
+    half_sep: &[f64],
+    labels: &mut [u32],
+    upper: &mut [f64],
+    lower: &mut [f64],
+    full: bool,
+    sums: &mut [f64],
+    counts: &mut [usize],
+) -> usize {
+    let d = data.d;
+    let mut changed = 0;
+    for i in 0..labels.len() {
+        let a = labels[i] as usize;
+        let x = data.row(i);
+        if !full {
+            let m = half_sep[a].max(lower[i]);
+            if upper[i] <= m {
+                continue;
+            }
+            upper[i] = sq::<D>(x, &centres[a * d..(a + 1) * d]).sqrt();
+            if upper[i] <= m {
+                continue;
+            }
+        }
+        let (mut b1, mut d1, mut d2) = (0usize, f64::INFINITY, f64::INFINITY);
+        for j in 0..k {
+            let dj = sq::<D>(x, &centres[j * d..(j + 1) * d]);
+            if dj < d1 {
+                d2 = d1;
+                d1 = dj;
+                b1 = j;
+            } else if dj < d2 {
+                d2 = dj;
+            }
+        }
+        if b1 != a {
+            changed += 1;
+            labels[i] = b1 as u32;
+            counts[a] -= 1;
+            counts[b1] += 1;
+            for c in 0..d {
+                sums[a * d + c] -= x[c];
+                sums[b1 * d + c] += x[c];
+            }
+        }
+        upper[i] = d1.sqrt();
+        lower[i] = d2.sqrt();
+    }
+    changed
+}
+
 /// Bounds-accelerated (or exhaustive) assignment of every point, with per-cluster sums.
 ///
 /// `half_sep[j]` is half the distance from centre `j` to its nearest other centre. With
@@ -840,6 +898,10 @@ struct Lloyd {
     converged: bool,
     /// Converged because no label changed (the labels already match the centres).
     strict: bool,
+    /// Cluster sums and counts kept up to date by moving only the points that change
+    /// cluster (swap trials); `None`: recomputed from all points every iteration, in chunk
+    /// order (scikit-learn's bits).
+    inc: Option<(Vec<f64>, Vec<usize>)>,
 }
 
 impl Lloyd {
@@ -864,6 +926,7 @@ impl Lloyd {
             n_iter: 0,
             converged: false,
             strict: false,
+            inc: None,
         }
     }
 
@@ -892,20 +955,48 @@ impl Lloyd {
                 vec![0.0; k]
             };
             let full = (it == 0 && self.cold) || !bounds;
-            let (changed, mut sums, mut counts) = assign(
-                data,
-                centres,
-                k,
-                &half_sep,
-                &mut self.labels,
-                &mut self.upper,
-                &mut self.lower,
-                full,
-                par,
-            );
-            if counts.contains(&0) {
-                relocate_empty(data, centres, &self.labels, &mut sums, &mut counts);
-            }
+            let (changed, sums, counts) = if let Some((sums, counts)) = self.inc.as_mut() {
+                let changed = by_dim!(
+                    d,
+                    assign_moves(
+                        data,
+                        centres,
+                        k,
+                        &half_sep,
+                        &mut self.labels,
+                        &mut self.upper,
+                        &mut self.lower,
+                        full,
+                        sums,
+                        counts
+                    )
+                );
+                if counts.contains(&0) {
+                    let moves = relocate_empty(data, centres, &self.labels, sums, counts);
+                    for (i, j) in moves {
+                        self.labels[i] = j as u32;
+                        self.upper[i] = f64::INFINITY;
+                        self.lower[i] = 0.0;
+                    }
+                }
+                (changed, sums.clone(), counts.clone())
+            } else {
+                let (changed, mut sums, mut counts) = assign(
+                    data,
+                    centres,
+                    k,
+                    &half_sep,
+                    &mut self.labels,
+                    &mut self.upper,
+                    &mut self.lower,
+                    full,
+                    par,
+                );
+                if counts.contains(&0) {
+                    relocate_empty(data, centres, &self.labels, &mut sums, &mut counts);
+                }
+                (changed, sums, counts)
+            };
             let mut new_centres = centres.clone();
             for j in 0..k {
                 if counts[j] > 0 {
@@ -1272,6 +1363,11 @@ fn swap_polish(data: &Data, k: usize, run: &mut Run, cfg: &SwapCfg, rng: &mut Rn
         let Some((_, mut st)) = best else {
             continue;
         };
+        if st.inc.take().is_some() {
+            // One more iteration at least, with sums over all points: exact means.
+            st.converged = false;
+            st.strict = false;
+        }
         st.iterate(data, k, cfg.max_iter, cfg.max_iter, cfg.tol_abs, true);
         let mut cand = st.finish(data, k, true);
         if cfg.hartigan {
@@ -1351,7 +1447,16 @@ fn swap_trial<const D: usize>(
         warm.upper.push(u);
         warm.lower.push(lo);
     }
+    let (mut sums, mut counts) = (vec![0.0; k * d], vec![0usize; k]);
+    for (i, &l) in warm.labels.iter().enumerate() {
+        let l = l as usize;
+        counts[l] += 1;
+        for (s, v) in sums[l * d..(l + 1) * d].iter_mut().zip(data.row(i)) {
+            *s += v;
+        }
+    }
     let mut st = Lloyd::new(n, centres, Some(warm), cfg.bounds);
+    st.inc = Some((sums, counts));
     st.iterate(data, k, cfg.steps, cfg.max_iter, cfg.tol_abs, false);
     (st.label_cost(data, false), st)
 }
