@@ -40,7 +40,8 @@
 //! - **Random swap** (`swaps = 50`, default, at most 5 per cluster; Fränti 2018, "Efficiency
 //!   of random swap clustering"): the best restart is polished by trials, each moving one
 //!   random centre to a point drawn by D^2 sampling, repartitioning locally and running at
-//!   most 20 Lloyd iterations; the cost of its labels then bounds the inertia Lloyd would
+//!   most 20 Lloyd iterations (single-threaded, the cluster sums updated only by the points
+//!   that change cluster); the cost of its labels then bounds the inertia Lloyd would
 //!   reach. Trials run in pairs from the same solution (in parallel); the better of a pair,
 //!   if its bound is below the current solution's Lloyd inertia (before Hartigan) plus 1%,
 //!   runs Lloyd to convergence and Hartigan, and replaces the current solution if its
