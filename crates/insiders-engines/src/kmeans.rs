@@ -1,6 +1,7 @@
 //! `kmeans`: k-means with greedy k-means++ seeding, `n_init` restarts, Hamerly-accelerated
 //! Lloyd iterations, then two optional improvements (on by default) that scikit-learn does
-//! not have: Hartigan refinement of every restart and random-swap polishing of the best one.
+//! not have: Hartigan refinement of the best restarts and random-swap polishing of the best
+//! one.
 //!
 //! The restarts follow scikit-learn's `KMeans` (`init="k-means++"`, `algorithm="lloyd"`):
 //!
@@ -23,27 +24,36 @@
 //! - **Empty clusters** are relocated as scikit-learn does: each empty cluster takes the point
 //!   farthest from its centre (largest first, ties by index).
 //! - **Restarts**: `n_init` runs, run `r` seeded with `derive_seed(seed, r)`, in parallel with
-//!   rayon; the best run is the one with the lowest inertia, ties to the lower run index.
+//!   rayon (each run sequential inside when there are at least as many runs as threads);
+//!   the best run is the one with the lowest inertia, ties to the lower run index.
+//! - **Kernels**: the distance loops are compiled for the data dimension when it is 2, 3 or 5
+//!   (the study's spaces), with the same additions in the same order as the generic loop, so
+//!   the results are the same bits.
 //!
 //! Improvements (set `refine = "none"` and `swaps = 0` for scikit-learn's algorithm):
 //!
-//! - **Hartigan refinement** (`refine = "hartigan"`, default) of every restart after Lloyd:
-//!   single-point moves that lower the inertia (Hartigan & Wong 1979), with the live-set
-//!   bookkeeping. Never worse than the Lloyd run it starts from; every point still ends at
-//!   its nearest centre.
+//! - **Hartigan refinement** (`refine = "hartigan"`, default) of the 3 restarts with the
+//!   lowest Lloyd inertia: single-point moves that lower the inertia (Hartigan & Wong 1979),
+//!   with the live-set bookkeeping. Never worse than the Lloyd run it starts from; every
+//!   point still ends at its nearest centre. (Refining all `n_init` restarts cost 1.5x the
+//!   restarts themselves and changed the winner rarely.)
 //! - **Random swap** (`swaps = 50`, default, at most 5 per cluster; Fränti 2018, "Efficiency
-//!   of random swap clustering"): the best restart is polished by sequential trials, each moving one random
-//!   centre to a point drawn by D^2 sampling, re-running Lloyd (+ Hartigan) and keeping the
-//!   result only if the inertia drops. The trials use the seed `derive_seed(seed, u64::MAX)`.
-//!   At the study's n_init = 10 this is what makes our inertia reliably at or below
-//!   scikit-learn's (see `tests/parity_kmeans_gmm.rs`): best-of-10 Lloyd runs is a lottery
-//!   whose spread (up to ~3% of the inertia on the study's data) is larger than the gap
-//!   between implementations.
+//!   of random swap clustering"): the best restart is polished by trials, each moving one
+//!   random centre to a point drawn by D^2 sampling, repartitioning locally and running at
+//!   most 20 Lloyd iterations (single-threaded, the cluster sums updated only by the points
+//!   that change cluster); the cost of its labels then bounds the inertia Lloyd would
+//!   reach. Trials run in pairs from the same solution (in parallel); the better of a pair,
+//!   if its bound is below the current solution's Lloyd inertia (before Hartigan) plus 1%,
+//!   runs Lloyd to convergence and Hartigan, and replaces the current solution if its
+//!   inertia is lower. The trials use the seed `derive_seed(seed, u64::MAX)`. At the study's
+//!   n_init = 10 this is what makes our inertia reliably at or below scikit-learn's (see
+//!   `tests/parity_kmeans_gmm.rs`): best-of-10 Lloyd runs is a lottery whose spread (up to
+//!   ~3% of the inertia on the study's data) is larger than the gap between implementations.
 //!
 //! Determinism: each restart and the swap chain are pure functions of their seeds. Inside a
 //! run the assignment step is split into fixed chunks of points (independent of the thread
-//! count) whose partial sums are added in chunk order, so the result is bit-identical for
-//! any number of threads.
+//! count) whose partial sums are added in chunk order, whether the chunks run in parallel or
+//! not, so the result is bit-identical for any number of threads.
 
 // Numerical kernels index several parallel arrays with the same counter; iterator chains
 // would hide the arithmetic.
@@ -73,6 +83,21 @@ fn build_kmeans(table: &toml::Table) -> Result<Box<dyn Engine>, Error> {
 /// Cap on random-swap trials per cluster: `min(swaps, 5 k)` trials are run.
 const SWAPS_PER_CLUSTER: usize = 5;
 
+/// Restarts (the lowest Lloyd inertias, ties to the lower run index) that get the
+/// Hartigan refinement.
+const HARTIGAN_TOP: usize = 3;
+
+/// Swap trials evaluated together from the same solution (in parallel). Fixed, so that
+/// results do not depend on the thread count.
+const SWAP_BATCH: usize = 2;
+
+/// Lloyd iterations a swap trial gets before it is judged.
+const SWAP_STEPS: usize = 20;
+
+/// A trial survives when the cost of its labels is below the current solution's Lloyd
+/// inertia (before Hartigan) times `1 + SWAP_SLACK`.
+const SWAP_SLACK: f64 = 0.01;
+
 /// Points per work chunk. Fixed (never derived from the thread count) so that partial sums are
 /// always formed and added in the same order.
 pub(crate) const CHUNK: usize = 256;
@@ -92,7 +117,8 @@ pub struct KMeansParams {
     /// `"hamerly"` (default, bounds-accelerated) or `"lloyd"` (plain exhaustive assignment;
     /// same result, slower, kept as a reference).
     pub algorithm: String,
-    /// Local refinement after Lloyd converges: `"hartigan"` (default) or `"none"` (plain
+    /// Local refinement after Lloyd converges, of the 3 best restarts and of the swap
+    /// candidates that get that far: `"hartigan"` (default) or `"none"` (plain
     /// scikit-learn behaviour). Hartigan's single-point moves (Hartigan & Wong 1979;
     /// Telgarsky & Vattani 2010) move a point from cluster a to b whenever
     /// `n_b/(n_b+1) |x - c_b|^2 < n_a/(n_a-1) |x - c_a|^2`, which strictly lowers the
@@ -159,7 +185,7 @@ pub struct KMeansModel {
     pub refine_moves: usize,
     /// Swap-polishing trials that lowered the inertia.
     pub swaps_accepted: usize,
-    /// Inertia of every run, by run index.
+    /// Inertia of every run, by run index (after the Hartigan refinement for the refined ones).
     pub run_inertias: Vec<f64>,
 }
 
@@ -264,24 +290,36 @@ impl KMeans {
         let k = check_k("kmeans", Some(k), x.nrows())?;
         let data = Data::new(x);
         let tol_abs = data.mean_variance() * self.params.tol;
-        let runs: Vec<Run> = (0..self.params.n_init)
+        // Restarts run in parallel; each one is sequential inside unless there are fewer
+        // restarts than threads (same result either way).
+        let par = self.params.n_init < rayon::current_num_threads();
+        let mut runs: Vec<Run> = (0..self.params.n_init)
             .into_par_iter()
             .map(|r| {
                 let mut rng = Rng::new(derive_seed(seed, r as u64));
-                let mut run = run_once(
+                run_once(
                     &data,
                     k,
                     &mut rng,
                     self.params.max_iter,
                     tol_abs,
                     self.bounds,
-                );
-                if self.hartigan {
-                    hartigan_refine(&data, k, &mut run, self.params.max_refine_passes);
-                }
-                run
+                    par,
+                )
             })
             .collect();
+        if self.hartigan {
+            let mut order: Vec<usize> = (0..runs.len()).collect();
+            order.sort_by(|&a, &b| runs[a].inertia.total_cmp(&runs[b].inertia).then(a.cmp(&b)));
+            let mut chosen = vec![false; runs.len()];
+            for &r in order.iter().take(HARTIGAN_TOP) {
+                chosen[r] = true;
+            }
+            runs.par_iter_mut()
+                .zip(chosen.par_iter())
+                .filter(|(_, c)| **c)
+                .for_each(|(run, _)| hartigan_refine(&data, k, run, self.params.max_refine_passes));
+        }
         let run_inertias: Vec<f64> = runs.iter().map(|r| r.inertia).collect();
         let mut best = 0;
         for (r, run) in runs.iter().enumerate() {
@@ -295,17 +333,22 @@ impl KMeans {
                 message: "no run".into(),
             });
         };
+        let cfg = SwapCfg {
+            trials: self.params.swaps.min(SWAPS_PER_CLUSTER * k),
+            batch: SWAP_BATCH,
+            steps: SWAP_STEPS,
+            max_iter: self.params.max_iter,
+            tol_abs,
+            bounds: self.bounds,
+            hartigan: self.hartigan,
+            max_passes: self.params.max_refine_passes,
+        };
         let swaps_accepted = swap_polish(
             &data,
             k,
             &mut run,
-            self.params.swaps.min(SWAPS_PER_CLUSTER * k),
+            &cfg,
             &mut Rng::new(derive_seed(seed, u64::MAX)),
-            self.params.max_iter,
-            tol_abs,
-            self.bounds,
-            self.hartigan,
-            self.params.max_refine_passes,
         );
         if !run.inertia.is_finite() {
             return Err(Error::Numerical {
@@ -404,6 +447,37 @@ fn sqdist(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
 
+/// [`sqdist`] with the dimension known at compile time (`D > 0`; `D = 0` means any
+/// dimension). The squares are added in the same order as in [`sqdist`] (whose fold starts
+/// from a zero that the first, non-negative square absorbs exactly), so both give the same
+/// bits; the constant lets the compiler unroll the loop and drop the bounds checks.
+#[inline(always)]
+fn sq<const D: usize>(a: &[f64], b: &[f64]) -> f64 {
+    if D == 0 {
+        return sqdist(a, b);
+    }
+    let (a, b) = (&a[..D], &b[..D]);
+    let mut s = 0.0;
+    for c in 0..D {
+        let t = a[c] - b[c];
+        s += t * t;
+    }
+    s
+}
+
+/// Calls `f::<D>(args)` with `D` the data dimension when it has a specialised kernel
+/// (2, 3, 5: the study's embeddings and features), `D = 0` (any dimension) otherwise.
+macro_rules! by_dim {
+    ($d:expr, $f:ident ( $($arg:expr),* $(,)? )) => {
+        match $d {
+            2 => $f::<2>($($arg),*),
+            3 => $f::<3>($($arg),*),
+            5 => $f::<5>($($arg),*),
+            _ => $f::<0>($($arg),*),
+        }
+    };
+}
+
 /// One k-means run.
 #[derive(Debug)]
 struct Run {
@@ -413,20 +487,33 @@ struct Run {
     n_iter: usize,
     converged: bool,
     refine_moves: usize,
+    /// Inertia before the Hartigan refinement (the Lloyd result's).
+    lloyd_inertia: f64,
 }
 
 /// Greedy k-means++ seeding; returns `k x d` centres (row-major).
 pub(crate) fn kmeans_plus_plus(data: &Data, k: usize, rng: &mut Rng) -> Vec<f64> {
+    by_dim!(data.d, seed_pp(data, k, rng, true))
+}
+
+/// Greedy k-means++ seeding, with the candidates scored in parallel (`par`) or one after the
+/// other in two reused buffers; both give the same centres.
+fn seed_pp<const D: usize>(data: &Data, k: usize, rng: &mut Rng, par: bool) -> Vec<f64> {
     let (n, d) = (data.n, data.d);
     let trials = 2 + (k as f64).ln().floor() as usize;
     let mut centres = Vec::with_capacity(k * d);
     let first = rng.below(n);
     centres.extend_from_slice(data.row(first));
     let mut closest: Vec<f64> = (0..n)
-        .map(|i| sqdist(data.row(i), data.row(first)))
+        .map(|i| sq::<D>(data.row(i), data.row(first)))
         .collect();
     let mut pot: f64 = closest.iter().sum();
     let mut cumsum = vec![0.0; n];
+    let (mut cur, mut best_dist) = if par {
+        (Vec::new(), Vec::new())
+    } else {
+        (vec![0.0; n], vec![0.0; n])
+    };
     for _ in 1..k {
         let mut acc = 0.0;
         for (c, v) in cumsum.iter_mut().zip(&closest) {
@@ -442,27 +529,53 @@ pub(crate) fn kmeans_plus_plus(data: &Data, k: usize, rng: &mut Rng) -> Vec<f64>
                 if idx >= n { last_positive } else { idx }
             })
             .collect();
-        let scored: Vec<(f64, Vec<f64>)> = candidates
-            .par_iter()
-            .map(|&c| {
-                let cand = data.row(c);
-                let dist: Vec<f64> = (0..n)
-                    .map(|i| sqdist(data.row(i), cand).min(closest[i]))
-                    .collect();
-                (dist.iter().sum(), dist)
-            })
-            .collect();
-        let mut best = 0;
-        for (t, s) in scored.iter().enumerate() {
-            if s.0 < scored[best].0 {
-                best = t;
+        // Potential with candidate `c` added; the new distances go to `out`.
+        let score = |c: usize, out: &mut [f64]| -> f64 {
+            let cand = data.row(c);
+            let mut s = 0.0;
+            for i in 0..n {
+                let v = sq::<D>(data.row(i), cand).min(closest[i]);
+                out[i] = v;
+                s += v;
             }
-        }
-        let Some((best_pot, best_dist)) = scored.into_iter().nth(best) else {
-            break;
+            s
         };
-        pot = best_pot;
-        closest = best_dist;
+        let best = if par {
+            let scored: Vec<(f64, Vec<f64>)> = candidates
+                .par_iter()
+                .map(|&c| {
+                    let mut dist = vec![0.0; n];
+                    (score(c, &mut dist), dist)
+                })
+                .collect();
+            let mut best = 0;
+            for (t, s) in scored.iter().enumerate() {
+                if s.0 < scored[best].0 {
+                    best = t;
+                }
+            }
+            let Some((best_pot, dist)) = scored.into_iter().nth(best) else {
+                break;
+            };
+            pot = best_pot;
+            closest = dist;
+            best
+        } else {
+            let mut best: Option<(f64, usize)> = None;
+            for (t, &c) in candidates.iter().enumerate() {
+                let s = score(c, &mut cur);
+                if best.is_none_or(|(b, _)| s < b) {
+                    best = Some((s, t));
+                    std::mem::swap(&mut cur, &mut best_dist);
+                }
+            }
+            let Some((best_pot, best)) = best else {
+                break;
+            };
+            pot = best_pot;
+            std::mem::swap(&mut closest, &mut best_dist);
+            best
+        };
         centres.extend_from_slice(data.row(candidates[best]));
     }
     centres
@@ -475,10 +588,129 @@ struct ChunkStats {
     counts: Vec<usize>,
 }
 
+/// Assignment of the points `start..start + lab.len()` (one chunk): adds their coordinates
+/// to `sums` and counts to `counts` (both zeroed by the caller); returns the label changes.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn assign_chunk<const D: usize>(
+    data: &Data,
+    centres: &[f64],
+    k: usize,
+    half_sep: &[f64],
+    start: usize,
+    lab: &mut [u32],
+    up: &mut [f64],
+    lo: &mut [f64],
+    full: bool,
+    sums: &mut [f64],
+    counts: &mut [usize],
+) -> usize {
+    let d = data.d;
+    let mut changed = 0;
+    for t in 0..lab.len() {
+        let x = data.row(start + t);
+        let a = lab[t] as usize;
+        let mut search = full;
+        if !full {
+            let m = half_sep[a].max(lo[t]);
+            if up[t] > m {
+                up[t] = sq::<D>(x, &centres[a * d..(a + 1) * d]).sqrt();
+                search = up[t] > m;
+            }
+        }
+        if search {
+            let (mut b1, mut d1, mut d2) = (0usize, f64::INFINITY, f64::INFINITY);
+            for j in 0..k {
+                let dj = sq::<D>(x, &centres[j * d..(j + 1) * d]);
+                if dj < d1 {
+                    d2 = d1;
+                    d1 = dj;
+                    b1 = j;
+                } else if dj < d2 {
+                    d2 = dj;
+                }
+            }
+            if b1 != a || full {
+                if lab[t] as usize != b1 {
+                    changed += 1;
+                }
+                lab[t] = b1 as u32;
+            }
+            up[t] = d1.sqrt();
+            lo[t] = d2.sqrt();
+        }
+        let l = lab[t] as usize;
+        counts[l] += 1;
+        for (s, v) in sums[l * d..(l + 1) * d].iter_mut().zip(x) {
+            *s += v;
+        }
+    }
+    changed
+}
+
+/// Bounds-accelerated assignment of every point that keeps `sums` and `counts` up to date by
+/// moving only the points that change cluster (O(d) per move instead of O(n d) per pass).
+/// With `full`, every point is assigned exhaustively.
+#[allow(clippy::too_many_arguments)]
+fn assign_moves<const D: usize>(
+    data: &Data,
+    centres: &[f64],
+    k: usize,
+    half_sep: &[f64],
+    labels: &mut [u32],
+    upper: &mut [f64],
+    lower: &mut [f64],
+    full: bool,
+    sums: &mut [f64],
+    counts: &mut [usize],
+) -> usize {
+    let d = data.d;
+    let mut changed = 0;
+    for i in 0..labels.len() {
+        let a = labels[i] as usize;
+        let x = data.row(i);
+        if !full {
+            let m = half_sep[a].max(lower[i]);
+            if upper[i] <= m {
+                continue;
+            }
+            upper[i] = sq::<D>(x, &centres[a * d..(a + 1) * d]).sqrt();
+            if upper[i] <= m {
+                continue;
+            }
+        }
+        let (mut b1, mut d1, mut d2) = (0usize, f64::INFINITY, f64::INFINITY);
+        for j in 0..k {
+            let dj = sq::<D>(x, &centres[j * d..(j + 1) * d]);
+            if dj < d1 {
+                d2 = d1;
+                d1 = dj;
+                b1 = j;
+            } else if dj < d2 {
+                d2 = dj;
+            }
+        }
+        if b1 != a {
+            changed += 1;
+            labels[i] = b1 as u32;
+            counts[a] -= 1;
+            counts[b1] += 1;
+            for c in 0..d {
+                sums[a * d + c] -= x[c];
+                sums[b1 * d + c] += x[c];
+            }
+        }
+        upper[i] = d1.sqrt();
+        lower[i] = d2.sqrt();
+    }
+    changed
+}
+
 /// Bounds-accelerated (or exhaustive) assignment of every point, with per-cluster sums.
 ///
 /// `half_sep[j]` is half the distance from centre `j` to its nearest other centre. With
-/// `full`, every point is assigned exhaustively and its bounds are reset.
+/// `full`, every point is assigned exhaustively and its bounds are reset. The chunks run in
+/// parallel (`par`) or in order; their partial sums are added in chunk order either way.
 #[allow(clippy::too_many_arguments)]
 fn assign(
     data: &Data,
@@ -489,71 +721,84 @@ fn assign(
     upper: &mut [f64],
     lower: &mut [f64],
     full: bool,
+    par: bool,
 ) -> (usize, Vec<f64>, Vec<usize>) {
     let d = data.d;
-    let stats: Vec<ChunkStats> = labels
-        .par_chunks_mut(CHUNK)
-        .zip(upper.par_chunks_mut(CHUNK))
-        .zip(lower.par_chunks_mut(CHUNK))
-        .enumerate()
-        .map(|(c, ((lab, up), lo))| {
-            let mut st = ChunkStats {
-                changed: 0,
-                sums: vec![0.0; k * d],
-                counts: vec![0; k],
-            };
-            for t in 0..lab.len() {
-                let i = c * CHUNK + t;
-                let x = data.row(i);
-                let a = lab[t] as usize;
-                let mut search = full;
-                if !full {
-                    let m = half_sep[a].max(lo[t]);
-                    if up[t] > m {
-                        up[t] = sqdist(x, &centres[a * d..(a + 1) * d]).sqrt();
-                        search = up[t] > m;
-                    }
-                }
-                if search {
-                    let (mut b1, mut d1, mut d2) = (0usize, f64::INFINITY, f64::INFINITY);
-                    for j in 0..k {
-                        let dj = sqdist(x, &centres[j * d..(j + 1) * d]);
-                        if dj < d1 {
-                            d2 = d1;
-                            d1 = dj;
-                            b1 = j;
-                        } else if dj < d2 {
-                            d2 = dj;
-                        }
-                    }
-                    if b1 != a || full {
-                        if lab[t] as usize != b1 {
-                            st.changed += 1;
-                        }
-                        lab[t] = b1 as u32;
-                    }
-                    up[t] = d1.sqrt();
-                    lo[t] = d2.sqrt();
-                }
-                let l = lab[t] as usize;
-                st.counts[l] += 1;
-                for (s, v) in st.sums[l * d..(l + 1) * d].iter_mut().zip(x) {
-                    *s += v;
-                }
-            }
-            st
-        })
-        .collect();
     let mut changed = 0;
     let mut sums = vec![0.0; k * d];
     let mut counts = vec![0; k];
-    for st in stats {
-        changed += st.changed;
-        for (a, b) in sums.iter_mut().zip(&st.sums) {
-            *a += b;
+    if par {
+        let stats: Vec<ChunkStats> = labels
+            .par_chunks_mut(CHUNK)
+            .zip(upper.par_chunks_mut(CHUNK))
+            .zip(lower.par_chunks_mut(CHUNK))
+            .enumerate()
+            .map(|(c, ((lab, up), lo))| {
+                let mut st = ChunkStats {
+                    changed: 0,
+                    sums: vec![0.0; k * d],
+                    counts: vec![0; k],
+                };
+                st.changed = by_dim!(
+                    d,
+                    assign_chunk(
+                        data,
+                        centres,
+                        k,
+                        half_sep,
+                        c * CHUNK,
+                        lab,
+                        up,
+                        lo,
+                        full,
+                        &mut st.sums,
+                        &mut st.counts
+                    )
+                );
+                st
+            })
+            .collect();
+        for st in stats {
+            changed += st.changed;
+            for (a, b) in sums.iter_mut().zip(&st.sums) {
+                *a += b;
+            }
+            for (a, b) in counts.iter_mut().zip(&st.counts) {
+                *a += b;
+            }
         }
-        for (a, b) in counts.iter_mut().zip(&st.counts) {
-            *a += b;
+    } else {
+        let (mut cs, mut cc) = (vec![0.0; k * d], vec![0usize; k]);
+        for (c, ((lab, up), lo)) in labels
+            .chunks_mut(CHUNK)
+            .zip(upper.chunks_mut(CHUNK))
+            .zip(lower.chunks_mut(CHUNK))
+            .enumerate()
+        {
+            cs.fill(0.0);
+            cc.fill(0);
+            changed += by_dim!(
+                d,
+                assign_chunk(
+                    data,
+                    centres,
+                    k,
+                    half_sep,
+                    c * CHUNK,
+                    lab,
+                    up,
+                    lo,
+                    full,
+                    &mut cs,
+                    &mut cc
+                )
+            );
+            for (a, b) in sums.iter_mut().zip(&cs) {
+                *a += b;
+            }
+            for (a, b) in counts.iter_mut().zip(&cc) {
+                *a += b;
+            }
         }
     }
     (changed, sums, counts)
@@ -611,6 +856,7 @@ fn relocate_empty(
     moves
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_once(
     data: &Data,
     k: usize,
@@ -618,9 +864,16 @@ fn run_once(
     max_iter: usize,
     tol_abs: f64,
     bounds: bool,
+    par: bool,
 ) -> Run {
-    let centres = kmeans_plus_plus(data, k, rng);
-    lloyd(data, k, centres, None, max_iter, tol_abs, bounds)
+    let centres = if par {
+        kmeans_plus_plus(data, k, rng)
+    } else {
+        by_dim!(data.d, seed_pp(data, k, rng, false))
+    };
+    let mut st = Lloyd::new(data.n, centres, None, bounds);
+    st.iterate(data, k, max_iter, max_iter, tol_abs, par);
+    st.finish(data, k, par)
 }
 
 /// A Lloyd state to continue from: labels with Hamerly bounds valid for the given centres
@@ -632,157 +885,266 @@ struct Warm {
     lower: Vec<f64>,
 }
 
-/// Lloyd iterations from the given centres (`k x d`, row-major).
-fn lloyd(
-    data: &Data,
-    k: usize,
-    mut centres: Vec<f64>,
-    warm: Option<Warm>,
-    max_iter: usize,
-    tol_abs: f64,
+/// Lloyd iterations in progress (resumable, so that swap trials can stop early).
+#[derive(Debug)]
+struct Lloyd {
+    centres: Vec<f64>,
+    labels: Vec<u32>,
+    upper: Vec<f64>,
+    lower: Vec<f64>,
+    /// Labels and bounds are not yet meaningful: the first iteration assigns exhaustively.
+    cold: bool,
     bounds: bool,
-) -> Run {
-    let n = data.n;
-    let d = data.d;
-    let cold = warm.is_none() || !bounds;
-    let Warm {
-        mut labels,
-        mut upper,
-        mut lower,
-    } = warm.unwrap_or_else(|| Warm {
-        labels: vec![0u32; n],
-        upper: vec![f64::INFINITY; n],
-        lower: vec![0.0; n],
-    });
-    let mut strict = false;
-    let mut converged = false;
-    let mut n_iter = 0;
-    for it in 0..max_iter {
-        n_iter = it + 1;
-        let half_sep = if bounds {
-            half_separation(&centres, k, d)
-        } else {
-            vec![0.0; k]
-        };
-        let full = (it == 0 && cold) || !bounds;
-        let (changed, mut sums, mut counts) = assign(
-            data,
-            &centres,
-            k,
-            &half_sep,
-            &mut labels,
-            &mut upper,
-            &mut lower,
-            full,
-        );
-        if counts.contains(&0) {
-            relocate_empty(data, &centres, &labels, &mut sums, &mut counts);
+    n_iter: usize,
+    converged: bool,
+    /// Converged because no label changed (the labels already match the centres).
+    strict: bool,
+    /// Cluster sums and counts kept up to date by moving only the points that change
+    /// cluster (swap trials); `None`: recomputed from all points every iteration, in chunk
+    /// order (scikit-learn's bits).
+    inc: Option<(Vec<f64>, Vec<usize>)>,
+}
+
+impl Lloyd {
+    fn new(n: usize, centres: Vec<f64>, warm: Option<Warm>, bounds: bool) -> Self {
+        let cold = warm.is_none() || !bounds;
+        let Warm {
+            labels,
+            upper,
+            lower,
+        } = warm.unwrap_or_else(|| Warm {
+            labels: vec![0u32; n],
+            upper: vec![f64::INFINITY; n],
+            lower: vec![0.0; n],
+        });
+        Lloyd {
+            centres,
+            labels,
+            upper,
+            lower,
+            cold,
+            bounds,
+            n_iter: 0,
+            converged: false,
+            strict: false,
+            inc: None,
         }
-        let mut new_centres = centres.clone();
-        for j in 0..k {
-            if counts[j] > 0 {
-                let inv = 1.0 / counts[j] as f64;
-                for c in 0..d {
-                    new_centres[j * d + c] = sums[j * d + c] * inv;
+    }
+
+    /// Runs at most `steps` more iterations (at most `max_iter` in all), stopping at
+    /// convergence.
+    fn iterate(
+        &mut self,
+        data: &Data,
+        k: usize,
+        steps: usize,
+        max_iter: usize,
+        tol_abs: f64,
+        par: bool,
+    ) {
+        let d = data.d;
+        let bounds = self.bounds;
+        let mut done = 0;
+        while !self.converged && self.n_iter < max_iter && done < steps {
+            let it = self.n_iter;
+            self.n_iter += 1;
+            done += 1;
+            let centres = &self.centres;
+            let half_sep = if bounds {
+                half_separation(centres, k, d)
+            } else {
+                vec![0.0; k]
+            };
+            let full = (it == 0 && self.cold) || !bounds;
+            let (changed, sums, counts) = if let Some((sums, counts)) = self.inc.as_mut() {
+                let changed = by_dim!(
+                    d,
+                    assign_moves(
+                        data,
+                        centres,
+                        k,
+                        &half_sep,
+                        &mut self.labels,
+                        &mut self.upper,
+                        &mut self.lower,
+                        full,
+                        sums,
+                        counts
+                    )
+                );
+                if counts.contains(&0) {
+                    let moves = relocate_empty(data, centres, &self.labels, sums, counts);
+                    for (i, j) in moves {
+                        self.labels[i] = j as u32;
+                        self.upper[i] = f64::INFINITY;
+                        self.lower[i] = 0.0;
+                    }
+                }
+                (changed, sums.clone(), counts.clone())
+            } else {
+                let (changed, mut sums, mut counts) = assign(
+                    data,
+                    centres,
+                    k,
+                    &half_sep,
+                    &mut self.labels,
+                    &mut self.upper,
+                    &mut self.lower,
+                    full,
+                    par,
+                );
+                if counts.contains(&0) {
+                    relocate_empty(data, centres, &self.labels, &mut sums, &mut counts);
+                }
+                (changed, sums, counts)
+            };
+            let mut new_centres = centres.clone();
+            for j in 0..k {
+                if counts[j] > 0 {
+                    let inv = 1.0 / counts[j] as f64;
+                    for c in 0..d {
+                        new_centres[j * d + c] = sums[j * d + c] * inv;
+                    }
                 }
             }
-        }
-        let shifts: Vec<f64> = (0..k)
-            .map(|j| {
-                sqdist(
-                    &centres[j * d..(j + 1) * d],
-                    &new_centres[j * d..(j + 1) * d],
-                )
-            })
-            .collect();
-        let total_shift: f64 = shifts.iter().sum();
-        if bounds {
-            let p: Vec<f64> = shifts.iter().map(|s| s.sqrt()).collect();
-            let (mut m1, mut m2, mut arg) = (0.0f64, 0.0f64, 0usize);
-            for (j, &pj) in p.iter().enumerate() {
-                if pj > m1 {
-                    m2 = m1;
-                    m1 = pj;
-                    arg = j;
-                } else if pj > m2 {
-                    m2 = pj;
+            let shifts: Vec<f64> = (0..k)
+                .map(|j| {
+                    sqdist(
+                        &centres[j * d..(j + 1) * d],
+                        &new_centres[j * d..(j + 1) * d],
+                    )
+                })
+                .collect();
+            let total_shift: f64 = shifts.iter().sum();
+            if bounds {
+                let p: Vec<f64> = shifts.iter().map(|s| s.sqrt()).collect();
+                let (mut m1, mut m2, mut arg) = (0.0f64, 0.0f64, 0usize);
+                for (j, &pj) in p.iter().enumerate() {
+                    if pj > m1 {
+                        m2 = m1;
+                        m1 = pj;
+                        arg = j;
+                    } else if pj > m2 {
+                        m2 = pj;
+                    }
                 }
-            }
-            upper
-                .par_iter_mut()
-                .zip(lower.par_iter_mut())
-                .zip(labels.par_iter())
-                .for_each(|((u, l), &a)| {
+                let update = |((u, l), &a): ((&mut f64, &mut f64), &u32)| {
                     let a = a as usize;
                     *u += p[a];
                     *l -= if a == arg { m2 } else { m1 };
-                });
-        }
-        centres = new_centres;
-        if it > 0 && changed == 0 {
-            strict = true;
-            converged = true;
-            break;
-        }
-        if total_shift <= tol_abs {
-            converged = true;
-            break;
+                };
+                if par {
+                    self.upper
+                        .par_iter_mut()
+                        .zip(self.lower.par_iter_mut())
+                        .zip(self.labels.par_iter())
+                        .for_each(update);
+                } else {
+                    self.upper
+                        .iter_mut()
+                        .zip(self.lower.iter_mut())
+                        .zip(self.labels.iter())
+                        .for_each(update);
+                }
+            }
+            self.centres = new_centres;
+            if it > 0 && changed == 0 {
+                self.strict = true;
+                self.converged = true;
+                break;
+            }
+            if total_shift <= tol_abs {
+                self.converged = true;
+                break;
+            }
         }
     }
-    if !strict {
-        // Labels consistent with the final centres (scikit-learn's last E-step).
-        let half_sep = if bounds {
-            half_separation(&centres, k, d)
-        } else {
-            vec![0.0; k]
-        };
-        let (_, mut sums, mut counts) = assign(
-            data,
-            &centres,
-            k,
-            &half_sep,
-            &mut labels,
-            &mut upper,
-            &mut lower,
-            !bounds,
-        );
-        if counts.contains(&0) {
-            // Rare: a cluster lost all its points in the last reassignment. Give it the
-            // farthest point and recompute the affected means so that k clusters remain.
-            let moves = relocate_empty(data, &centres, &labels, &mut sums, &mut counts);
-            for (i, j) in moves {
-                labels[i] = j as u32;
-            }
-            for j in 0..k {
-                if counts[j] > 0 {
-                    for c in 0..d {
-                        centres[j * d + c] = sums[j * d + c] / counts[j] as f64;
+
+    /// Sum of squared distances of the points to the centres of their current labels: an
+    /// upper bound on the inertia that further iterations reach.
+    fn label_cost(&self, data: &Data, par: bool) -> f64 {
+        inertia_of(data, &self.centres, &self.labels, par)
+    }
+
+    /// The final assignment step (unless the labels already match the centres) and the run.
+    fn finish(self, data: &Data, k: usize, par: bool) -> Run {
+        let d = data.d;
+        let Lloyd {
+            mut centres,
+            mut labels,
+            mut upper,
+            mut lower,
+            bounds,
+            n_iter,
+            converged,
+            strict,
+            ..
+        } = self;
+        if !strict {
+            // Labels consistent with the final centres (scikit-learn's last E-step).
+            let half_sep = if bounds {
+                half_separation(&centres, k, d)
+            } else {
+                vec![0.0; k]
+            };
+            let (_, mut sums, mut counts) = assign(
+                data,
+                &centres,
+                k,
+                &half_sep,
+                &mut labels,
+                &mut upper,
+                &mut lower,
+                !bounds,
+                par,
+            );
+            if counts.contains(&0) {
+                // Rare: a cluster lost all its points in the last reassignment. Give it the
+                // farthest point and recompute the affected means so that k clusters remain.
+                let moves = relocate_empty(data, &centres, &labels, &mut sums, &mut counts);
+                for (i, j) in moves {
+                    labels[i] = j as u32;
+                }
+                for j in 0..k {
+                    if counts[j] > 0 {
+                        for c in 0..d {
+                            centres[j * d + c] = sums[j * d + c] / counts[j] as f64;
+                        }
                     }
                 }
             }
         }
+        let inertia = inertia_of(data, &centres, &labels, par);
+        Run {
+            centres,
+            labels,
+            inertia,
+            n_iter,
+            converged,
+            refine_moves: 0,
+            lloyd_inertia: inertia,
+        }
     }
-    let inertia = (0..n.div_ceil(CHUNK))
-        .into_par_iter()
-        .map(|c| {
-            (c * CHUNK..((c + 1) * CHUNK).min(n))
-                .map(|i| {
-                    let l = labels[i] as usize;
-                    sqdist(data.row(i), &centres[l * d..(l + 1) * d])
-                })
-                .sum::<f64>()
-        })
-        .collect::<Vec<f64>>()
-        .iter()
-        .sum();
-    Run {
-        centres,
-        labels,
-        inertia,
-        n_iter,
-        converged,
-        refine_moves: 0,
-    }
+}
+
+/// Sum of squared distances of the points to the centres of their labels, summed per chunk
+/// and then over chunks in order (the same bits in parallel or not).
+fn inertia_of(data: &Data, centres: &[f64], labels: &[u32], par: bool) -> f64 {
+    let (n, d) = (data.n, data.d);
+    let chunk = |c: usize| -> f64 {
+        (c * CHUNK..((c + 1) * CHUNK).min(n))
+            .map(|i| {
+                let l = labels[i] as usize;
+                sqdist(data.row(i), &centres[l * d..(l + 1) * d])
+            })
+            .sum::<f64>()
+    };
+    let parts: Vec<f64> = if par {
+        (0..n.div_ceil(CHUNK)).into_par_iter().map(chunk).collect()
+    } else {
+        (0..n.div_ceil(CHUNK)).map(chunk).collect()
+    };
+    parts.iter().sum()
 }
 
 /// Hartigan's single-point moves, sequential in point order (deterministic), starting from a
@@ -792,6 +1154,10 @@ fn lloyd(
 /// clusters that changed since it was last examined (all clusters when its own changed), so
 /// late passes cost O(k) per point instead of O(k d).
 fn hartigan_refine(data: &Data, k: usize, run: &mut Run, max_passes: usize) {
+    by_dim!(data.d, hartigan(data, k, run, max_passes))
+}
+
+fn hartigan<const D: usize>(data: &Data, k: usize, run: &mut Run, max_passes: usize) {
     let (n, d) = (data.n, data.d);
     if k < 2 {
         return;
@@ -825,6 +1191,7 @@ fn hartigan_refine(data: &Data, k: usize, run: &mut Run, max_passes: usize) {
     // Steps are point visits, counted from 1; 0 = "before the refinement started".
     let mut step: u64 = 0;
     let mut last_change = vec![1u64; k]; // every cluster is live at the start
+    let mut latest_change = 1u64; // max of last_change
     let mut last_check = vec![0u64; n];
     let mut moves = 0;
     for _ in 0..max_passes {
@@ -833,24 +1200,24 @@ fn hartigan_refine(data: &Data, k: usize, run: &mut Run, max_passes: usize) {
             step += 1;
             let seen = last_check[i];
             last_check[i] = step;
+            if latest_change <= seen {
+                continue; // no cluster changed since this point was last examined
+            }
             let a = run.labels[i] as usize;
             let own_live = last_change[a] > seen;
-            if !own_live && !last_change.iter().any(|&c| c > seen) {
-                continue;
-            }
             let na = counts[a];
             if na <= 1 {
                 continue;
             }
             let x = data.row(i);
-            let remove = na as f64 / (na - 1) as f64 * sqdist(x, &centres[a * d..(a + 1) * d]);
+            let remove = na as f64 / (na - 1) as f64 * sq::<D>(x, &centres[a * d..(a + 1) * d]);
             let mut best = (remove, a);
             for j in 0..k {
                 if j == a || !(own_live || last_change[j] > seen) {
                     continue;
                 }
                 let nj = counts[j] as f64;
-                let add = nj / (nj + 1.0) * sqdist(x, &centres[j * d..(j + 1) * d]);
+                let add = nj / (nj + 1.0) * sq::<D>(x, &centres[j * d..(j + 1) * d]);
                 if add < best.0 {
                     best = (add, j);
                 }
@@ -869,6 +1236,7 @@ fn hartigan_refine(data: &Data, k: usize, run: &mut Run, max_passes: usize) {
                 run.labels[i] = b as u32;
                 last_change[a] = step;
                 last_change[b] = step;
+                latest_change = step;
                 moved += 1;
             }
         }
@@ -877,7 +1245,7 @@ fn hartigan_refine(data: &Data, k: usize, run: &mut Run, max_passes: usize) {
         }
         moves += moved;
     }
-    run.refine_moves = moves;
+    run.refine_moves += moves;
     if moves == 0 {
         return;
     }
@@ -890,9 +1258,44 @@ fn hartigan_refine(data: &Data, k: usize, run: &mut Run, max_passes: usize) {
     run.inertia = (0..n)
         .map(|i| {
             let l = run.labels[i] as usize;
-            sqdist(data.row(i), &run.centres[l * d..(l + 1) * d])
+            sq::<D>(data.row(i), &run.centres[l * d..(l + 1) * d])
         })
         .sum();
+}
+
+/// Squared distance of each point to its own centre and distance to the second-closest
+/// centre, for a run whose points are at their nearest centres.
+fn own_and_second<const D: usize>(data: &Data, k: usize, run: &Run) -> (Vec<f64>, Vec<f64>) {
+    let d = data.d;
+    let rows: Vec<(f64, f64)> = (0..data.n)
+        .into_par_iter()
+        .with_min_len(CHUNK)
+        .map(|i| {
+            let x = data.row(i);
+            let a = run.labels[i] as usize;
+            let own = sq::<D>(x, &run.centres[a * d..(a + 1) * d]);
+            let mut second = f64::INFINITY;
+            for j in 0..k {
+                if j != a {
+                    second = second.min(sq::<D>(x, &run.centres[j * d..(j + 1) * d]));
+                }
+            }
+            (own, second.sqrt())
+        })
+        .collect();
+    rows.into_iter().unzip()
+}
+
+/// Settings of the swap stage.
+struct SwapCfg {
+    trials: usize,
+    batch: usize,
+    steps: usize,
+    max_iter: usize,
+    tol_abs: f64,
+    bounds: bool,
+    hartigan: bool,
+    max_passes: usize,
 }
 
 /// Swap polishing of a converged run (random swap: Fränti, "Efficiency of random swap
@@ -900,52 +1303,25 @@ fn hartigan_refine(data: &Data, k: usize, run: &mut Run, max_passes: usize) {
 /// with probability proportional to the squared distance to its centre (greedy best of
 /// `2 + ln k` draws, as k-means++), repartitions locally (the points of the removed centre
 /// are reassigned, every other point only compares its centre with the new one, which also
-/// gives valid Hamerly bounds), runs Lloyd to convergence from there and keeps the result
-/// only if the inertia drops. Trials are sequential, each from the best solution so far;
-/// with Hartigan enabled, candidates within 2% of the current inertia are refined before
-/// the comparison. Returns the number of accepted swaps.
-#[allow(clippy::too_many_arguments)]
-fn swap_polish(
-    data: &Data,
-    k: usize,
-    run: &mut Run,
-    trials: usize,
-    rng: &mut Rng,
-    max_iter: usize,
-    tol_abs: f64,
-    bounds: bool,
-    hartigan: bool,
-    max_passes: usize,
-) -> usize {
-    let (n, d) = (data.n, data.d);
-    if k < 2 || trials == 0 {
+/// gives valid Hamerly bounds) and runs a few Lloyd iterations (`steps`). The cost of the
+/// labels at that point bounds the inertia that Lloyd would reach from there; trials whose
+/// bound does not beat the current inertia are dropped. Trials run in batches of `batch`
+/// from the same solution (in parallel, each one sequential inside); the batch's best
+/// surviving trial runs Lloyd to convergence (then Hartigan) and replaces the current
+/// solution if its inertia is lower. Returns the number of accepted swaps.
+fn swap_polish(data: &Data, k: usize, run: &mut Run, cfg: &SwapCfg, rng: &mut Rng) -> usize {
+    let n = data.n;
+    if k < 2 || cfg.trials == 0 {
         return 0;
     }
     let mut accepted = 0;
     let n_cand = 2 + (k as f64).ln().floor() as usize;
-    // Exact squared distance to the own centre and distance to the second-closest centre of
-    // the current solution; recomputed when it changes.
-    let exact = |run: &Run| -> (Vec<f64>, Vec<f64>) {
-        let rows: Vec<(f64, f64)> = (0..n)
-            .into_par_iter()
-            .map(|i| {
-                let x = data.row(i);
-                let a = run.labels[i] as usize;
-                let own = sqdist(x, &run.centres[a * d..(a + 1) * d]);
-                let mut second = f64::INFINITY;
-                for j in 0..k {
-                    if j != a {
-                        second = second.min(sqdist(x, &run.centres[j * d..(j + 1) * d]));
-                    }
-                }
-                (own, second.sqrt())
-            })
-            .collect();
-        rows.into_iter().unzip()
-    };
-    let (mut d1, mut second) = exact(run);
+    let (mut d1, mut second) = by_dim!(data.d, own_and_second(data, k, run));
     let mut cumsum = vec![0.0; n];
-    for _ in 0..trials {
+    let mut left = cfg.trials;
+    while left > 0 {
+        let b = left.min(cfg.batch.max(1));
+        left -= b;
         let mut acc = 0.0;
         for i in 0..n {
             acc += d1[i];
@@ -954,85 +1330,136 @@ fn swap_polish(
         if acc <= 0.0 {
             break;
         }
-        let j = rng.below(k);
-        let draws: Vec<usize> = (0..n_cand)
+        let plans: Vec<(usize, Vec<usize>)> = (0..b)
             .map(|_| {
-                let r = rng.uniform() * acc;
-                cumsum.partition_point(|&v| v <= r).min(n - 1)
+                let j = rng.below(k);
+                let draws: Vec<usize> = (0..n_cand)
+                    .map(|_| {
+                        let r = rng.uniform() * acc;
+                        cumsum.partition_point(|&v| v <= r).min(n - 1)
+                    })
+                    .collect();
+                (j, draws)
             })
             .collect();
-        let pots: Vec<f64> = draws
+        let current: &Run = run;
+        let (d1r, secr) = (&d1, &second);
+        let trials: Vec<(f64, Lloyd)> = plans
             .par_iter()
-            .map(|&c| {
-                let y = data.row(c);
-                (0..n).map(|i| d1[i].min(sqdist(data.row(i), y))).sum()
+            .map(|(j, draws)| {
+                by_dim!(
+                    data.d,
+                    swap_trial(data, k, current, d1r, secr, *j, draws, cfg)
+                )
             })
             .collect();
-        let mut best = 0;
-        for (t, p) in pots.iter().enumerate() {
-            if *p < pots[best] {
-                best = t;
+        let mut best: Option<(f64, Lloyd)> = None;
+        for (cost, st) in trials {
+            if cost < run.lloyd_inertia * (1.0 + SWAP_SLACK)
+                && best.as_ref().is_none_or(|b| cost < b.0)
+            {
+                best = Some((cost, st));
             }
         }
-        let mut centres = run.centres.clone();
-        centres[j * d..(j + 1) * d].copy_from_slice(data.row(draws[best]));
-        // Local repartition with valid bounds for the swapped centres.
-        let cs = &centres;
-        let rows: Vec<(u32, f64, f64)> = (0..n)
-            .into_par_iter()
-            .map(|i| {
-                let x = data.row(i);
-                let a = run.labels[i] as usize;
-                if a == j {
-                    let (mut b1, mut e1, mut e2) = (0usize, f64::INFINITY, f64::INFINITY);
-                    for t in 0..k {
-                        let e = sqdist(x, &cs[t * d..(t + 1) * d]);
-                        if e < e1 {
-                            e2 = e1;
-                            e1 = e;
-                            b1 = t;
-                        } else if e < e2 {
-                            e2 = e;
-                        }
-                    }
-                    (b1 as u32, e1.sqrt(), e2.sqrt())
-                } else {
-                    let own = d1[i].sqrt();
-                    let dy = sqdist(x, &cs[j * d..(j + 1) * d]).sqrt();
-                    if dy < own {
-                        (j as u32, dy, own)
-                    } else {
-                        (a as u32, own, second[i].min(dy))
-                    }
-                }
-            })
-            .collect();
-        let mut warm = Warm {
-            labels: Vec::with_capacity(n),
-            upper: Vec::with_capacity(n),
-            lower: Vec::with_capacity(n),
+        let Some((_, mut st)) = best else {
+            continue;
         };
-        for (l, u, lo) in rows {
-            warm.labels.push(l);
-            warm.upper.push(u);
-            warm.lower.push(lo);
+        if st.inc.take().is_some() {
+            // One more iteration at least, with sums over all points: exact means.
+            st.converged = false;
+            st.strict = false;
         }
-        let mut cand = lloyd(data, k, centres, Some(warm), max_iter, tol_abs, bounds);
-        if cand.labels == run.labels {
-            continue; // Lloyd went back to the current partition
-        }
-        // The current solution is Hartigan-refined: refine promising candidates too (within
-        // 2% of the current inertia) so they compete on equal terms.
-        if hartigan && cand.inertia < run.inertia * 1.02 {
-            hartigan_refine(data, k, &mut cand, max_passes);
+        st.iterate(data, k, cfg.max_iter, cfg.max_iter, cfg.tol_abs, true);
+        let mut cand = st.finish(data, k, true);
+        if cfg.hartigan {
+            hartigan_refine(data, k, &mut cand, cfg.max_passes);
         }
         if cand.inertia < run.inertia * (1.0 - 1e-12) {
             *run = cand;
-            (d1, second) = exact(run);
+            (d1, second) = by_dim!(data.d, own_and_second(data, k, run));
             accepted += 1;
         }
     }
     accepted
+}
+
+/// One swap trial from `run` (see [`swap_polish`]): returns the cost of its labels after
+/// at most `cfg.steps` Lloyd iterations, and the Lloyd state to continue from.
+#[allow(clippy::too_many_arguments)]
+fn swap_trial<const D: usize>(
+    data: &Data,
+    k: usize,
+    run: &Run,
+    d1: &[f64],
+    second: &[f64],
+    j: usize,
+    draws: &[usize],
+    cfg: &SwapCfg,
+) -> (f64, Lloyd) {
+    let (n, d) = (data.n, data.d);
+    let mut best: Option<(f64, usize)> = None;
+    for &c in draws {
+        let y = data.row(c);
+        let mut pot = 0.0;
+        for i in 0..n {
+            pot += d1[i].min(sq::<D>(data.row(i), y));
+        }
+        if best.is_none_or(|(p, _)| pot < p) {
+            best = Some((pot, c));
+        }
+    }
+    let mut centres = run.centres.clone();
+    if let Some((_, c)) = best {
+        centres[j * d..(j + 1) * d].copy_from_slice(data.row(c));
+    }
+    // Local repartition with valid bounds for the swapped centres.
+    let mut warm = Warm {
+        labels: Vec::with_capacity(n),
+        upper: Vec::with_capacity(n),
+        lower: Vec::with_capacity(n),
+    };
+    let cj = &centres[j * d..(j + 1) * d];
+    for i in 0..n {
+        let x = data.row(i);
+        let a = run.labels[i] as usize;
+        let (l, u, lo) = if a == j {
+            let (mut b1, mut e1, mut e2) = (0usize, f64::INFINITY, f64::INFINITY);
+            for t in 0..k {
+                let e = sq::<D>(x, &centres[t * d..(t + 1) * d]);
+                if e < e1 {
+                    e2 = e1;
+                    e1 = e;
+                    b1 = t;
+                } else if e < e2 {
+                    e2 = e;
+                }
+            }
+            (b1 as u32, e1.sqrt(), e2.sqrt())
+        } else {
+            let own = d1[i].sqrt();
+            let dy = sq::<D>(x, cj).sqrt();
+            if dy < own {
+                (j as u32, dy, own)
+            } else {
+                (a as u32, own, second[i].min(dy))
+            }
+        };
+        warm.labels.push(l);
+        warm.upper.push(u);
+        warm.lower.push(lo);
+    }
+    let (mut sums, mut counts) = (vec![0.0; k * d], vec![0usize; k]);
+    for (i, &l) in warm.labels.iter().enumerate() {
+        let l = l as usize;
+        counts[l] += 1;
+        for (s, v) in sums[l * d..(l + 1) * d].iter_mut().zip(data.row(i)) {
+            *s += v;
+        }
+    }
+    let mut st = Lloyd::new(n, centres, Some(warm), cfg.bounds);
+    st.inc = Some((sums, counts));
+    st.iterate(data, k, cfg.steps, cfg.max_iter, cfg.tol_abs, false);
+    (st.label_cost(data, false), st)
 }
 
 #[cfg(test)]
