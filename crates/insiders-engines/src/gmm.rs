@@ -505,7 +505,7 @@ impl GaussianMixture {
         for (i, &l) in labels.iter().enumerate() {
             resp[i * k + l] = 1.0;
         }
-        let params = m_step(data, &resp, k, self.cov, self.params.reg_covar, true)?;
+        let params = m_step(data, &resp, k, self.cov, self.params.reg_covar, true, None)?;
         self.em_from(data, params, resp)
     }
 
@@ -518,8 +518,17 @@ impl GaussianMixture {
         for it in 1..=self.params.max_iter {
             n_iter = it;
             let prev = lower_bound;
-            lower_bound = e_step(data, &params, &mut resp) / n as f64;
-            params = m_step(data, &resp, k, self.cov, self.params.reg_covar, false)?;
+            let (ll, first) = e_step_with_sums(data, &params, &mut resp);
+            lower_bound = ll / n as f64;
+            params = m_step(
+                data,
+                &resp,
+                k,
+                self.cov,
+                self.params.reg_covar,
+                false,
+                Some(first),
+            )?;
             if (lower_bound - prev).abs() < self.params.tol {
                 converged = true;
                 break;
@@ -589,19 +598,116 @@ impl Params {
                 max = w[j];
             }
         }
-        // log-sum-exp with one exp per component: out = exp(w - max) / sum.
-        let mut s = 0.0;
-        for (o, &v) in out.iter_mut().zip(w.iter()) {
-            let e = (v - max).exp();
-            *o = e;
-            s += e;
-        }
-        let inv = 1.0 / s;
-        for o in out.iter_mut() {
-            *o *= inv;
-        }
-        max + s.ln()
+        normalise(w, max, out)
     }
+
+    /// [`Params::responsibilities_of`] for full covariances in `D` dimensions (known at
+    /// compile time): the same arithmetic, without the per-component dispatch.
+    #[inline(always)]
+    fn responsibilities_full<const D: usize>(
+        &self,
+        x: &[f64],
+        w: &mut [f64],
+        out: &mut [f64],
+    ) -> f64 {
+        let k = self.k;
+        let (means, prec) = (&self.means[..k * D], &self.prec[..k * D * D]);
+        let (lw, ld) = (&self.log_weights[..k], &self.log_det[..k]);
+        let w = &mut w[..k];
+        let mut max = f64::NEG_INFINITY;
+        for j in 0..k {
+            let q = quad_full::<D>(
+                x,
+                &means[j * D..(j + 1) * D],
+                &prec[j * D * D..(j + 1) * D * D],
+            );
+            let v = lw[j] - 0.5 * (D as f64 * LN_2PI + q) + ld[j];
+            w[j] = v;
+            if v > max {
+                max = v;
+            }
+        }
+        normalise(w, max, out)
+    }
+}
+
+/// log-sum-exp with one exp per component: `out = exp(w - max) / sum`, returns
+/// `max + ln sum`. An `exp` whose argument is below -746 is exactly 0 in `f64` and is not
+/// computed (bit-identical).
+#[inline(always)]
+fn normalise(w: &[f64], max: f64, out: &mut [f64]) -> f64 {
+    let mut s = 0.0;
+    for (o, &v) in out.iter_mut().zip(w.iter()) {
+        let z = v - max;
+        let e = if z < -746.0 { 0.0 } else { z.exp() };
+        *o = e;
+        s += e;
+    }
+    let inv = 1.0 / s;
+    for o in out.iter_mut() {
+        *o *= inv;
+    }
+    max + s.ln()
+}
+
+/// Responsibilities and log-likelihoods of the points of one chunk (`out` holds their rows
+/// of `resp`, the first point is `first`); adds their first moments to `acc` when given
+/// (see [`first_moments`]). Returns the chunk's sum of log-likelihoods, in point order.
+fn e_chunk(
+    data: &Data,
+    params: &Params,
+    first: usize,
+    out: &mut [f64],
+    acc: Option<&mut [f64]>,
+) -> f64 {
+    if !params.diagonal {
+        match params.d {
+            1 => return e_chunk_full::<1>(data, params, first, out, acc),
+            2 => return e_chunk_full::<2>(data, params, first, out, acc),
+            3 => return e_chunk_full::<3>(data, params, first, out, acc),
+            4 => return e_chunk_full::<4>(data, params, first, out, acc),
+            5 => return e_chunk_full::<5>(data, params, first, out, acc),
+            6 => return e_chunk_full::<6>(data, params, first, out, acc),
+            7 => return e_chunk_full::<7>(data, params, first, out, acc),
+            8 => return e_chunk_full::<8>(data, params, first, out, acc),
+            _ => {}
+        }
+    }
+    let (k, d) = (params.k, params.d);
+    let mut diff = vec![0.0; d];
+    let mut w = vec![0.0; k];
+    let mut sum = 0.0;
+    let mut acc = acc;
+    for (t, o) in out.chunks_mut(k).enumerate() {
+        let x = data.row(first + t);
+        sum += params.responsibilities_of(x, &mut diff, &mut w, o);
+        if let Some(a) = acc.as_deref_mut() {
+            first_moments(x, o, a, d + 1);
+        }
+    }
+    sum
+}
+
+/// [`e_chunk`] for full covariances in `D` dimensions.
+fn e_chunk_full<const D: usize>(
+    data: &Data,
+    params: &Params,
+    first: usize,
+    out: &mut [f64],
+    acc: Option<&mut [f64]>,
+) -> f64 {
+    let k = params.k;
+    let mut w = vec![0.0; k];
+    let mut sum = 0.0;
+    let mut acc = acc;
+    let xs = &data.xs[first * D..];
+    for (o, x) in out.chunks_exact_mut(k).zip(xs.chunks_exact(D)) {
+        sum += params.responsibilities_full::<D>(x, &mut w, o);
+        if let Some(a) = acc.as_deref_mut() {
+            first_moments(x, o, a, D + 1);
+        }
+    }
+    sum
 }
 
 /// `|(x - mu)^T P|^2` for the precision factor `P` of one component (`diagonal`: `P` is
@@ -682,34 +788,70 @@ struct EmRun {
 
 /// E-step: fills `resp` (`n x k`) and returns the sum over points of the log-likelihood.
 fn e_step(data: &Data, params: &Params, resp: &mut [f64]) -> f64 {
-    let (k, d) = (params.k, params.d);
+    let k = params.k;
     let partial: Vec<f64> = resp
         .par_chunks_mut(CHUNK * k)
         .enumerate()
-        .map(|(c, out)| {
-            let mut diff = vec![0.0; d];
-            let mut w = vec![0.0; k];
-            let mut sum = 0.0;
-            for (t, o) in out.chunks_mut(k).enumerate() {
-                let x = data.row(c * CHUNK + t);
-                sum += params.responsibilities_of(x, &mut diff, &mut w, o);
-            }
-            sum
-        })
+        .map(|(c, out)| e_chunk(data, params, c * CHUNK, out, None))
         .collect();
     partial.iter().sum()
 }
 
+/// E-step fused with the M-step's first pass: fills `resp` (`n x k`), returns the sum over
+/// points of the log-likelihood and the per-component sums `[sum r, sum r x]` (`k x (d + 1)`)
+/// that [`m_step`] would compute from `resp`, with the same chunks and the same order of
+/// additions (bit-identical), saving one pass over the points.
+fn e_step_with_sums(data: &Data, params: &Params, resp: &mut [f64]) -> (f64, Vec<f64>) {
+    let (k, d) = (params.k, params.d);
+    let width = d + 1;
+    let partial: Vec<(f64, Vec<f64>)> = resp
+        .par_chunks_mut(CHUNK * k)
+        .enumerate()
+        .map(|(c, out)| {
+            let mut acc = vec![0.0; k * width];
+            let sum = e_chunk(data, params, c * CHUNK, out, Some(&mut acc));
+            (sum, acc)
+        })
+        .collect();
+    let mut total = 0.0;
+    let mut first = vec![0.0; k * width];
+    for (s, acc) in &partial {
+        total += s;
+        for (t, v) in first.iter_mut().zip(acc) {
+            *t += v;
+        }
+    }
+    (total, first)
+}
+
+/// Adds point `x`'s responsibilities `r` and weighted coordinates `r x` to the per-component
+/// sums `acc` (`k x width`, `width = d + 1`); zero responsibilities are skipped.
+#[inline(always)]
+fn first_moments(x: &[f64], r: &[f64], acc: &mut [f64], width: usize) {
+    for (&rj, a) in r.iter().zip(acc.chunks_exact_mut(width)) {
+        if rj == 0.0 {
+            continue;
+        }
+        a[0] += rj;
+        for (s, v) in a[1..].iter_mut().zip(x) {
+            *s += rj * v;
+        }
+    }
+}
+
 /// Sums over points in fixed chunks (in parallel), added in chunk order: deterministic for
-/// any thread count. `f(i, acc)` adds point `i`'s contribution to a zeroed `len`-vector.
-fn chunked_sum(n: usize, len: usize, f: impl Fn(usize, &mut [f64]) + Sync) -> Vec<f64> {
+/// any thread count. `f(range, acc)` adds the contributions of the points in `range` (one
+/// chunk) to a zeroed `len`-vector.
+fn chunked_sum(
+    n: usize,
+    len: usize,
+    f: impl Fn(std::ops::Range<usize>, &mut [f64]) + Sync,
+) -> Vec<f64> {
     let parts: Vec<Vec<f64>> = (0..n.div_ceil(CHUNK))
         .into_par_iter()
         .map(|c| {
             let mut acc = vec![0.0; len];
-            for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
-                f(i, &mut acc);
-            }
+            f(c * CHUNK..((c + 1) * CHUNK).min(n), &mut acc);
             acc
         })
         .collect();
@@ -733,22 +875,19 @@ fn m_step(
     cov_type: CovarianceType,
     reg: f64,
     init: bool,
+    first: Option<Vec<f64>>,
 ) -> Result<Params, Error> {
     let (n, d) = (data.n, data.d);
-    // Pass 1: nk and weighted sums, point-major (contiguous rows of resp).
-    let first = chunked_sum(n, k * (d + 1), |i, acc| {
-        let x = data.row(i);
-        for (j, &r) in resp[i * k..(i + 1) * k].iter().enumerate() {
-            if r == 0.0 {
-                continue;
+    // Pass 1: nk and weighted sums, point-major (contiguous rows of resp), unless the
+    // E-step computed them (`e_step_with_sums`, the same sums).
+    let first = match first {
+        Some(f) => f,
+        None => chunked_sum(n, k * (d + 1), |range, acc| {
+            for i in range {
+                first_moments(data.row(i), &resp[i * k..(i + 1) * k], acc, d + 1);
             }
-            let a = &mut acc[j * (d + 1)..(j + 1) * (d + 1)];
-            a[0] += r;
-            for (s, v) in a[1..].iter_mut().zip(x) {
-                *s += r * v;
-            }
-        }
-    });
+        }),
+    };
     let mut nk = vec![0.0; k];
     let mut means = vec![0.0; k * d];
     for j in 0..k {
@@ -760,26 +899,35 @@ fn m_step(
     // Pass 2: scatter around the new means (upper triangle for full, diagonal otherwise).
     let full = cov_type == CovarianceType::Full;
     let width = if full { d * (d + 1) / 2 } else { d };
-    let scatter = chunked_sum(n, k * width, |i, acc| {
-        let x = data.row(i);
-        let mut diff = vec![0.0; if full && d > 8 { d } else { 0 }];
-        for (j, &r) in resp[i * k..(i + 1) * k].iter().enumerate() {
-            if r == 0.0 {
-                continue;
-            }
+    // Component-major within each chunk: a component's sums stay in registers while the
+    // chunk's points are added in point order (the same additions as point-major).
+    let xs = &data.xs[..];
+    let scatter = chunked_sum(n, k * width, |range, acc| {
+        for j in 0..k {
             let mu = &means[j * d..(j + 1) * d];
             let a = &mut acc[j * width..(j + 1) * width];
-            if full {
-                match d {
-                    1 => scatter_full::<1>(r, x, mu, a),
-                    2 => scatter_full::<2>(r, x, mu, a),
-                    3 => scatter_full::<3>(r, x, mu, a),
-                    4 => scatter_full::<4>(r, x, mu, a),
-                    5 => scatter_full::<5>(r, x, mu, a),
-                    6 => scatter_full::<6>(r, x, mu, a),
-                    7 => scatter_full::<7>(r, x, mu, a),
-                    8 => scatter_full::<8>(r, x, mu, a),
-                    _ => {
+            let range = range.clone();
+            if !full {
+                scatter_diag(xs, resp, k, j, d, range, mu, a);
+                continue;
+            }
+            match d {
+                1 => scatter_full::<1>(xs, resp, k, j, range, mu, a),
+                2 => scatter_full::<2>(xs, resp, k, j, range, mu, a),
+                3 => scatter_full::<3>(xs, resp, k, j, range, mu, a),
+                4 => scatter_full::<4>(xs, resp, k, j, range, mu, a),
+                5 => scatter_full::<5>(xs, resp, k, j, range, mu, a),
+                6 => scatter_full::<6>(xs, resp, k, j, range, mu, a),
+                7 => scatter_full::<7>(xs, resp, k, j, range, mu, a),
+                8 => scatter_full::<8>(xs, resp, k, j, range, mu, a),
+                _ => {
+                    let mut diff = vec![0.0; d];
+                    for i in range {
+                        let r = resp[i * k + j];
+                        if r == 0.0 {
+                            continue;
+                        }
+                        let x = &xs[i * d..(i + 1) * d];
                         for c in 0..d {
                             diff[c] = x[c] - mu[c];
                         }
@@ -792,11 +940,6 @@ fn m_step(
                             }
                         }
                     }
-                }
-            } else {
-                for c in 0..d {
-                    let v = x[c] - mu[c];
-                    a[c] += r * v * v;
                 }
             }
         }
@@ -858,21 +1001,70 @@ fn m_step(
     Ok(params)
 }
 
-/// Adds `r (x - mu)(x - mu)^T` (upper triangle, row by row) to `a`; dimension known at
-/// compile time.
+/// Adds `sum_i r_ij (x_i - mu)(x_i - mu)^T` over the points `i` of `range` (upper triangle,
+/// row by row) to `a` for component `j` (`resp` is `n x k`, `xs` the `n x D` points), in
+/// point order; dimension known at compile time.
 #[inline(always)]
-fn scatter_full<const D: usize>(r: f64, x: &[f64], mu: &[f64], a: &mut [f64]) {
-    let (x, mu, a) = (&x[..D], &mu[..D], &mut a[..D * (D + 1) / 2]);
-    let mut diff = [0.0; D];
-    for c in 0..D {
-        diff[c] = x[c] - mu[c];
+fn scatter_full<const D: usize>(
+    xs: &[f64],
+    resp: &[f64],
+    k: usize,
+    j: usize,
+    range: std::ops::Range<usize>,
+    mu: &[f64],
+    a: &mut [f64],
+) {
+    let mut m = [[0.0; D]; D];
+    let mut mu_ = [0.0; D];
+    mu_.copy_from_slice(&mu[..D]);
+    for i in range {
+        let r = resp[i * k + j];
+        if r == 0.0 {
+            continue;
+        }
+        let x = &xs[i * D..(i + 1) * D];
+        let mut diff = [0.0; D];
+        for c in 0..D {
+            diff[c] = x[c] - mu_[c];
+        }
+        for p in 0..D {
+            let rp = r * diff[p];
+            for q in p..D {
+                m[p][q] += rp * diff[q];
+            }
+        }
     }
     let mut t = 0;
     for p in 0..D {
-        let rp = r * diff[p];
         for q in p..D {
-            a[t] += rp * diff[q];
+            a[t] += m[p][q];
             t += 1;
+        }
+    }
+}
+
+/// Adds `sum_i r_ij (x_i - mu)_c^2` over the points `i` of `range` to `a[c]` for component
+/// `j`, in point order.
+#[allow(clippy::too_many_arguments)]
+fn scatter_diag(
+    xs: &[f64],
+    resp: &[f64],
+    k: usize,
+    j: usize,
+    d: usize,
+    range: std::ops::Range<usize>,
+    mu: &[f64],
+    a: &mut [f64],
+) {
+    for i in range {
+        let r = resp[i * k + j];
+        if r == 0.0 {
+            continue;
+        }
+        let x = &xs[i * d..(i + 1) * d];
+        for c in 0..d {
+            let v = x[c] - mu[c];
+            a[c] += r * v * v;
         }
     }
 }
