@@ -279,38 +279,68 @@ pub fn dbscan(x: MatrixView<'_>, eps: f64, min_samples: usize) -> Result<DbscanR
     let data = row_major(x);
     let tree = KdTree::new(&data, d);
     let r2 = eps * eps;
+    // Core test: counting stops at min_samples; boxes inside the ball count whole.
     let core: Vec<bool> = data
         .par_chunks(d)
-        .map(|q| tree.count_within(q, r2) >= min_samples)
+        .map(|q| tree.count_within_capped(q, r2, min_samples) >= min_samples)
         .collect();
+    let core_ids: Vec<usize> = (0..n).filter(|&i| core[i]).collect();
+    // Lowest core index of every node (usize::MAX: the node holds no core point).
+    let node_core = tree.node_min(|i| if core[i] { i } else { usize::MAX });
 
     // Connected components of core points (union-find with union by smaller root index, so the
-    // root of a component is its lowest core index).
+    // root of a component is its lowest core index, whatever the order of the unions).
+    //
+    // Each core point `i` queries the ball around itself. A node whose box lies entirely inside
+    // the ball is recorded whole: all its core points are neighbours of `i`, hence `i` is linked
+    // to the node's lowest core point and the node's core points are linked together (once per
+    // node, below). Points found one by one are linked when they are core and `j < i` (the pair
+    // is symmetric, so the larger index records it, or a whole-node record covers it). Nodes
+    // without core points are skipped.
     let mut parent: Vec<usize> = (0..n).collect();
-    let core_ids: Vec<usize> = (0..n).filter(|&i| core[i]).collect();
+    let mut covered = vec![false; tree.n_nodes()];
     for chunk in core_ids.chunks(CHUNK) {
-        let links: Vec<Vec<usize>> = chunk
+        let links: Vec<(Vec<usize>, Vec<usize>)> = chunk
             .par_iter()
             .map(|&i| {
-                let mut nb = Vec::new();
-                tree.within(&data[i * d..(i + 1) * d], r2, &mut nb);
-                nb.retain(|&j| j < i && core[j]);
-                nb
+                let (mut nodes, mut points) = (Vec::new(), Vec::new());
+                tree.visit_within(
+                    &data[i * d..(i + 1) * d],
+                    r2,
+                    |node| node_core[node] == usize::MAX,
+                    |node| nodes.push(node),
+                    |j| {
+                        if j < i && core[j] {
+                            points.push(j);
+                        }
+                    },
+                );
+                (nodes, points)
             })
             .collect();
-        for (&i, nb) in chunk.iter().zip(&links) {
-            for &j in nb {
-                let (ri, rj) = (find(&mut parent, i), find(&mut parent, j));
-                if ri != rj {
-                    let (lo, hi) = if ri < rj { (ri, rj) } else { (rj, ri) };
-                    parent[hi] = lo;
-                }
+        for (&i, (nodes, points)) in chunk.iter().zip(&links) {
+            for &node in nodes {
+                covered[node] = true;
+                union(&mut parent, i, node_core[node]);
+            }
+            for &j in points {
+                union(&mut parent, i, j);
+            }
+        }
+    }
+    for (node, _) in covered.iter().enumerate().filter(|(_, c)| **c) {
+        let rep = node_core[node];
+        for &j in tree.node_points(node) {
+            if core[j] {
+                union(&mut parent, rep, j);
             }
         }
     }
     let root: Vec<usize> = (0..n).map(|i| find(&mut parent, i)).collect();
     // Border points: the cluster (root = lowest core index) with the smallest root among the
-    // core neighbours.
+    // core neighbours. Nodes whose smallest core root cannot improve the best so far are
+    // skipped; boxes inside the ball contribute their smallest core root whole.
+    let node_root = tree.node_min(|i| if core[i] { root[i] } else { usize::MAX });
     let border: Vec<Option<usize>> = (0..n)
         .into_par_iter()
         .with_min_len(CHUNK)
@@ -318,9 +348,20 @@ pub fn dbscan(x: MatrixView<'_>, eps: f64, min_samples: usize) -> Result<DbscanR
             if core[i] {
                 return None;
             }
-            let mut nb = Vec::new();
-            tree.within(&data[i * d..(i + 1) * d], r2, &mut nb);
-            nb.into_iter().filter(|&j| core[j]).map(|j| root[j]).min()
+            let best = std::cell::Cell::new(usize::MAX);
+            tree.visit_within(
+                &data[i * d..(i + 1) * d],
+                r2,
+                |node| node_root[node] >= best.get(),
+                |node| best.set(best.get().min(node_root[node])),
+                |j| {
+                    if core[j] {
+                        best.set(best.get().min(root[j]));
+                    }
+                },
+            );
+            let best = best.get();
+            (best != usize::MAX).then_some(best)
         })
         .collect();
     // Number clusters by their lowest core index.
@@ -342,6 +383,15 @@ pub fn dbscan(x: MatrixView<'_>, eps: f64, min_samples: usize) -> Result<DbscanR
         })
         .collect();
     Ok(DbscanResult { labels, core, eps })
+}
+
+/// Joins the sets of `a` and `b`, the smaller root becoming the root.
+fn union(parent: &mut [usize], a: usize, b: usize) {
+    let (ra, rb) = (find(parent, a), find(parent, b));
+    if ra != rb {
+        let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
+        parent[hi] = lo;
+    }
 }
 
 fn find(parent: &mut [usize], mut x: usize) -> usize {
@@ -799,9 +849,99 @@ mod tests {
                 (0.5, 10),
                 (0.75, 20),
                 (1.0, 8),
+                // large radii: whole boxes inside the ball (the k-d tree shortcuts)
+                (2.0, 5),
+                (3.0, 40),
+                (6.0, 20),
             ] {
                 assert_eq!(
                     ours(&x, eps, m),
+                    sklearn_dbscan(&x, eps, m),
+                    "seed {seed} eps {eps} m {m}"
+                );
+            }
+        }
+    }
+
+    /// DBSCAN by its definition, brute force without neighbour lists: core points by counting,
+    /// components over all core pairs, a border point joins the smallest adjacent root.
+    fn definition_dbscan(data: &[f64], d: usize, eps: f64, min_samples: usize) -> Vec<i64> {
+        let n = data.len() / d;
+        let r2 = eps * eps;
+        let row = |i: usize| &data[i * d..(i + 1) * d];
+        let core: Vec<bool> = (0..n)
+            .map(|i| (0..n).filter(|&j| sq_dist(row(i), row(j)) <= r2).count() >= min_samples)
+            .collect();
+        let mut parent: Vec<usize> = (0..n).collect();
+        for i in (0..n).filter(|&i| core[i]) {
+            for j in (0..i).filter(|&j| core[j]) {
+                if sq_dist(row(i), row(j)) <= r2 {
+                    union(&mut parent, i, j);
+                }
+            }
+        }
+        let root: Vec<usize> = (0..n).map(|i| find(&mut parent, i)).collect();
+        let mut number = vec![-1i64; n];
+        let mut next = 0;
+        for i in 0..n {
+            if core[i] && root[i] == i {
+                number[i] = next;
+                next += 1;
+            }
+        }
+        (0..n)
+            .map(|i| {
+                if core[i] {
+                    number[root[i]]
+                } else {
+                    (0..n)
+                        .filter(|&j| core[j] && sq_dist(row(i), row(j)) <= r2)
+                        .map(|j| root[j])
+                        .min()
+                        .map_or(-1, |r| number[r])
+                }
+            })
+            .collect()
+    }
+
+    /// The benchmark grid's DBSCAN (min_samples 5, eps = m x the 0.99 quantile of the
+    /// 5-distances, m in 0.5..16) on the study's tree space and scaled features: the labels,
+    /// numbering included, equal the brute-force definition.
+    #[test]
+    fn grid_eps_factors_equal_the_definition_on_the_study_spaces() {
+        for (name, cols) in [
+            ("tree_space.csv.gz", &["x0", "x1"][..]),
+            (
+                "scaled_features.csv.gz",
+                &["x0", "x1", "x2", "x3", "x4"][..],
+            ),
+        ] {
+            let Some(path) = insiders_fixtures::fixture(name) else {
+                continue;
+            };
+            let (n, d, v) = insiders_fixtures::read_table(&path).matrix(cols);
+            let x = Matrix::from_shape_vec((n, d), v.clone()).unwrap();
+            let base = quantile_eps(x.view(), 5, 0.99).unwrap();
+            for m in [0.5, 1.0, 2.0, 4.0, 8.0, 16.0] {
+                let eps = m * base;
+                let got = ours(&x, eps, 5);
+                let want = definition_dbscan(&v, d, eps, 5);
+                assert_eq!(got, want, "{name} eps factor {m}");
+                let clusters = want.iter().max().map_or(0, |&c| c + 1);
+                let noise = want.iter().filter(|&&l| l == -1).count();
+                eprintln!("{name} m={m}: eps {eps:.4}, {clusters} clusters, {noise} noise");
+            }
+        }
+    }
+
+    #[test]
+    fn definition_equals_sklearn_transcription() {
+        for seed in 0..2 {
+            let x = blobs_with_duplicates(seed);
+            let v: Vec<f64> = x.iter().copied().collect();
+            for (eps, m) in [(0.25, 3), (0.5, 10), (2.0, 5), (6.0, 20)] {
+                assert_eq!(
+                    definition_dbscan(&v, 2, eps, m),
                     sklearn_dbscan(&x, eps, m),
                     "seed {seed} eps {eps} m {m}"
                 );

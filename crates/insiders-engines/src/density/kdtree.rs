@@ -158,7 +158,113 @@ impl<'a> KdTree<'a> {
         }
     }
 
+    /// Number of points within squared radius `r2` of `q` (boundary included), counted only up
+    /// to `cap`: the result is `min(count, cap)` or more (exactly the count when it is below
+    /// `cap`), so `count_within_capped(q, r2, m) >= m` exactly when `count_within(q, r2) >= m`.
+    /// Boxes that lie entirely within the radius are counted whole, without visiting points.
+    pub(crate) fn count_within_capped(&self, q: &[f64], r2: f64, cap: usize) -> usize {
+        if self.nodes.is_empty() {
+            return 0;
+        }
+        let mut c = 0;
+        let mut stack = vec![0usize];
+        while let Some(node) = stack.pop() {
+            let (near, far) = self.box_bounds(node, q);
+            if near > r2 {
+                continue;
+            }
+            let nd = &self.nodes[node];
+            if far <= r2 {
+                c += nd.end - nd.start;
+            } else if nd.left == usize::MAX {
+                for &i in &self.idx[nd.start..nd.end] {
+                    if sq_dist(q, self.row(i)) <= r2 {
+                        c += 1;
+                    }
+                }
+            } else {
+                stack.push(nd.right);
+                stack.push(nd.left);
+                continue;
+            }
+            if c >= cap {
+                return c;
+            }
+        }
+        c
+    }
+
+    /// Number of nodes; node ids are `0..n_nodes()`, a parent's id is smaller than its
+    /// children's (pre-order), so a reverse sweep visits children before parents.
+    pub(crate) fn n_nodes(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// For every node, the minimum of `key(i)` over its points `i` (`usize::MAX` for none;
+    /// `key` returns `usize::MAX` for points to leave out).
+    pub(crate) fn node_min(&self, key: impl Fn(usize) -> usize) -> Vec<usize> {
+        let mut out = vec![usize::MAX; self.nodes.len()];
+        for node in (0..self.nodes.len()).rev() {
+            let nd = &self.nodes[node];
+            out[node] = if nd.left == usize::MAX {
+                self.idx[nd.start..nd.end]
+                    .iter()
+                    .map(|&i| key(i))
+                    .min()
+                    .unwrap_or(usize::MAX)
+            } else {
+                out[nd.left].min(out[nd.right])
+            };
+        }
+        out
+    }
+
+    /// The points of `node`.
+    pub(crate) fn node_points(&self, node: usize) -> &[usize] {
+        let nd = &self.nodes[node];
+        &self.idx[nd.start..nd.end]
+    }
+
+    /// A radius query with whole-box shortcuts: every point within squared radius `r2` of `q`
+    /// (boundary included) is reported exactly once, either through `whole(node)` (the box of
+    /// `node` lies entirely within the radius, so all its points are neighbours) or through
+    /// `point(i)`. Nodes for which `skip(node)` is true are left out with all their points
+    /// (`skip` is asked only about nodes that intersect the ball).
+    pub(crate) fn visit_within(
+        &self,
+        q: &[f64],
+        r2: f64,
+        mut skip: impl FnMut(usize) -> bool,
+        mut whole: impl FnMut(usize),
+        mut point: impl FnMut(usize),
+    ) {
+        if self.nodes.is_empty() {
+            return;
+        }
+        let mut stack = vec![0usize];
+        while let Some(node) = stack.pop() {
+            let (near, far) = self.box_bounds(node, q);
+            if near > r2 || skip(node) {
+                continue;
+            }
+            let nd = &self.nodes[node];
+            if far <= r2 {
+                whole(node);
+            } else if nd.left == usize::MAX {
+                for &i in &self.idx[nd.start..nd.end] {
+                    if sq_dist(q, self.row(i)) <= r2 {
+                        point(i);
+                    }
+                }
+            } else {
+                stack.push(nd.right);
+                stack.push(nd.left);
+            }
+        }
+    }
+
     /// Number of points within squared radius `r2` of `q` (boundary included).
+    #[cfg(test)]
     pub(crate) fn count_within(&self, q: &[f64], r2: f64) -> usize {
         let mut c = 0;
         self.for_each_within(q, r2, |_| c += 1);
