@@ -46,7 +46,7 @@ use crate::registry::EngineSpec;
 use insiders_core::{
     Caps, Diagnostics, Engine, Error, MatrixView, Partition, check_matrix, params::from_table,
 };
-use kdtree::{KdTree, OrdF64, sq_dist};
+use kdtree::{KdTree, OrdF64, Visit, sq_dist};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
@@ -73,6 +73,10 @@ pub const SPECS: &[EngineSpec] = &[
 
 /// Points per parallel work chunk (fixed, so work is split the same way for any thread count).
 const CHUNK: usize = 512;
+
+/// Core points per parallel chunk of DBSCAN's union phase: smaller than [`CHUNK`] so that the
+/// components found so far prune the next chunk's queries early.
+const UNION_CHUNK: usize = 128;
 
 fn caps() -> Caps {
     Caps {
@@ -291,30 +295,65 @@ pub fn dbscan(x: MatrixView<'_>, eps: f64, min_samples: usize) -> Result<DbscanR
     // Connected components of core points (union-find with union by smaller root index, so the
     // root of a component is its lowest core index, whatever the order of the unions).
     //
-    // Each core point `i` queries the ball around itself. A node whose box lies entirely inside
-    // the ball is recorded whole: all its core points are neighbours of `i`, hence `i` is linked
-    // to the node's lowest core point and the node's core points are linked together (once per
-    // node, below). Points found one by one are linked when they are core and `j < i` (the pair
-    // is symmetric, so the larger index records it, or a whole-node record covers it). Nodes
-    // without core points are skipped.
+    // The core points are processed in chunks of consecutive core indices. A pair of core
+    // neighbours inside one chunk is found by testing the chunk's pairs directly; a pair across
+    // chunks by the later point's ball query, which looks only for core neighbours in earlier
+    // chunks (indices below the chunk start `cs`). A node whose box lies entirely inside the
+    // ball is recorded whole: all its core points are neighbours of `i`, hence `i` is linked to
+    // the node's lowest core point and the node's core points are linked together (once per
+    // node, below). Nodes are skipped when they hold no core point below `cs`, or when all
+    // their core points below `cs` lie in one component (as of the chunk start) to which the
+    // query has already found a link; points are recorded only when their component is new to
+    // the query. Skipped links are implied by recorded ones, so the components are exact.
     let mut parent: Vec<usize> = (0..n).collect();
     let mut covered = vec![false; tree.n_nodes()];
-    for chunk in core_ids.chunks(CHUNK) {
+    let mut root = vec![usize::MAX; n];
+    for chunk in core_ids.chunks(UNION_CHUNK) {
+        let cs = chunk[0];
+        for &i in &core_ids {
+            if i >= cs {
+                break;
+            }
+            root[i] = find(&mut parent, i);
+        }
+        let node_comp = tree.node_reduce(
+            NO_CORE,
+            |i| if i < cs { root[i] } else { NO_CORE },
+            merge_comp,
+        );
         let links: Vec<(Vec<usize>, Vec<usize>)> = chunk
             .par_iter()
-            .map(|&i| {
+            .enumerate()
+            .map(|(k, &i)| {
                 let (mut nodes, mut points) = (Vec::new(), Vec::new());
-                tree.visit_within(
-                    &data[i * d..(i + 1) * d],
-                    r2,
-                    |node| node_core[node] == usize::MAX,
-                    |node| nodes.push(node),
-                    |j| {
-                        if j < i && core[j] {
+                let q = &data[i * d..(i + 1) * d];
+                for &j in &chunk[..k] {
+                    if sq_dist(q, &data[j * d..(j + 1) * d]) <= r2 {
+                        points.push(j);
+                    }
+                }
+                // components (as of the chunk start) this query already links to
+                let mut linked: Vec<usize> = Vec::new();
+                tree.visit_within(q, r2, |v| match v {
+                    Visit::Enter(node) => {
+                        node_core[node] >= cs
+                            || (node_comp[node] < MIXED && linked.contains(&node_comp[node]))
+                    }
+                    Visit::Whole(node) => {
+                        nodes.push(node);
+                        if node_comp[node] < MIXED {
+                            linked.push(node_comp[node]);
+                        }
+                        false
+                    }
+                    Visit::Point(j) => {
+                        if j < cs && core[j] && !linked.contains(&root[j]) {
+                            linked.push(root[j]);
                             points.push(j);
                         }
-                    },
-                );
+                        false
+                    }
+                });
                 (nodes, points)
             })
             .collect();
@@ -348,19 +387,20 @@ pub fn dbscan(x: MatrixView<'_>, eps: f64, min_samples: usize) -> Result<DbscanR
             if core[i] {
                 return None;
             }
-            let best = std::cell::Cell::new(usize::MAX);
-            tree.visit_within(
-                &data[i * d..(i + 1) * d],
-                r2,
-                |node| node_root[node] >= best.get(),
-                |node| best.set(best.get().min(node_root[node])),
-                |j| {
+            let mut best = usize::MAX;
+            tree.visit_within(&data[i * d..(i + 1) * d], r2, |v| match v {
+                Visit::Enter(node) => node_root[node] >= best,
+                Visit::Whole(node) => {
+                    best = best.min(node_root[node]);
+                    false
+                }
+                Visit::Point(j) => {
                     if core[j] {
-                        best.set(best.get().min(root[j]));
+                        best = best.min(root[j]);
                     }
-                },
-            );
-            let best = best.get();
+                    false
+                }
+            });
             (best != usize::MAX).then_some(best)
         })
         .collect();
@@ -383,6 +423,22 @@ pub fn dbscan(x: MatrixView<'_>, eps: f64, min_samples: usize) -> Result<DbscanR
         })
         .collect();
     Ok(DbscanResult { labels, core, eps })
+}
+
+/// Node component marker: the node holds no core point.
+const NO_CORE: usize = usize::MAX;
+/// Node component marker: the node's core points lie in more than one component.
+const MIXED: usize = usize::MAX - 1;
+
+/// Combines two node component markers (a root, [`NO_CORE`] or [`MIXED`]).
+fn merge_comp(a: usize, b: usize) -> usize {
+    if a == NO_CORE || a == b {
+        b
+    } else if b == NO_CORE {
+        a
+    } else {
+        MIXED
+    }
 }
 
 /// Joins the sets of `a` and `b`, the smaller root becoming the root.

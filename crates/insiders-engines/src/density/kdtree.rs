@@ -203,17 +203,26 @@ impl<'a> KdTree<'a> {
     /// For every node, the minimum of `key(i)` over its points `i` (`usize::MAX` for none;
     /// `key` returns `usize::MAX` for points to leave out).
     pub(crate) fn node_min(&self, key: impl Fn(usize) -> usize) -> Vec<usize> {
-        let mut out = vec![usize::MAX; self.nodes.len()];
+        self.node_reduce(usize::MAX, key, usize::min)
+    }
+
+    /// For every node, `combine` folded over `key(i)` of its points, starting from `empty`
+    /// (`combine` must be associative and commutative with `empty` as identity).
+    pub(crate) fn node_reduce<T: Copy>(
+        &self,
+        empty: T,
+        key: impl Fn(usize) -> T,
+        combine: impl Fn(T, T) -> T,
+    ) -> Vec<T> {
+        let mut out = vec![empty; self.nodes.len()];
         for node in (0..self.nodes.len()).rev() {
             let nd = &self.nodes[node];
             out[node] = if nd.left == usize::MAX {
                 self.idx[nd.start..nd.end]
                     .iter()
-                    .map(|&i| key(i))
-                    .min()
-                    .unwrap_or(usize::MAX)
+                    .fold(empty, |acc, &i| combine(acc, key(i)))
             } else {
-                out[nd.left].min(out[nd.right])
+                combine(out[nd.left], out[nd.right])
             };
         }
         out
@@ -226,34 +235,28 @@ impl<'a> KdTree<'a> {
     }
 
     /// A radius query with whole-box shortcuts: every point within squared radius `r2` of `q`
-    /// (boundary included) is reported exactly once, either through `whole(node)` (the box of
-    /// `node` lies entirely within the radius, so all its points are neighbours) or through
-    /// `point(i)`. Nodes for which `skip(node)` is true are left out with all their points
-    /// (`skip` is asked only about nodes that intersect the ball).
-    pub(crate) fn visit_within(
-        &self,
-        q: &[f64],
-        r2: f64,
-        mut skip: impl FnMut(usize) -> bool,
-        mut whole: impl FnMut(usize),
-        mut point: impl FnMut(usize),
-    ) {
+    /// (boundary included) is reported exactly once, either as [`Visit::Whole`] (the box of
+    /// the node lies entirely within the radius, so all its points are neighbours) or as
+    /// [`Visit::Point`], unless a node holding it was skipped: every node that intersects the
+    /// ball is first offered as [`Visit::Enter`], and `f` returning `true` there leaves the
+    /// node out with all its points. The return value of `f` is ignored for the other visits.
+    pub(crate) fn visit_within(&self, q: &[f64], r2: f64, mut f: impl FnMut(Visit) -> bool) {
         if self.nodes.is_empty() {
             return;
         }
         let mut stack = vec![0usize];
         while let Some(node) = stack.pop() {
             let (near, far) = self.box_bounds(node, q);
-            if near > r2 || skip(node) {
+            if near > r2 || f(Visit::Enter(node)) {
                 continue;
             }
             let nd = &self.nodes[node];
             if far <= r2 {
-                whole(node);
+                f(Visit::Whole(node));
             } else if nd.left == usize::MAX {
                 for &i in &self.idx[nd.start..nd.end] {
                     if sq_dist(q, self.row(i)) <= r2 {
-                        point(i);
+                        f(Visit::Point(i));
                     }
                 }
             } else {
@@ -320,6 +323,17 @@ impl<'a> KdTree<'a> {
         }
         best.peek().map_or(f64::INFINITY, |w| w.0)
     }
+}
+
+/// What [`KdTree::visit_within`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Visit {
+    /// A node intersecting the ball is about to be searched (answer `true` to skip it).
+    Enter(usize),
+    /// All points of this node are within the radius.
+    Whole(usize),
+    /// This point is within the radius.
+    Point(usize),
 }
 
 /// A totally ordered `f64` for heaps.
