@@ -287,41 +287,68 @@ impl<'a> KdTree<'a> {
         if n == 0 {
             return f64::INFINITY;
         }
-        // max-heap of the k best squared distances
-        let mut best: std::collections::BinaryHeap<OrdF64> =
-            std::collections::BinaryHeap::with_capacity(k + 1);
-        let mut stack = vec![0usize];
-        while let Some(node) = stack.pop() {
-            let (near, _) = self.box_bounds(node, q);
-            if best.len() == k && best.peek().is_some_and(|w| near > w.0) {
+        // the k best squared distances so far, ascending (k is small: insertion is cheap)
+        let mut best: Vec<f64> = Vec::with_capacity(k + 1);
+        let worst = |best: &Vec<f64>| {
+            if best.len() == k {
+                best[k - 1]
+            } else {
+                f64::INFINITY
+            }
+        };
+        // nodes with the squared distance from `q` to their box
+        let mut stack = vec![(0usize, self.box_near(0, q))];
+        while let Some((node, near)) = stack.pop() {
+            if near > worst(&best) {
                 continue;
             }
             let nd = &self.nodes[node];
             if nd.left == usize::MAX {
                 for &i in &self.idx[nd.start..nd.end] {
                     let s = sq_dist(q, self.row(i));
-                    if best.len() < k {
-                        best.push(OrdF64(s));
-                    } else if best.peek().is_some_and(|w| s < w.0) {
-                        best.pop();
-                        best.push(OrdF64(s));
+                    if best.len() < k || s < best[k - 1] {
+                        let at = best.partition_point(|&b| b <= s);
+                        best.insert(at, s);
+                        best.truncate(k);
                     }
                 }
             } else {
                 // visit the nearer child first
                 let (l, r) = (nd.left, nd.right);
-                let (nl, _) = self.box_bounds(l, q);
-                let (nr, _) = self.box_bounds(r, q);
+                let (nl, nr) = (self.box_near(l, q), self.box_near(r, q));
                 if nl <= nr {
-                    stack.push(r);
-                    stack.push(l);
+                    stack.push((r, nr));
+                    stack.push((l, nl));
                 } else {
-                    stack.push(l);
-                    stack.push(r);
+                    stack.push((l, nl));
+                    stack.push((r, nr));
                 }
             }
         }
-        best.peek().map_or(f64::INFINITY, |w| w.0)
+        best.last().copied().unwrap_or(f64::INFINITY)
+    }
+
+    /// Smallest squared distance from `q` to the box of `node` (as in [`Self::box_bounds`]).
+    #[inline]
+    fn box_near(&self, node: usize, q: &[f64]) -> f64 {
+        let d = self.d;
+        let (lo, hi) = (
+            &self.lo[node * d..(node + 1) * d],
+            &self.hi[node * d..(node + 1) * d],
+        );
+        let mut near = 0.0;
+        for j in 0..d {
+            let (a, b) = (q[j] - lo[j], hi[j] - q[j]);
+            let n = if a < 0.0 {
+                -a
+            } else if b < 0.0 {
+                -b
+            } else {
+                0.0
+            };
+            near += n * n;
+        }
+        near
     }
 }
 
