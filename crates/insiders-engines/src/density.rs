@@ -119,10 +119,14 @@ pub fn k_distances(x: MatrixView<'_>, k: usize) -> Result<Vec<f64>, Error> {
     let d = x.ncols();
     let data = row_major(x);
     let tree = KdTree::new(&data, d);
-    Ok(data
-        .par_chunks(d)
+    Ok(tree_k_distances(&tree, &data, d, k))
+}
+
+/// [`k_distances`] of the rows of `data` (row-major, `d` columns) with their tree.
+fn tree_k_distances(tree: &KdTree<'_>, data: &[f64], d: usize, k: usize) -> Vec<f64> {
+    data.par_chunks(d)
         .map(|q| tree.kth_sq_dist(q, k).sqrt())
-        .collect())
+        .collect()
 }
 
 /// The knee of an ascending curve: the index of the point farthest below the chord from the
@@ -155,13 +159,17 @@ pub fn knee_index(sorted: &[f64]) -> Option<usize> {
 /// k-distance, and by 1.0 when all points coincide (any positive eps then gives the same
 /// clustering).
 pub fn elbow_eps(x: MatrixView<'_>, k: usize) -> Result<f64, Error> {
-    let mut kd = k_distances(x, k)?;
+    Ok(elbow_of(k_distances(x, k)?))
+}
+
+/// [`elbow_eps`] from the (non-empty) k-distances.
+fn elbow_of(mut kd: Vec<f64>) -> f64 {
     kd.sort_by(f64::total_cmp);
     let eps = knee_index(&kd).map_or(kd[kd.len() - 1], |i| kd[i]);
     if eps > 0.0 {
-        return Ok(eps);
+        return eps;
     }
-    Ok(kd.iter().copied().find(|&v| v > 0.0).unwrap_or(1.0))
+    kd.iter().copied().find(|&v| v > 0.0).unwrap_or(1.0)
 }
 
 /// DBSCAN's `eps` as the `q`-quantile (`0 < q <= 1`) of the k-distances ([`k_distances`]),
@@ -174,7 +182,11 @@ pub fn quantile_eps(x: MatrixView<'_>, k: usize, q: f64) -> Result<f64, Error> {
             format!("must be in (0, 1], got {q}"),
         ));
     }
-    let mut kd = k_distances(x, k)?;
+    Ok(quantile_of(k_distances(x, k)?, q))
+}
+
+/// [`quantile_eps`] from the (non-empty) k-distances, `q` already checked.
+fn quantile_of(mut kd: Vec<f64>, q: f64) -> f64 {
     kd.sort_by(f64::total_cmp);
     let h = (kd.len() - 1) as f64 * q;
     let i = (h.floor() as usize).min(kd.len() - 1);
@@ -183,9 +195,9 @@ pub fn quantile_eps(x: MatrixView<'_>, k: usize, q: f64) -> Result<f64, Error> {
         None => kd[i],
     };
     if eps > 0.0 {
-        return Ok(eps);
+        return eps;
     }
-    Ok(kd.iter().copied().find(|&v| v > 0.0).unwrap_or(1.0))
+    kd.iter().copied().find(|&v| v > 0.0).unwrap_or(1.0)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -278,10 +290,21 @@ pub fn dbscan(x: MatrixView<'_>, eps: f64, min_samples: usize) -> Result<DbscanR
     check_matrix(x)?;
     check_eps("eps", Some(eps))?;
     check_min("min_samples", min_samples)?;
-    let n = x.nrows();
     let d = x.ncols();
     let data = row_major(x);
     let tree = KdTree::new(&data, d);
+    Ok(tree_dbscan(&tree, &data, d, eps, min_samples))
+}
+
+/// [`dbscan`] of the rows of `data` (row-major, `d` columns, checked) with their tree.
+fn tree_dbscan(
+    tree: &KdTree<'_>,
+    data: &[f64],
+    d: usize,
+    eps: f64,
+    min_samples: usize,
+) -> DbscanResult {
+    let n = data.len() / d;
     let r2 = eps * eps;
     // Core test: counting stops at min_samples; boxes inside the ball count whole.
     let core: Vec<bool> = data
@@ -422,7 +445,7 @@ pub fn dbscan(x: MatrixView<'_>, eps: f64, min_samples: usize) -> Result<DbscanR
             }
         })
         .collect();
-    Ok(DbscanResult { labels, core, eps })
+    DbscanResult { labels, core, eps }
 }
 
 /// Node component marker: the node holds no core point.
@@ -474,17 +497,23 @@ impl Engine for Dbscan {
 
     fn fit(&self, x: MatrixView<'_>, _k: Option<usize>, _seed: u64) -> Result<Partition, Error> {
         check_matrix(x)?;
+        // one tree serves the k-distances and the clustering
+        let d = x.ncols();
+        let data = row_major(x);
+        let tree = KdTree::new(&data, d);
         let eps = match self.params.eps {
             Some(e) => e,
             None => {
+                let kd = tree_k_distances(&tree, &data, d, self.params.min_samples);
                 let base = match self.params.eps_quantile {
-                    Some(q) => quantile_eps(x, self.params.min_samples, q)?,
-                    None => elbow_eps(x, self.params.min_samples)?,
+                    Some(q) => quantile_of(kd, q),
+                    None => elbow_of(kd),
                 };
                 self.params.eps_factor * base
             }
         };
-        let r = dbscan(x, eps, self.params.min_samples)?;
+        check_eps("eps", Some(eps))?;
+        let r = tree_dbscan(&tree, &data, d, eps, self.params.min_samples);
         let mut diag = Diagnostics::default();
         diag.extra.insert("eps".into(), eps);
         diag.extra
