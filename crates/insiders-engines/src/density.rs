@@ -309,7 +309,9 @@ fn tree_dbscan(
     // Core test: counting stops at min_samples; boxes inside the ball count whole.
     let core: Vec<bool> = data
         .par_chunks(d)
-        .map(|q| tree.count_within_capped(q, r2, min_samples) >= min_samples)
+        .map_init(Vec::new, |stack, q| {
+            tree.count_within_capped(q, r2, min_samples, stack) >= min_samples
+        })
         .collect();
     let core_ids: Vec<usize> = (0..n).filter(|&i| core[i]).collect();
     // Lowest core index of every node (usize::MAX: the node holds no core point).
@@ -347,38 +349,41 @@ fn tree_dbscan(
         let links: Vec<(Vec<usize>, Vec<usize>)> = chunk
             .par_iter()
             .enumerate()
-            .map(|(k, &i)| {
-                let (mut nodes, mut points) = (Vec::new(), Vec::new());
-                let q = &data[i * d..(i + 1) * d];
-                for &j in &chunk[..k] {
-                    if sq_dist(q, &data[j * d..(j + 1) * d]) <= r2 {
-                        points.push(j);
-                    }
-                }
-                // components (as of the chunk start) this query already links to
-                let mut linked: Vec<usize> = Vec::new();
-                tree.visit_within(q, r2, |v| match v {
-                    Visit::Enter(node) => {
-                        node_core[node] >= cs
-                            || (node_comp[node] < MIXED && linked.contains(&node_comp[node]))
-                    }
-                    Visit::Whole(node) => {
-                        nodes.push(node);
-                        if node_comp[node] < MIXED {
-                            linked.push(node_comp[node]);
-                        }
-                        false
-                    }
-                    Visit::Point(j) => {
-                        if j < cs && core[j] && !linked.contains(&root[j]) {
-                            linked.push(root[j]);
+            .map_init(
+                || (Vec::new(), Vec::new()),
+                |(stack, linked), (k, &i)| {
+                    let (mut nodes, mut points) = (Vec::new(), Vec::new());
+                    let q = &data[i * d..(i + 1) * d];
+                    for &j in &chunk[..k] {
+                        if sq_dist(q, &data[j * d..(j + 1) * d]) <= r2 {
                             points.push(j);
                         }
-                        false
                     }
-                });
-                (nodes, points)
-            })
+                    // components (as of the chunk start) this query already links to
+                    linked.clear();
+                    tree.visit_within(q, r2, stack, |v| match v {
+                        Visit::Enter(node) => {
+                            node_core[node] >= cs
+                                || (node_comp[node] < MIXED && linked.contains(&node_comp[node]))
+                        }
+                        Visit::Whole(node) => {
+                            nodes.push(node);
+                            if node_comp[node] < MIXED {
+                                linked.push(node_comp[node]);
+                            }
+                            false
+                        }
+                        Visit::Point(j) => {
+                            if j < cs && core[j] && !linked.contains(&root[j]) {
+                                linked.push(root[j]);
+                                points.push(j);
+                            }
+                            false
+                        }
+                    });
+                    (nodes, points)
+                },
+            )
             .collect();
         for (&i, (nodes, points)) in chunk.iter().zip(&links) {
             for &node in nodes {
@@ -406,12 +411,12 @@ fn tree_dbscan(
     let border: Vec<Option<usize>> = (0..n)
         .into_par_iter()
         .with_min_len(CHUNK)
-        .map(|i| {
+        .map_init(Vec::new, |stack, i| {
             if core[i] {
                 return None;
             }
             let mut best = usize::MAX;
-            tree.visit_within(&data[i * d..(i + 1) * d], r2, |v| match v {
+            tree.visit_within(&data[i * d..(i + 1) * d], r2, stack, |v| match v {
                 Visit::Enter(node) => node_root[node] >= best,
                 Visit::Whole(node) => {
                     best = best.min(node_root[node]);

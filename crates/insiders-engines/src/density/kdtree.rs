@@ -162,12 +162,20 @@ impl<'a> KdTree<'a> {
     /// to `cap`: the result is `min(count, cap)` or more (exactly the count when it is below
     /// `cap`), so `count_within_capped(q, r2, m) >= m` exactly when `count_within(q, r2) >= m`.
     /// Boxes that lie entirely within the radius are counted whole, without visiting points.
-    pub(crate) fn count_within_capped(&self, q: &[f64], r2: f64, cap: usize) -> usize {
+    /// `stack` is scratch space (its contents are discarded).
+    pub(crate) fn count_within_capped(
+        &self,
+        q: &[f64],
+        r2: f64,
+        cap: usize,
+        stack: &mut Vec<usize>,
+    ) -> usize {
         if self.nodes.is_empty() {
             return 0;
         }
         let mut c = 0;
-        let mut stack = vec![0usize];
+        stack.clear();
+        stack.push(0);
         while let Some(node) = stack.pop() {
             let (near, far) = self.box_bounds(node, q);
             if near > r2 {
@@ -240,11 +248,19 @@ impl<'a> KdTree<'a> {
     /// [`Visit::Point`], unless a node holding it was skipped: every node that intersects the
     /// ball is first offered as [`Visit::Enter`], and `f` returning `true` there leaves the
     /// node out with all its points. The return value of `f` is ignored for the other visits.
-    pub(crate) fn visit_within(&self, q: &[f64], r2: f64, mut f: impl FnMut(Visit) -> bool) {
+    /// `stack` is scratch space (its contents are discarded).
+    pub(crate) fn visit_within(
+        &self,
+        q: &[f64],
+        r2: f64,
+        stack: &mut Vec<usize>,
+        mut f: impl FnMut(Visit) -> bool,
+    ) {
         if self.nodes.is_empty() {
             return;
         }
-        let mut stack = vec![0usize];
+        stack.clear();
+        stack.push(0);
         while let Some(node) = stack.pop() {
             let (near, far) = self.box_bounds(node, q);
             if near > r2 || f(Visit::Enter(node)) {
