@@ -1025,6 +1025,25 @@ mod tests {
     }
 
     #[test]
+    fn dbscan_is_the_same_for_one_and_two_threads() {
+        let pool = |n| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .unwrap()
+        };
+        let (one, two) = (pool(1), pool(2));
+        for seed in 0..3 {
+            let x = blobs_with_duplicates(seed);
+            for (eps, m) in [(0.25, 3), (0.75, 5), (2.0, 5), (6.0, 20)] {
+                let a = one.install(|| dbscan(x.view(), eps, m).unwrap());
+                let b = two.install(|| dbscan(x.view(), eps, m).unwrap());
+                assert_eq!(a, b, "seed {seed} eps {eps} m {m}");
+            }
+        }
+    }
+
+    #[test]
     fn definition_equals_sklearn_transcription() {
         for seed in 0..2 {
             let x = blobs_with_duplicates(seed);
