@@ -46,7 +46,7 @@ use crate::registry::EngineSpec;
 use insiders_core::{
     Caps, Diagnostics, Engine, Error, MatrixView, Partition, check_matrix, params::from_table,
 };
-use kdtree::{KdTree, OrdF64, sq_dist};
+use kdtree::{KdTree, OrdF64, Visit, sq_dist};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
@@ -73,6 +73,10 @@ pub const SPECS: &[EngineSpec] = &[
 
 /// Points per parallel work chunk (fixed, so work is split the same way for any thread count).
 const CHUNK: usize = 512;
+
+/// Core points per parallel chunk of DBSCAN's union phase: smaller than [`CHUNK`] so that the
+/// components found so far prune the next chunk's queries early.
+const UNION_CHUNK: usize = 128;
 
 fn caps() -> Caps {
     Caps {
@@ -115,10 +119,14 @@ pub fn k_distances(x: MatrixView<'_>, k: usize) -> Result<Vec<f64>, Error> {
     let d = x.ncols();
     let data = row_major(x);
     let tree = KdTree::new(&data, d);
-    Ok(data
-        .par_chunks(d)
+    Ok(tree_k_distances(&tree, &data, d, k))
+}
+
+/// [`k_distances`] of the rows of `data` (row-major, `d` columns) with their tree.
+fn tree_k_distances(tree: &KdTree<'_>, data: &[f64], d: usize, k: usize) -> Vec<f64> {
+    data.par_chunks(d)
         .map(|q| tree.kth_sq_dist(q, k).sqrt())
-        .collect())
+        .collect()
 }
 
 /// The knee of an ascending curve: the index of the point farthest below the chord from the
@@ -151,13 +159,17 @@ pub fn knee_index(sorted: &[f64]) -> Option<usize> {
 /// k-distance, and by 1.0 when all points coincide (any positive eps then gives the same
 /// clustering).
 pub fn elbow_eps(x: MatrixView<'_>, k: usize) -> Result<f64, Error> {
-    let mut kd = k_distances(x, k)?;
+    Ok(elbow_of(k_distances(x, k)?))
+}
+
+/// [`elbow_eps`] from the (non-empty) k-distances.
+fn elbow_of(mut kd: Vec<f64>) -> f64 {
     kd.sort_by(f64::total_cmp);
     let eps = knee_index(&kd).map_or(kd[kd.len() - 1], |i| kd[i]);
     if eps > 0.0 {
-        return Ok(eps);
+        return eps;
     }
-    Ok(kd.iter().copied().find(|&v| v > 0.0).unwrap_or(1.0))
+    kd.iter().copied().find(|&v| v > 0.0).unwrap_or(1.0)
 }
 
 /// DBSCAN's `eps` as the `q`-quantile (`0 < q <= 1`) of the k-distances ([`k_distances`]),
@@ -170,7 +182,11 @@ pub fn quantile_eps(x: MatrixView<'_>, k: usize, q: f64) -> Result<f64, Error> {
             format!("must be in (0, 1], got {q}"),
         ));
     }
-    let mut kd = k_distances(x, k)?;
+    Ok(quantile_of(k_distances(x, k)?, q))
+}
+
+/// [`quantile_eps`] from the (non-empty) k-distances, `q` already checked.
+fn quantile_of(mut kd: Vec<f64>, q: f64) -> f64 {
     kd.sort_by(f64::total_cmp);
     let h = (kd.len() - 1) as f64 * q;
     let i = (h.floor() as usize).min(kd.len() - 1);
@@ -179,9 +195,9 @@ pub fn quantile_eps(x: MatrixView<'_>, k: usize, q: f64) -> Result<f64, Error> {
         None => kd[i],
     };
     if eps > 0.0 {
-        return Ok(eps);
+        return eps;
     }
-    Ok(kd.iter().copied().find(|&v| v > 0.0).unwrap_or(1.0))
+    kd.iter().copied().find(|&v| v > 0.0).unwrap_or(1.0)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -274,53 +290,146 @@ pub fn dbscan(x: MatrixView<'_>, eps: f64, min_samples: usize) -> Result<DbscanR
     check_matrix(x)?;
     check_eps("eps", Some(eps))?;
     check_min("min_samples", min_samples)?;
-    let n = x.nrows();
     let d = x.ncols();
     let data = row_major(x);
     let tree = KdTree::new(&data, d);
+    Ok(tree_dbscan(&tree, &data, d, eps, min_samples))
+}
+
+/// [`dbscan`] of the rows of `data` (row-major, `d` columns, checked) with their tree.
+fn tree_dbscan(
+    tree: &KdTree<'_>,
+    data: &[f64],
+    d: usize,
+    eps: f64,
+    min_samples: usize,
+) -> DbscanResult {
+    let n = data.len() / d;
     let r2 = eps * eps;
+    // Core test: counting stops at min_samples; boxes inside the ball count whole.
     let core: Vec<bool> = data
         .par_chunks(d)
-        .map(|q| tree.count_within(q, r2) >= min_samples)
+        .map_init(Vec::new, |stack, q| {
+            tree.count_within_capped(q, r2, min_samples, stack) >= min_samples
+        })
         .collect();
+    let core_ids: Vec<usize> = (0..n).filter(|&i| core[i]).collect();
+    // Lowest core index of every node (usize::MAX: the node holds no core point).
+    let node_core = tree.node_min(|i| if core[i] { i } else { usize::MAX });
 
     // Connected components of core points (union-find with union by smaller root index, so the
-    // root of a component is its lowest core index).
+    // root of a component is its lowest core index, whatever the order of the unions).
+    //
+    // The core points are processed in chunks of consecutive core indices. A pair of core
+    // neighbours inside one chunk is found by testing the chunk's pairs directly; a pair across
+    // chunks by the later point's ball query, which looks only for core neighbours in earlier
+    // chunks (indices below the chunk start `cs`). A node whose box lies entirely inside the
+    // ball is recorded whole: all its core points are neighbours of `i`, hence `i` is linked to
+    // the node's lowest core point and the node's core points are linked together (once per
+    // node, below). Nodes are skipped when they hold no core point below `cs`, or when all
+    // their core points below `cs` lie in one component (as of the chunk start) to which the
+    // query has already found a link; points are recorded only when their component is new to
+    // the query. Skipped links are implied by recorded ones, so the components are exact.
     let mut parent: Vec<usize> = (0..n).collect();
-    let core_ids: Vec<usize> = (0..n).filter(|&i| core[i]).collect();
-    for chunk in core_ids.chunks(CHUNK) {
-        let links: Vec<Vec<usize>> = chunk
+    let mut covered = vec![false; tree.n_nodes()];
+    let mut root = vec![usize::MAX; n];
+    for chunk in core_ids.chunks(UNION_CHUNK) {
+        let cs = chunk[0];
+        for &i in &core_ids {
+            if i >= cs {
+                break;
+            }
+            root[i] = find(&mut parent, i);
+        }
+        let node_comp = tree.node_reduce(
+            NO_CORE,
+            |i| if i < cs { root[i] } else { NO_CORE },
+            merge_comp,
+        );
+        let links: Vec<(Vec<usize>, Vec<usize>)> = chunk
             .par_iter()
-            .map(|&i| {
-                let mut nb = Vec::new();
-                tree.within(&data[i * d..(i + 1) * d], r2, &mut nb);
-                nb.retain(|&j| j < i && core[j]);
-                nb
-            })
+            .enumerate()
+            .map_init(
+                || (Vec::new(), Vec::new()),
+                |(stack, linked), (k, &i)| {
+                    let (mut nodes, mut points) = (Vec::new(), Vec::new());
+                    let q = &data[i * d..(i + 1) * d];
+                    for &j in &chunk[..k] {
+                        if sq_dist(q, &data[j * d..(j + 1) * d]) <= r2 {
+                            points.push(j);
+                        }
+                    }
+                    // components (as of the chunk start) this query already links to
+                    linked.clear();
+                    tree.visit_within(q, r2, stack, |v| match v {
+                        Visit::Enter(node) => {
+                            node_core[node] >= cs
+                                || (node_comp[node] < MIXED && linked.contains(&node_comp[node]))
+                        }
+                        Visit::Whole(node) => {
+                            nodes.push(node);
+                            if node_comp[node] < MIXED {
+                                linked.push(node_comp[node]);
+                            }
+                            false
+                        }
+                        Visit::Point(j) => {
+                            if j < cs && core[j] && !linked.contains(&root[j]) {
+                                linked.push(root[j]);
+                                points.push(j);
+                            }
+                            false
+                        }
+                    });
+                    (nodes, points)
+                },
+            )
             .collect();
-        for (&i, nb) in chunk.iter().zip(&links) {
-            for &j in nb {
-                let (ri, rj) = (find(&mut parent, i), find(&mut parent, j));
-                if ri != rj {
-                    let (lo, hi) = if ri < rj { (ri, rj) } else { (rj, ri) };
-                    parent[hi] = lo;
-                }
+        for (&i, (nodes, points)) in chunk.iter().zip(&links) {
+            for &node in nodes {
+                covered[node] = true;
+                union(&mut parent, i, node_core[node]);
+            }
+            for &j in points {
+                union(&mut parent, i, j);
+            }
+        }
+    }
+    for (node, _) in covered.iter().enumerate().filter(|(_, c)| **c) {
+        let rep = node_core[node];
+        for &j in tree.node_points(node) {
+            if core[j] {
+                union(&mut parent, rep, j);
             }
         }
     }
     let root: Vec<usize> = (0..n).map(|i| find(&mut parent, i)).collect();
     // Border points: the cluster (root = lowest core index) with the smallest root among the
-    // core neighbours.
+    // core neighbours. Nodes whose smallest core root cannot improve the best so far are
+    // skipped; boxes inside the ball contribute their smallest core root whole.
+    let node_root = tree.node_min(|i| if core[i] { root[i] } else { usize::MAX });
     let border: Vec<Option<usize>> = (0..n)
         .into_par_iter()
         .with_min_len(CHUNK)
-        .map(|i| {
+        .map_init(Vec::new, |stack, i| {
             if core[i] {
                 return None;
             }
-            let mut nb = Vec::new();
-            tree.within(&data[i * d..(i + 1) * d], r2, &mut nb);
-            nb.into_iter().filter(|&j| core[j]).map(|j| root[j]).min()
+            let mut best = usize::MAX;
+            tree.visit_within(&data[i * d..(i + 1) * d], r2, stack, |v| match v {
+                Visit::Enter(node) => node_root[node] >= best,
+                Visit::Whole(node) => {
+                    best = best.min(node_root[node]);
+                    false
+                }
+                Visit::Point(j) => {
+                    if core[j] {
+                        best = best.min(root[j]);
+                    }
+                    false
+                }
+            });
+            (best != usize::MAX).then_some(best)
         })
         .collect();
     // Number clusters by their lowest core index.
@@ -341,7 +450,32 @@ pub fn dbscan(x: MatrixView<'_>, eps: f64, min_samples: usize) -> Result<DbscanR
             }
         })
         .collect();
-    Ok(DbscanResult { labels, core, eps })
+    DbscanResult { labels, core, eps }
+}
+
+/// Node component marker: the node holds no core point.
+const NO_CORE: usize = usize::MAX;
+/// Node component marker: the node's core points lie in more than one component.
+const MIXED: usize = usize::MAX - 1;
+
+/// Combines two node component markers (a root, [`NO_CORE`] or [`MIXED`]).
+fn merge_comp(a: usize, b: usize) -> usize {
+    if a == NO_CORE || a == b {
+        b
+    } else if b == NO_CORE {
+        a
+    } else {
+        MIXED
+    }
+}
+
+/// Joins the sets of `a` and `b`, the smaller root becoming the root.
+fn union(parent: &mut [usize], a: usize, b: usize) {
+    let (ra, rb) = (find(parent, a), find(parent, b));
+    if ra != rb {
+        let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
+        parent[hi] = lo;
+    }
 }
 
 fn find(parent: &mut [usize], mut x: usize) -> usize {
@@ -368,17 +502,23 @@ impl Engine for Dbscan {
 
     fn fit(&self, x: MatrixView<'_>, _k: Option<usize>, _seed: u64) -> Result<Partition, Error> {
         check_matrix(x)?;
+        // one tree serves the k-distances and the clustering
+        let d = x.ncols();
+        let data = row_major(x);
+        let tree = KdTree::new(&data, d);
         let eps = match self.params.eps {
             Some(e) => e,
             None => {
+                let kd = tree_k_distances(&tree, &data, d, self.params.min_samples);
                 let base = match self.params.eps_quantile {
-                    Some(q) => quantile_eps(x, self.params.min_samples, q)?,
-                    None => elbow_eps(x, self.params.min_samples)?,
+                    Some(q) => quantile_of(kd, q),
+                    None => elbow_of(kd),
                 };
                 self.params.eps_factor * base
             }
         };
-        let r = dbscan(x, eps, self.params.min_samples)?;
+        check_eps("eps", Some(eps))?;
+        let r = tree_dbscan(&tree, &data, d, eps, self.params.min_samples);
         let mut diag = Diagnostics::default();
         diag.extra.insert("eps".into(), eps);
         diag.extra
@@ -799,9 +939,118 @@ mod tests {
                 (0.5, 10),
                 (0.75, 20),
                 (1.0, 8),
+                // large radii: whole boxes inside the ball (the k-d tree shortcuts)
+                (2.0, 5),
+                (3.0, 40),
+                (6.0, 20),
             ] {
                 assert_eq!(
                     ours(&x, eps, m),
+                    sklearn_dbscan(&x, eps, m),
+                    "seed {seed} eps {eps} m {m}"
+                );
+            }
+        }
+    }
+
+    /// DBSCAN by its definition, brute force without neighbour lists: core points by counting,
+    /// components over all core pairs, a border point joins the smallest adjacent root.
+    fn definition_dbscan(data: &[f64], d: usize, eps: f64, min_samples: usize) -> Vec<i64> {
+        let n = data.len() / d;
+        let r2 = eps * eps;
+        let row = |i: usize| &data[i * d..(i + 1) * d];
+        let core: Vec<bool> = (0..n)
+            .map(|i| (0..n).filter(|&j| sq_dist(row(i), row(j)) <= r2).count() >= min_samples)
+            .collect();
+        let mut parent: Vec<usize> = (0..n).collect();
+        for i in (0..n).filter(|&i| core[i]) {
+            for j in (0..i).filter(|&j| core[j]) {
+                if sq_dist(row(i), row(j)) <= r2 {
+                    union(&mut parent, i, j);
+                }
+            }
+        }
+        let root: Vec<usize> = (0..n).map(|i| find(&mut parent, i)).collect();
+        let mut number = vec![-1i64; n];
+        let mut next = 0;
+        for i in 0..n {
+            if core[i] && root[i] == i {
+                number[i] = next;
+                next += 1;
+            }
+        }
+        (0..n)
+            .map(|i| {
+                if core[i] {
+                    number[root[i]]
+                } else {
+                    (0..n)
+                        .filter(|&j| core[j] && sq_dist(row(i), row(j)) <= r2)
+                        .map(|j| root[j])
+                        .min()
+                        .map_or(-1, |r| number[r])
+                }
+            })
+            .collect()
+    }
+
+    /// The benchmark grid's DBSCAN (min_samples 5, eps = m x the 0.99 quantile of the
+    /// 5-distances, m in 0.5..16) on the study's tree space and scaled features: the labels,
+    /// numbering included, equal the brute-force definition.
+    #[test]
+    fn grid_eps_factors_equal_the_definition_on_the_study_spaces() {
+        for (name, cols) in [
+            ("tree_space.csv.gz", &["x0", "x1"][..]),
+            (
+                "scaled_features.csv.gz",
+                &["x0", "x1", "x2", "x3", "x4"][..],
+            ),
+        ] {
+            let Some(path) = insiders_fixtures::fixture(name) else {
+                continue;
+            };
+            let (n, d, v) = insiders_fixtures::read_table(&path).matrix(cols);
+            let x = Matrix::from_shape_vec((n, d), v.clone()).unwrap();
+            let base = quantile_eps(x.view(), 5, 0.99).unwrap();
+            for m in [0.5, 1.0, 2.0, 4.0, 8.0, 16.0] {
+                let eps = m * base;
+                let got = ours(&x, eps, 5);
+                let want = definition_dbscan(&v, d, eps, 5);
+                assert_eq!(got, want, "{name} eps factor {m}");
+                let clusters = want.iter().max().map_or(0, |&c| c + 1);
+                let noise = want.iter().filter(|&&l| l == -1).count();
+                eprintln!("{name} m={m}: eps {eps:.4}, {clusters} clusters, {noise} noise");
+            }
+        }
+    }
+
+    #[test]
+    fn dbscan_is_the_same_for_one_and_two_threads() {
+        let pool = |n| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .unwrap()
+        };
+        let (one, two) = (pool(1), pool(2));
+        for seed in 0..3 {
+            let x = blobs_with_duplicates(seed);
+            for (eps, m) in [(0.25, 3), (0.75, 5), (2.0, 5), (6.0, 20)] {
+                let a = one.install(|| dbscan(x.view(), eps, m).unwrap());
+                let b = two.install(|| dbscan(x.view(), eps, m).unwrap());
+                assert_eq!(a, b, "seed {seed} eps {eps} m {m}");
+            }
+        }
+    }
+
+    #[test]
+    fn definition_equals_sklearn_transcription() {
+        for seed in 0..2 {
+            let x = blobs_with_duplicates(seed);
+            let v: Vec<f64> = x.iter().copied().collect();
+            for (eps, m) in [(0.25, 3), (0.5, 10), (2.0, 5), (6.0, 20)] {
+                assert_eq!(
+                    definition_dbscan(&v, 2, eps, m),
                     sklearn_dbscan(&x, eps, m),
                     "seed {seed} eps {eps} m {m}"
                 );

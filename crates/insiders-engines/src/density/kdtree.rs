@@ -158,7 +158,132 @@ impl<'a> KdTree<'a> {
         }
     }
 
+    /// Number of points within squared radius `r2` of `q` (boundary included), counted only up
+    /// to `cap`: the result is `min(count, cap)` or more (exactly the count when it is below
+    /// `cap`), so `count_within_capped(q, r2, m) >= m` exactly when `count_within(q, r2) >= m`.
+    /// Boxes that lie entirely within the radius are counted whole, without visiting points.
+    /// `stack` is scratch space (its contents are discarded).
+    pub(crate) fn count_within_capped(
+        &self,
+        q: &[f64],
+        r2: f64,
+        cap: usize,
+        stack: &mut Vec<usize>,
+    ) -> usize {
+        if self.nodes.is_empty() {
+            return 0;
+        }
+        let mut c = 0;
+        stack.clear();
+        stack.push(0);
+        while let Some(node) = stack.pop() {
+            let (near, far) = self.box_bounds(node, q);
+            if near > r2 {
+                continue;
+            }
+            let nd = &self.nodes[node];
+            if far <= r2 {
+                c += nd.end - nd.start;
+            } else if nd.left == usize::MAX {
+                for &i in &self.idx[nd.start..nd.end] {
+                    if sq_dist(q, self.row(i)) <= r2 {
+                        c += 1;
+                    }
+                }
+            } else {
+                stack.push(nd.right);
+                stack.push(nd.left);
+                continue;
+            }
+            if c >= cap {
+                return c;
+            }
+        }
+        c
+    }
+
+    /// Number of nodes; node ids are `0..n_nodes()`, a parent's id is smaller than its
+    /// children's (pre-order), so a reverse sweep visits children before parents.
+    pub(crate) fn n_nodes(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// For every node, the minimum of `key(i)` over its points `i` (`usize::MAX` for none;
+    /// `key` returns `usize::MAX` for points to leave out).
+    pub(crate) fn node_min(&self, key: impl Fn(usize) -> usize) -> Vec<usize> {
+        self.node_reduce(usize::MAX, key, usize::min)
+    }
+
+    /// For every node, `combine` folded over `key(i)` of its points, starting from `empty`
+    /// (`combine` must be associative and commutative with `empty` as identity).
+    pub(crate) fn node_reduce<T: Copy>(
+        &self,
+        empty: T,
+        key: impl Fn(usize) -> T,
+        combine: impl Fn(T, T) -> T,
+    ) -> Vec<T> {
+        let mut out = vec![empty; self.nodes.len()];
+        for node in (0..self.nodes.len()).rev() {
+            let nd = &self.nodes[node];
+            out[node] = if nd.left == usize::MAX {
+                self.idx[nd.start..nd.end]
+                    .iter()
+                    .fold(empty, |acc, &i| combine(acc, key(i)))
+            } else {
+                combine(out[nd.left], out[nd.right])
+            };
+        }
+        out
+    }
+
+    /// The points of `node`.
+    pub(crate) fn node_points(&self, node: usize) -> &[usize] {
+        let nd = &self.nodes[node];
+        &self.idx[nd.start..nd.end]
+    }
+
+    /// A radius query with whole-box shortcuts: every point within squared radius `r2` of `q`
+    /// (boundary included) is reported exactly once, either as [`Visit::Whole`] (the box of
+    /// the node lies entirely within the radius, so all its points are neighbours) or as
+    /// [`Visit::Point`], unless a node holding it was skipped: every node that intersects the
+    /// ball is first offered as [`Visit::Enter`], and `f` returning `true` there leaves the
+    /// node out with all its points. The return value of `f` is ignored for the other visits.
+    /// `stack` is scratch space (its contents are discarded).
+    pub(crate) fn visit_within(
+        &self,
+        q: &[f64],
+        r2: f64,
+        stack: &mut Vec<usize>,
+        mut f: impl FnMut(Visit) -> bool,
+    ) {
+        if self.nodes.is_empty() {
+            return;
+        }
+        stack.clear();
+        stack.push(0);
+        while let Some(node) = stack.pop() {
+            let (near, far) = self.box_bounds(node, q);
+            if near > r2 || f(Visit::Enter(node)) {
+                continue;
+            }
+            let nd = &self.nodes[node];
+            if far <= r2 {
+                f(Visit::Whole(node));
+            } else if nd.left == usize::MAX {
+                for &i in &self.idx[nd.start..nd.end] {
+                    if sq_dist(q, self.row(i)) <= r2 {
+                        f(Visit::Point(i));
+                    }
+                }
+            } else {
+                stack.push(nd.right);
+                stack.push(nd.left);
+            }
+        }
+    }
+
     /// Number of points within squared radius `r2` of `q` (boundary included).
+    #[cfg(test)]
     pub(crate) fn count_within(&self, q: &[f64], r2: f64) -> usize {
         let mut c = 0;
         self.for_each_within(q, r2, |_| c += 1);
@@ -178,42 +303,80 @@ impl<'a> KdTree<'a> {
         if n == 0 {
             return f64::INFINITY;
         }
-        // max-heap of the k best squared distances
-        let mut best: std::collections::BinaryHeap<OrdF64> =
-            std::collections::BinaryHeap::with_capacity(k + 1);
-        let mut stack = vec![0usize];
-        while let Some(node) = stack.pop() {
-            let (near, _) = self.box_bounds(node, q);
-            if best.len() == k && best.peek().is_some_and(|w| near > w.0) {
+        // the k best squared distances so far, ascending (k is small: insertion is cheap)
+        let mut best: Vec<f64> = Vec::with_capacity(k + 1);
+        let worst = |best: &Vec<f64>| {
+            if best.len() == k {
+                best[k - 1]
+            } else {
+                f64::INFINITY
+            }
+        };
+        // nodes with the squared distance from `q` to their box
+        let mut stack = vec![(0usize, self.box_near(0, q))];
+        while let Some((node, near)) = stack.pop() {
+            if near > worst(&best) {
                 continue;
             }
             let nd = &self.nodes[node];
             if nd.left == usize::MAX {
                 for &i in &self.idx[nd.start..nd.end] {
                     let s = sq_dist(q, self.row(i));
-                    if best.len() < k {
-                        best.push(OrdF64(s));
-                    } else if best.peek().is_some_and(|w| s < w.0) {
-                        best.pop();
-                        best.push(OrdF64(s));
+                    if best.len() < k || s < best[k - 1] {
+                        let at = best.partition_point(|&b| b <= s);
+                        best.insert(at, s);
+                        best.truncate(k);
                     }
                 }
             } else {
                 // visit the nearer child first
                 let (l, r) = (nd.left, nd.right);
-                let (nl, _) = self.box_bounds(l, q);
-                let (nr, _) = self.box_bounds(r, q);
+                let (nl, nr) = (self.box_near(l, q), self.box_near(r, q));
                 if nl <= nr {
-                    stack.push(r);
-                    stack.push(l);
+                    stack.push((r, nr));
+                    stack.push((l, nl));
                 } else {
-                    stack.push(l);
-                    stack.push(r);
+                    stack.push((l, nl));
+                    stack.push((r, nr));
                 }
             }
         }
-        best.peek().map_or(f64::INFINITY, |w| w.0)
+        best.last().copied().unwrap_or(f64::INFINITY)
     }
+
+    /// Smallest squared distance from `q` to the box of `node` (as in [`Self::box_bounds`]).
+    #[inline]
+    fn box_near(&self, node: usize, q: &[f64]) -> f64 {
+        let d = self.d;
+        let (lo, hi) = (
+            &self.lo[node * d..(node + 1) * d],
+            &self.hi[node * d..(node + 1) * d],
+        );
+        let mut near = 0.0;
+        for j in 0..d {
+            let (a, b) = (q[j] - lo[j], hi[j] - q[j]);
+            let n = if a < 0.0 {
+                -a
+            } else if b < 0.0 {
+                -b
+            } else {
+                0.0
+            };
+            near += n * n;
+        }
+        near
+    }
+}
+
+/// What [`KdTree::visit_within`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Visit {
+    /// A node intersecting the ball is about to be searched (answer `true` to skip it).
+    Enter(usize),
+    /// All points of this node are within the radius.
+    Whole(usize),
+    /// This point is within the radius.
+    Point(usize),
 }
 
 /// A totally ordered `f64` for heaps.
