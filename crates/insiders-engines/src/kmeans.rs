@@ -588,6 +588,25 @@ struct ChunkStats {
     counts: Vec<usize>,
 }
 
+/// The nearest centre of `x` and the squared distances to the nearest and the second
+/// nearest (ties keep the lower index).
+#[inline(always)]
+fn nearest_two<const D: usize>(x: &[f64], centres: &[f64], k: usize) -> (usize, f64, f64) {
+    let d = x.len();
+    let (mut b1, mut d1, mut d2) = (0usize, f64::INFINITY, f64::INFINITY);
+    for j in 0..k {
+        let dj = sq::<D>(x, &centres[j * d..(j + 1) * d]);
+        if dj < d1 {
+            d2 = d1;
+            d1 = dj;
+            b1 = j;
+        } else if dj < d2 {
+            d2 = dj;
+        }
+    }
+    (b1, d1, d2)
+}
+
 /// Assignment of the points `start..start + lab.len()` (one chunk): adds their coordinates
 /// to `sums` and counts to `counts` (both zeroed by the caller); returns the label changes.
 #[allow(clippy::too_many_arguments)]
@@ -619,17 +638,7 @@ fn assign_chunk<const D: usize>(
             }
         }
         if search {
-            let (mut b1, mut d1, mut d2) = (0usize, f64::INFINITY, f64::INFINITY);
-            for j in 0..k {
-                let dj = sq::<D>(x, &centres[j * d..(j + 1) * d]);
-                if dj < d1 {
-                    d2 = d1;
-                    d1 = dj;
-                    b1 = j;
-                } else if dj < d2 {
-                    d2 = dj;
-                }
-            }
+            let (b1, d1, d2) = nearest_two::<D>(x, centres, k);
             if b1 != a || full {
                 if lab[t] as usize != b1 {
                     changed += 1;
@@ -679,17 +688,7 @@ fn assign_moves<const D: usize>(
                 continue;
             }
         }
-        let (mut b1, mut d1, mut d2) = (0usize, f64::INFINITY, f64::INFINITY);
-        for j in 0..k {
-            let dj = sq::<D>(x, &centres[j * d..(j + 1) * d]);
-            if dj < d1 {
-                d2 = d1;
-                d1 = dj;
-                b1 = j;
-            } else if dj < d2 {
-                d2 = dj;
-            }
-        }
+        let (b1, d1, d2) = nearest_two::<D>(x, centres, k);
         if b1 != a {
             changed += 1;
             labels[i] = b1 as u32;

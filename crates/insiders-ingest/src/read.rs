@@ -137,7 +137,7 @@ pub fn read_bytes(name: &Path, bytes: Vec<u8>, opts: &InputOptions) -> Result<Lo
         InputFormat::Xlsx => crate::xlsx::read_xlsx(name, bytes, opts),
         _ => {
             if crate::gz::is_gzip(&bytes) {
-                read_csv_gz(name, &bytes, opts)
+                read_csv_gz(name, bytes, opts)
             } else {
                 read_csv(name, &bytes, opts)
             }
@@ -710,15 +710,15 @@ const CHUNK: usize = 2 << 20;
 /// the stream into chunks that end at record boundaries, and each chunk is parsed on the
 /// rayon pool as soon as it arrives, so decompression and parsing overlap. The result is
 /// the one [`read_csv`] gives on the decompressed bytes.
-fn read_csv_gz(path: &Path, gz: &[u8], opts: &InputOptions) -> Result<Loaded, IngestError> {
+fn read_csv_gz(path: &Path, gz: Vec<u8>, opts: &InputOptions) -> Result<Loaded, IngestError> {
     let delimiter = delimiter_byte(opts)?;
     if !splittable(delimiter) {
-        let data = crate::gz::maybe_gunzip(path, gz.to_vec())?;
+        let data = crate::gz::maybe_gunzip(path, gz)?;
         return read_csv(path, &data, opts);
     }
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
     let (inflated, parsed) = std::thread::scope(|ts| {
-        let decoder = ts.spawn(move || crate::gz::inflate_records(gz, CHUNK, &tx));
+        let decoder = ts.spawn(move || crate::gz::inflate_records(&gz, CHUNK, &tx));
         let parsed = parse_stream(path, &rx, opts, delimiter);
         // Unblock the decoder if parsing stopped early.
         drop(rx);
