@@ -113,6 +113,11 @@ fn parse_grid_args(args: &[String]) -> Result<grid::GridArgs> {
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo xtask COMMAND --help` (or -h) prints the usage instead of running COMMAND.
+    if args.iter().skip(1).any(|a| a == "--help" || a == "-h") {
+        print!("{USAGE}");
+        return Ok(());
+    }
     match args.first().map(String::as_str) {
         None | Some("help") | Some("--help") | Some("-h") => {
             print!("{USAGE}");
