@@ -10,11 +10,13 @@ pub mod embed;
 pub mod engine;
 pub mod error;
 pub mod params;
+pub mod pool;
 pub mod rng;
 
 pub use embed::{Embedder, Embedding, FittedEmbedder};
 pub use engine::{Caps, Diagnostics, Engine, Partition};
 pub use error::Error;
+pub use pool::on_pool;
 pub use rng::{Rng, derive_seed};
 
 /// Every numeric table crosses crate boundaries as a dense row-major `f64` matrix:

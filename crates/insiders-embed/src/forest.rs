@@ -182,6 +182,16 @@ pub fn tree_space(
     params: &TreeSpaceParams,
     seed: u64,
 ) -> Result<TreeSpace, Error> {
+    insiders_core::on_pool(|| tree_space_here(x, target, params, seed))
+}
+
+/// [`tree_space`] on the current thread (a rayon worker: see [`insiders_core::on_pool`]).
+fn tree_space_here(
+    x: MatrixView<'_>,
+    target: &[f64],
+    params: &TreeSpaceParams,
+    seed: u64,
+) -> Result<TreeSpace, Error> {
     params.validate()?;
     let forest = RandomForest::fit(x, target, &params.forest(), seed)?;
     let ids = match params.mode {

@@ -255,6 +255,11 @@ pub const EXACT_KL_MAX_N: usize = 10_000;
 /// `init = "pca"` with fewer input columns than `n_components`; a diverged descent
 /// ([`Error::Numerical`], e.g. with a far too large learning rate).
 pub fn tsne(x: MatrixView<'_>, params: &TsneParams, seed: u64) -> Result<TsneFit, Error> {
+    insiders_core::on_pool(|| tsne_here(x, params, seed))
+}
+
+/// [`tsne`] on the current thread (a rayon worker: see [`insiders_core::on_pool`]).
+fn tsne_here(x: MatrixView<'_>, params: &TsneParams, seed: u64) -> Result<TsneFit, Error> {
     check_matrix(x)?;
     params.validate()?;
     let n = x.nrows();

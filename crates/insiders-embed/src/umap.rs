@@ -229,6 +229,11 @@ impl Fit {
 }
 
 fn fit(x: MatrixView<'_>, params: &UmapParams, seed: u64) -> Result<Fit, Error> {
+    insiders_core::on_pool(|| fit_here(x, params, seed))
+}
+
+/// [`fit`] on the current thread (a rayon worker: see [`insiders_core::on_pool`]).
+fn fit_here(x: MatrixView<'_>, params: &UmapParams, seed: u64) -> Result<Fit, Error> {
     params.validate()?;
     check_matrix(x)?;
     let n = x.nrows();

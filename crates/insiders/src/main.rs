@@ -66,12 +66,20 @@ pub struct DataArgs {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
+    // Worker threads get the main thread's stack size: the whole command runs on one.
+    let mut pool = rayon::ThreadPoolBuilder::new().stack_size(8 << 20);
     if let Some(n) = cli.threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()?;
+        pool = pool.num_threads(n);
     }
-    match cli.command {
+    pool.build_global()?;
+    // The command runs on a worker of the pool, so that the thousands of parallel calls of
+    // a run are not each injected from outside the pool (see `insiders_core::on_pool`).
+    let command = cli.command;
+    insiders_core::on_pool(move || dispatch(command))
+}
+
+fn dispatch(command: Command) -> Result<()> {
+    match command {
         Command::Run(a) => run::run(a),
         Command::Features(a) => commands::features(a),
         Command::Inspect(a) => commands::inspect(a),
