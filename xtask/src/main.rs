@@ -125,7 +125,9 @@ fn main() -> Result<()> {
         }
         Some("grid") => {
             let g = parse_grid_args(&args[1..])?;
-            grid::run(&g)?;
+            // On a worker of the pool, so that the nested parallel calls of the grid (all
+            // of them with --serial) are not injected one by one from the main thread.
+            insiders_core::on_pool(|| grid::run(&g))?;
             Ok(())
         }
         Some("report") => {
