@@ -1,7 +1,8 @@
 //! Benchmarks of the hierarchical and density engines on the study's inputs (5,695 customers):
 //! a Ward tree plus the 21 cuts k = 2..22 on the 2-D tree space and on the 5-D scaled
 //! features (scipy + fcluster take 0.6–1 s per k there), the other linkages once, DBSCAN
-//! (eps 2, min_samples 20) on the tree space, HDBSCAN and OPTICS once.
+//! (eps 2, min_samples 20) on the tree space, HDBSCAN (native and petal backends, both spaces)
+//! and OPTICS once.
 //!
 //! Inputs come from `../shared/fixtures`; when a fixture is missing, a seeded synthetic matrix of
 //! the same shape is used instead (a message says so).
@@ -12,7 +13,7 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use insiders_core::{Engine, Matrix, Rng};
 use insiders_engines::density::{
-    Dbscan, DbscanParams, Hdbscan, HdbscanParams, Optics, OpticsParams,
+    Dbscan, DbscanParams, Hdbscan, HdbscanBackend, HdbscanParams, Optics, OpticsParams,
 };
 use insiders_engines::hierarchical::{Hierarchical, Linkage};
 use std::hint::black_box;
@@ -83,10 +84,24 @@ fn benches(c: &mut Criterion) {
     g.bench_function("dbscan_elbow_eps_min20/tree_space_5695x2", |b| {
         b.iter(|| black_box(elbow.fit(tree.view(), None, 0).unwrap()))
     });
-    let hdbscan = Hdbscan::new(HdbscanParams::default()).unwrap();
-    g.bench_function("hdbscan_min_cluster_size20/tree_space_5695x2", |b| {
-        b.iter(|| black_box(hdbscan.fit(tree.view(), None, 0).unwrap()))
-    });
+    for (backend, tag) in [
+        (HdbscanBackend::Native, "native"),
+        (HdbscanBackend::Petal, "petal"),
+    ] {
+        let hdbscan = Hdbscan::new(HdbscanParams {
+            backend,
+            ..HdbscanParams::default()
+        })
+        .unwrap();
+        g.bench_function(
+            format!("hdbscan_{tag}_min_cluster_size20/tree_space_5695x2"),
+            |b| b.iter(|| black_box(hdbscan.fit(tree.view(), None, 0).unwrap())),
+        );
+        g.bench_function(
+            format!("hdbscan_{tag}_min_cluster_size20/scaled_features_5695x5"),
+            |b| b.iter(|| black_box(hdbscan.fit(features.view(), None, 0).unwrap())),
+        );
+    }
     let optics = Optics::new(OpticsParams::default()).unwrap();
     g.bench_function("optics_min20_max_eps_inf/tree_space_5695x2", |b| {
         b.iter(|| black_box(optics.fit(tree.view(), None, 0).unwrap()))

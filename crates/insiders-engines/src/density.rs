@@ -11,8 +11,14 @@
 //!   "petal-clustering" below for why not petal's `Dbscan`.
 //!   When `eps` is not given it is chosen by the k-distance elbow ([`elbow_eps`]) and
 //!   reported in `Diagnostics::extra["eps"]`.
-//! - **hdbscan**: petal-clustering's `HDbscan` (Prim's exact minimum spanning tree of the
-//!   mutual-reachability graph, excess-of-mass selection, the root never selected).
+//! - **hdbscan**: exact HDBSCAN with scikit-learn's semantics (core distance to the
+//!   `min_samples`-th nearest point itself included, mutual reachability, exact minimum
+//!   spanning tree, condensed tree with `min_cluster_size`, excess-of-mass selection, the root
+//!   never selected), merging equal weights simultaneously as the HDBSCAN paper and petal do.
+//!   Two backends ([`HdbscanBackend`]): our own (`native`, the default: k-d tree core
+//!   distances in parallel, dense vectorised Prim, see `density/hdbscan.rs` for the exact
+//!   definition and tie-breaking) and petal-clustering's `HDbscan` (`petal`, Prim too). They
+//!   give the same partitions on the study's inputs (tested).
 //! - **optics**: our own OPTICS with scikit-learn's semantics (`OPTICS(cluster_method=
 //!   "dbscan")`): core distance = distance to the `min_samples`-th nearest point (itself
 //!   included), reachability updated with the minimum, the next point is the unprocessed one
@@ -40,6 +46,7 @@
 //! Determinism: no randomness; results do not depend on the seed or the thread count
 //! (parallel loops only compute per-point values collected in index order).
 
+mod hdbscan;
 mod kdtree;
 
 use crate::registry::EngineSpec;
@@ -61,7 +68,7 @@ pub const SPECS: &[EngineSpec] = &[
     },
     EngineSpec {
         name: "hdbscan",
-        about: "HDBSCAN through petal-clustering (Prim MST, excess of mass)",
+        about: "HDBSCAN, exact (k-d tree core distances, Prim MST, excess of mass); backend native or petal",
         build: build_hdbscan,
     },
     EngineSpec {
@@ -532,7 +539,19 @@ impl Engine for Dbscan {
 }
 
 // ---------------------------------------------------------------------------------------------
-// HDBSCAN (petal-clustering)
+// HDBSCAN (native, see `density/hdbscan.rs`, or petal-clustering)
+
+/// Which implementation the `hdbscan` engine runs (both have the semantics of the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HdbscanBackend {
+    /// Our own exact HDBSCAN (k-d tree core distances, dense Prim, simultaneous merges of
+    /// equal weights): the default, about 10x faster than petal on the study's inputs.
+    #[default]
+    Native,
+    /// petal-clustering's `HDbscan` (Prim over the mutual-reachability graph, not Borůvka).
+    Petal,
+}
 
 /// Parameters of the `hdbscan` engine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -545,6 +564,8 @@ pub struct HdbscanParams {
     pub min_samples: Option<usize>,
     /// Distance scaling of the mutual-reachability graph (petal's `alpha`). Default 1.
     pub alpha: f64,
+    /// `"native"` (default) or `"petal"`.
+    pub backend: HdbscanBackend,
 }
 
 impl Default for HdbscanParams {
@@ -553,6 +574,7 @@ impl Default for HdbscanParams {
             min_cluster_size: 20,
             min_samples: None,
             alpha: 1.0,
+            backend: HdbscanBackend::Native,
         }
     }
 }
@@ -562,7 +584,7 @@ fn build_hdbscan(table: &toml::Table) -> Result<Box<dyn Engine>, Error> {
     Ok(Box::new(Hdbscan::new(params)?))
 }
 
-/// The `hdbscan` engine (petal-clustering backend).
+/// The `hdbscan` engine (native or petal-clustering backend, [`HdbscanBackend`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hdbscan {
     params: HdbscanParams,
@@ -598,7 +620,6 @@ impl Engine for Hdbscan {
     }
 
     fn fit(&self, x: MatrixView<'_>, _k: Option<usize>, _seed: u64) -> Result<Partition, Error> {
-        use petal_clustering::{Fit, HDbscan};
         check_matrix(x)?;
         let n = x.nrows();
         let mut diag = Diagnostics::default();
@@ -609,10 +630,29 @@ impl Engine for Hdbscan {
         diag.extra
             .insert("min_samples".into(), self.min_samples() as f64);
         // Too few points for two clusters of min_cluster_size: all noise (as scikit-learn
-        // without allow_single_cluster), and petal is not asked (it needs >= 2 points).
+        // without allow_single_cluster), and no backend is asked (petal needs >= 2 points).
         if n < 2 * self.params.min_cluster_size.max(1) || n < 2 {
             return Ok(Partition::from_raw(&vec![None; n], diag));
         }
+        let raw = match self.params.backend {
+            HdbscanBackend::Native => hdbscan::hdbscan_labels(
+                &row_major(x),
+                x.ncols(),
+                self.params.min_cluster_size,
+                self.min_samples().min(n),
+                self.params.alpha,
+            ),
+            HdbscanBackend::Petal => self.fit_petal(x)?,
+        };
+        Ok(Partition::from_raw(&raw, diag))
+    }
+}
+
+impl Hdbscan {
+    /// Raw labels from petal-clustering's `HDbscan` (`x` checked, at least 2 rows).
+    fn fit_petal(&self, x: MatrixView<'_>) -> Result<Vec<Option<usize>>, Error> {
+        use petal_clustering::{Fit, HDbscan};
+        let n = x.nrows();
         let mut model = HDbscan {
             alpha: self.params.alpha,
             min_samples: self.min_samples().min(n),
@@ -637,7 +677,7 @@ impl Engine for Hdbscan {
                 }
             }
         }
-        Ok(Partition::from_raw(&raw, diag))
+        Ok(raw)
     }
 }
 
@@ -1328,29 +1368,38 @@ mod tests {
         rows.push([30.0, 30.0]);
         let n = rows.len();
         let x = Matrix::from_shape_vec((n, 2), rows.into_iter().flatten().collect()).unwrap();
-        let e = Hdbscan::new(HdbscanParams::default()).unwrap();
-        let p = e.fit(x.view(), None, 0).unwrap();
-        assert_eq!(p.n_clusters(), 3, "{:?}", p.labels);
-        assert_eq!(p.labels[n - 1], None);
-        for b in 0..3 {
-            let base = b * 105;
-            let c = p.labels[base + 80];
-            assert!(c.is_some());
-            assert!((base + 80..base + 105).all(|i| p.labels[i] == c));
+        let mut fits = Vec::new();
+        for backend in [HdbscanBackend::Native, HdbscanBackend::Petal] {
+            let e = Hdbscan::new(HdbscanParams {
+                backend,
+                ..HdbscanParams::default()
+            })
+            .unwrap();
+            let p = e.fit(x.view(), None, 0).unwrap();
+            assert_eq!(p.n_clusters(), 3, "{:?}", p.labels);
+            assert_eq!(p.labels[n - 1], None);
+            for b in 0..3 {
+                let base = b * 105;
+                let c = p.labels[base + 80];
+                assert!(c.is_some());
+                assert!((base + 80..base + 105).all(|i| p.labels[i] == c));
+            }
+            // deterministic across runs and thread counts
+            let run = |t: usize| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(t)
+                    .build()
+                    .unwrap()
+                    .install(|| e.fit(x.view(), None, 0).unwrap())
+            };
+            assert_eq!(run(1), p);
+            assert_eq!(run(2), p);
+            // tiny inputs never reach a backend
+            let one = array![[1.0, 1.0]];
+            assert_eq!(e.fit(one.view(), None, 0).unwrap().labels, vec![None]);
+            fits.push(p);
         }
-        // deterministic across runs and thread counts
-        let run = |t: usize| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(t)
-                .build()
-                .unwrap()
-                .install(|| e.fit(x.view(), None, 0).unwrap())
-        };
-        assert_eq!(run(1), p);
-        assert_eq!(run(2), p);
-        // tiny inputs never reach petal
-        let one = array![[1.0, 1.0]];
-        assert_eq!(e.fit(one.view(), None, 0).unwrap().labels, vec![None]);
+        assert_eq!(fits[0], fits[1]);
     }
 
     #[test]
@@ -1364,6 +1413,13 @@ mod tests {
         let engines: Vec<Box<dyn Engine>> = vec![
             Box::new(Dbscan::new(DbscanParams::default()).unwrap()),
             Box::new(Hdbscan::new(HdbscanParams::default()).unwrap()),
+            Box::new(
+                Hdbscan::new(HdbscanParams {
+                    backend: HdbscanBackend::Petal,
+                    ..HdbscanParams::default()
+                })
+                .unwrap(),
+            ),
             Box::new(Optics::new(OpticsParams::default()).unwrap()),
         ];
         for e in &engines {
@@ -1386,5 +1442,144 @@ mod tests {
         let p = engines[0].fit(same.view(), None, 0).unwrap();
         assert_eq!(p.n_clusters(), 1);
         assert_eq!(p.n_noise(), 0);
+    }
+
+    fn hdbscan_fit(
+        x: &Matrix,
+        mcs: usize,
+        ms: Option<usize>,
+        backend: HdbscanBackend,
+    ) -> Partition {
+        Hdbscan::new(HdbscanParams {
+            min_cluster_size: mcs,
+            min_samples: ms,
+            backend,
+            ..HdbscanParams::default()
+        })
+        .unwrap()
+        .fit(x.view(), None, 0)
+        .unwrap()
+    }
+
+    #[test]
+    fn hdbscan_hand_checked_two_blobs_a_bridge_a_small_group_and_an_outlier() {
+        // 1-D, min_cluster_size 3, min_samples 2 (core distance = distance to the nearest
+        // other point). Points: A = 0,1,2,3; B = 10..13; a bridge point 5; C = 30, 40, 41;
+        // an outlier 100. Core distances: 1 in A, B and {40, 41}; 2 for 5; 10 for 30; 59 for
+        // 100. Spanning tree: the chains at 1, (3,5) at 2, (5,10) at 5, (30,40) at 10,
+        // (13,30) at 17, (41,100) at 59. Condensed tree: 100 leaves the root at 1/59; at 1/17
+        // the root splits into AB' = A+5+B (9 points) and C (3); at 1/5 AB' splits into
+        // A' = A+5 and B. Stabilities: AB' 9(1/5 - 1/17) = 1.27 < A' + B = (1/2 - 1/5)
+        // + 4(1 - 1/5) + 4(1 - 1/5) = 6.7, so A' and B are selected (5 left A' at 1/2 and
+        // belongs to it); C (3(1/10 - 1/17) = 0.12) is a leaf, selected.
+        let v = [0., 1., 2., 3., 10., 11., 12., 13., 5., 30., 40., 41., 100.];
+        let x = Matrix::from_shape_vec((v.len(), 1), v.to_vec()).unwrap();
+        let want = vec![
+            Some(0),
+            Some(0),
+            Some(0),
+            Some(0),
+            Some(1),
+            Some(1),
+            Some(1),
+            Some(1),
+            Some(0),
+            Some(2),
+            Some(2),
+            Some(2),
+            None,
+        ];
+        for backend in [HdbscanBackend::Native, HdbscanBackend::Petal] {
+            assert_eq!(
+                hdbscan_fit(&x, 3, Some(2), backend).labels,
+                want,
+                "{backend:?}"
+            );
+        }
+        // min_cluster_size 4: C (3 points) is no cluster; its points leave the root: noise.
+        // AB' still splits into A' (5) and B (4).
+        let mut want4 = want.clone();
+        for l in &mut want4[9..] {
+            *l = None;
+        }
+        for backend in [HdbscanBackend::Native, HdbscanBackend::Petal] {
+            assert_eq!(
+                hdbscan_fit(&x, 4, Some(2), backend).labels,
+                want4,
+                "{backend:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn hdbscan_native_equals_petal_on_the_study_spaces() {
+        for (name, cols) in [
+            ("tree_space.csv.gz", &["x0", "x1"][..]),
+            (
+                "scaled_features.csv.gz",
+                &["x0", "x1", "x2", "x3", "x4"][..],
+            ),
+        ] {
+            let Some(path) = insiders_fixtures::fixture(name) else {
+                continue;
+            };
+            let (n, d, v) = insiders_fixtures::read_table(&path).matrix(cols);
+            let x = Matrix::from_shape_vec((n, d), v).unwrap();
+            for (mcs, ms) in [(20, None), (10, None), (50, Some(10))] {
+                let native = hdbscan_fit(&x, mcs, ms, HdbscanBackend::Native);
+                let petal = hdbscan_fit(&x, mcs, ms, HdbscanBackend::Petal);
+                eprintln!(
+                    "{name} mcs {mcs} ms {ms:?}: {} clusters, {} noise",
+                    native.n_clusters(),
+                    native.n_noise()
+                );
+                assert!(native.n_clusters() >= 2, "{name} {mcs}");
+                assert_eq!(native.labels, petal.labels, "{name} mcs {mcs} ms {ms:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn hdbscan_native_is_the_same_for_one_and_two_threads_and_equals_the_definition() {
+        let pool = |n| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .unwrap()
+        };
+        let (one, two) = (pool(1), pool(2));
+        let mut petal_differs = 0;
+        for seed in 0..3 {
+            let x = blobs_with_duplicates(seed);
+            let v: Vec<f64> = x.iter().copied().collect();
+            for (mcs, ms) in [(5, None), (10, Some(3)), (20, None)] {
+                let a = one.install(|| hdbscan_fit(&x, mcs, ms, HdbscanBackend::Native));
+                let b = two.install(|| hdbscan_fit(&x, mcs, ms, HdbscanBackend::Native));
+                assert_eq!(a, b, "seed {seed} mcs {mcs}");
+                let want = hdbscan::tests::reference_hdbscan(&v, 2, mcs, ms.unwrap_or(mcs), 1.0);
+                let want = Partition::from_raw(&want, Diagnostics::default()).labels;
+                assert_eq!(a.labels, want, "seed {seed} mcs {mcs} vs the definition");
+                let p = hdbscan_fit(&x, mcs, ms, HdbscanBackend::Petal);
+                if p.labels != want {
+                    petal_differs += 1;
+                }
+            }
+        }
+        // On this grid data (many equal weights) petal's condensed tree goes wrong in some
+        // cases: when one weight level merges several components and its edges interleave,
+        // petal's `condense_mst` groups rows by (parent, weight) runs and processes one merge
+        // node as several partial nodes (docs/engines.md). Pinned so that a fixed petal shows.
+        eprintln!("petal differs from the definition in {petal_differs} of 9 cases");
+        assert!(petal_differs > 0);
+    }
+
+    #[test]
+    fn hdbscan_backend_parses() {
+        let t = insiders_core::params::parse_pairs(&["backend=\"petal\""]).unwrap();
+        let p: HdbscanParams = from_table(&t).unwrap();
+        assert_eq!(p.backend, HdbscanBackend::Petal);
+        assert_eq!(HdbscanParams::default().backend, HdbscanBackend::Native);
+        let t = insiders_core::params::parse_pairs(&["backend=\"sklearn\""]).unwrap();
+        assert!(build_hdbscan(&t).is_err());
     }
 }
