@@ -37,13 +37,12 @@
 #![allow(clippy::needless_range_loop)]
 
 use rayon::prelude::*;
+use wide::f32x4;
 
 /// Largest number of points in a leaf.
 pub const LEAF_SIZE: usize = 16;
 /// Subtrees of at most this many points are walked as one parallel task.
 const TASK_SIZE: usize = 128;
-/// Lanes of the interaction kernel (independent running sums).
-const LANES: usize = 8;
 
 /// A cell of the tree.
 #[derive(Debug, Clone, Copy)]
@@ -120,9 +119,6 @@ struct Scratch<const D: usize> {
     /// The points of the current leaf and of the leaves it could not summarise, relative to
     /// the leaf's centre (the near field keeps its precision).
     near: Soa<D>,
-    /// Per-partner terms of the kernel.
-    tz: Vec<f32>,
-    tf: [Vec<f32>; D],
     /// Candidate and deferred cells, two buffers per depth.
     pools: Vec<Vec<u32>>,
 }
@@ -132,8 +128,6 @@ impl<const D: usize> Scratch<D> {
         Scratch {
             far: Soa::new(),
             near: Soa::new(),
-            tz: Vec::new(),
-            tf: std::array::from_fn(|_| Vec::new()),
             pools: Vec::new(),
         }
     }
@@ -546,9 +540,9 @@ impl<const D: usize> Tree<D> {
             let own = gn.hi as usize - gn.lo as usize;
             for r in 0..own {
                 let p = &self.spos[gn.lo as usize + r];
-                let (f_far, z_far) = kernel(&to_f32(p), &s.far, &mut s.tz, &mut s.tf);
+                let (f_far, z_far) = kernel(&to_f32(p), &s.far);
                 let rel: [f32; D] = std::array::from_fn(|a| s.near.cols[a][r]);
-                let (f_near, z_near) = kernel(&rel, &s.near, &mut s.tz, &mut s.tf);
+                let (f_near, z_near) = kernel(&rel, &s.near);
                 f_out[off + r] = std::array::from_fn(|a| f_far[a] + f_near[a]);
                 // Remove the point's meeting with itself (exactly 1 in the sum).
                 z_out[off + r] = z_far + (z_near - 1.0);
@@ -638,34 +632,46 @@ impl<const D: usize> Tree<D> {
 }
 
 /// Sums an interaction list for one point `p` (in the list's frame):
-/// `(Σ m w² (p - c), Σ m w)` with `w = 1 / (1 + |p - c|²)`. The per-partner terms are
-/// computed in `f32` (an element-wise loop the compiler vectorises), then summed in
-/// [`LANES`] lanes, combined in a fixed order into `f64`.
+/// `(Σ m w² (p - c), Σ m w)` with `w = 1 / (1 + |p - c|²)`. The terms are computed in
+/// `f32` (as scikit-learn's float32 Barnes-Hut), four partners at a time in one SIMD
+/// register per running sum (no per-partner buffer); the four lane sums are combined
+/// pairwise in `f64`, then the tail partners are added in order.
 #[inline(never)]
-fn kernel<const D: usize>(
-    p: &[f32; D],
-    list: &Soa<D>,
-    tz: &mut Vec<f32>,
-    tf: &mut [Vec<f32>; D],
-) -> ([f64; D], f64) {
+fn kernel<const D: usize>(p: &[f32; D], list: &Soa<D>) -> ([f64; D], f64) {
     let len = list.len();
-    if tz.len() < len {
-        tz.resize(len, 0.0);
-        for t in tf.iter_mut() {
-            t.resize(len, 0.0);
-        }
-    }
     let cols: [&[f32]; D] = std::array::from_fn(|a| &list.cols[a][..len]);
     let mass = &list.mass[..len];
-    let tz = &mut tz[..len];
-    let tf: [&mut [f32]; D] = {
-        let mut it = tf.iter_mut();
-        std::array::from_fn(|_| match it.next() {
-            Some(v) => &mut v[..len],
-            None => &mut [],
-        })
+    let pv: [f32x4; D] = std::array::from_fn(|a| f32x4::splat(p[a]));
+    let one = f32x4::splat(1.0);
+    let mut sz = f32x4::splat(0.0);
+    let mut sf = [f32x4::splat(0.0); D];
+    let full = len - len % 4;
+    let load = |v: &[f32], j: usize| f32x4::new(std::array::from_fn(|l| v[j + l]));
+    let mut j = 0;
+    while j < full {
+        let m = load(mass, j);
+        let mut dd = [f32x4::splat(0.0); D];
+        let mut d2 = f32x4::splat(0.0);
+        for a in 0..D {
+            dd[a] = pv[a] - load(cols[a], j);
+            d2 += dd[a] * dd[a];
+        }
+        let w = one / (one + d2);
+        let mw = m * w;
+        sz += mw;
+        let mw2 = mw * w;
+        for a in 0..D {
+            sf[a] += mw2 * dd[a];
+        }
+        j += 4;
+    }
+    let pair = |v: f32x4| {
+        let s = v.to_array();
+        (f64::from(s[0]) + f64::from(s[2])) + (f64::from(s[1]) + f64::from(s[3]))
     };
-    for j in 0..len {
+    let mut z = pair(sz);
+    let mut f: [f64; D] = std::array::from_fn(|a| pair(sf[a]));
+    for j in full..len {
         let mut dd = [0.0f32; D];
         let mut d2 = 0.0f32;
         for a in 0..D {
@@ -674,40 +680,13 @@ fn kernel<const D: usize>(
         }
         let w = 1.0 / (1.0 + d2);
         let mw = mass[j] * w;
-        tz[j] = mw;
+        z += f64::from(mw);
         let mw2 = mw * w;
         for a in 0..D {
-            tf[a][j] = mw2 * dd[a];
+            f[a] += f64::from(mw2 * dd[a]);
         }
     }
-    let f = std::array::from_fn(|a| fold_lanes(tf[a]));
-    (f, fold_lanes(tz))
-}
-
-/// The lane sums of [`fold_lanes`] combined pairwise in `f64`, in a fixed order.
-#[inline]
-fn combine_lanes(acc: &[f32; LANES]) -> f64 {
-    let h: [f64; 4] = std::array::from_fn(|l| f64::from(acc[l]) + f64::from(acc[l + 4]));
-    (h[0] + h[2]) + (h[1] + h[3])
-}
-
-/// The sum of `t` in a fixed order: [`LANES`] running sums over whole chunks, combined
-/// pairwise in `f64`, then the tail in order.
-#[inline]
-pub(super) fn fold_lanes(t: &[f32]) -> f64 {
-    let mut acc = [0.0f32; LANES];
-    let chunks = t.chunks_exact(LANES);
-    let tail = chunks.remainder();
-    for c in chunks {
-        for l in 0..LANES {
-            acc[l] += c[l];
-        }
-    }
-    let mut sum = combine_lanes(&acc);
-    for &v in tail {
-        sum += f64::from(v);
-    }
-    sum
+    (f, z)
 }
 
 #[cfg(test)]
