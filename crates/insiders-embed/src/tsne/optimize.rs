@@ -102,10 +102,10 @@ impl<'a, const D: usize> Descent<'a, D> {
     /// The divergence is NaN when `measure_kl` is false (a stage too short for its
     /// no-progress rule to ever stop it has no use for it).
     ///
-    /// One fork-join per iteration: the repulsion (the tree built serially, then the tree
+    /// One fork-join for the forces: the repulsion (the tree built serially, then the tree
     /// walk in parallel tasks) and the attraction (parallel row chunks) run side by side, so
-    /// the other thread works on the attraction while the tree is built; the update (a few
-    /// flops per point) then runs serially.
+    /// the other thread works on the attraction while the tree is built; then the update
+    /// (a few flops per point) runs in parallel chunks.
     fn step(
         &mut self,
         momentum: f64,
@@ -131,34 +131,45 @@ impl<'a, const D: usize> Descent<'a, D> {
             f64::NAN
         };
         let lr = self.learning_rate;
-        let mut g2_total = 0.0;
-        let (tree, rep) = (&self.tree, &self.rep);
-        let rows = self
+        let (tree, rep, attr) = (&self.tree, &self.rep, &self.attr);
+        // The update in parallel by fixed chunks of points (each point's update is
+        // independent); the squared gradient norm summed per chunk, then over the chunks in
+        // order. Running it in parallel keeps the other thread busy between iterations
+        // (a serial update let it fall asleep and be woken at the next fork-join).
+        let g2_parts: Vec<f64> = self
             .y
-            .iter_mut()
-            .zip(&mut self.update)
-            .zip(&mut self.gains)
-            .zip(&mut self.y32)
-            .zip(&self.attr);
-        for (i, ((((yi, up), ga), yi32), at)) in rows.enumerate() {
-            let r = &rep[tree.rank(i)];
-            let mut g2 = 0.0;
-            for a in 0..D {
-                let grad = 4.0 * (exaggeration * at[a] - r[a] * inv_z);
-                let u = up[a];
-                // Both candidates, then a select (no unpredictable branch).
-                let (grow, shrink) = (ga[a] + 0.2, ga[a] * 0.8);
-                let g = if u * grad < 0.0 { grow } else { shrink }.max(MIN_GAIN);
-                ga[a] = g;
-                let grad = grad * g;
-                g2 += grad * grad;
-                let u = momentum * u - lr * grad;
-                up[a] = u;
-                yi[a] += u;
-            }
-            g2_total += g2;
-            *yi32 = yi.map(|v| v as f32);
-        }
+            .par_chunks_mut(CHUNK)
+            .zip(self.update.par_chunks_mut(CHUNK))
+            .zip(self.gains.par_chunks_mut(CHUNK))
+            .zip(self.y32.par_chunks_mut(CHUNK))
+            .enumerate()
+            .map(|(c, (((ys, ups), gas), ys32))| {
+                let rows = ys.iter_mut().zip(ups).zip(gas).zip(ys32);
+                let mut g2_chunk = 0.0;
+                for (off, (((yi, up), ga), yi32)) in rows.enumerate() {
+                    let i = c * CHUNK + off;
+                    let (r, at) = (&rep[tree.rank(i)], &attr[i]);
+                    let mut g2 = 0.0;
+                    for a in 0..D {
+                        let grad = 4.0 * (exaggeration * at[a] - r[a] * inv_z);
+                        let u = up[a];
+                        // Both candidates, then a select (no unpredictable branch).
+                        let (grow, shrink) = (ga[a] + 0.2, ga[a] * 0.8);
+                        let g = if u * grad < 0.0 { grow } else { shrink }.max(MIN_GAIN);
+                        ga[a] = g;
+                        let grad = grad * g;
+                        g2 += grad * grad;
+                        let u = momentum * u - lr * grad;
+                        up[a] = u;
+                        yi[a] += u;
+                    }
+                    g2_chunk += g2;
+                    *yi32 = yi.map(|v| v as f32);
+                }
+                g2_chunk
+            })
+            .collect();
+        let g2_total: f64 = g2_parts.iter().sum();
         if measure {
             (kl, g2_total.sqrt())
         } else {
