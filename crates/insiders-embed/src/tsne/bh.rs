@@ -142,13 +142,26 @@ impl<const D: usize> Scratch<D> {
     }
 }
 
-/// A subtree walked as one task: its root, the cells its ancestors accepted, and the
-/// cells they handed down.
+/// A subtree walked as one task: its root, the cells its ancestors accepted, the cells
+/// they handed down, and the task's buffers. Kept across iterations (the tree keeps one
+/// per task slot), so the walk allocates nothing once the buffers have grown.
 #[derive(Debug)]
 struct Task<const D: usize> {
     root: usize,
     far: Soa<D>,
     cand: Vec<u32>,
+    scratch: Scratch<D>,
+}
+
+impl<const D: usize> Task<D> {
+    fn new() -> Self {
+        Task {
+            root: 0,
+            far: Soa::new(),
+            cand: Vec::new(),
+            scratch: Scratch::new(),
+        }
+    }
 }
 
 /// The tree over the current positions, rebuilt every iteration.
@@ -166,6 +179,8 @@ pub(crate) struct Tree<const D: usize> {
     spos: Vec<[f64; D]>,
     /// Side of the root box along each axis.
     width: [f64; D],
+    /// The walk's tasks (slots reused across iterations; the first ones are in use).
+    tasks: Vec<Task<D>>,
 }
 
 /// Bits of the Morton code per axis.
@@ -290,6 +305,7 @@ impl<const D: usize> Tree<D> {
             rank: vec![0; n],
             spos: vec![[0.0; D]; n],
             width: [0.0; D],
+            tasks: Vec::new(),
         }
     }
 
@@ -560,14 +576,24 @@ impl<const D: usize> Tree<D> {
     }
 
     /// Splits the top of the tree into tasks: subtrees of at most [`TASK_SIZE`] points
-    /// (or leaves), each with what its ancestors decided. Sequential and fixed by the tree.
-    fn tasks(&self, theta2: f64) -> Vec<Task<D>> {
-        let mut tasks = Vec::new();
+    /// (or leaves), each with what its ancestors decided, written to the first slots of
+    /// `tasks`; returns how many. Sequential and fixed by the tree.
+    fn tasks(&self, theta2: f64, tasks: &mut Vec<Task<D>>) -> usize {
         let mut far = Soa::new();
         let mut near = Soa::new();
         let mut work = Vec::new();
-        self.split(0, &[0], theta2, &mut far, &mut near, &mut work, &mut tasks);
-        tasks
+        let mut used = 0;
+        self.split(
+            0,
+            &[0],
+            theta2,
+            &mut far,
+            &mut near,
+            &mut work,
+            tasks,
+            &mut used,
+        );
+        used
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -580,21 +606,26 @@ impl<const D: usize> Tree<D> {
         near: &mut Soa<D>,
         work: &mut Vec<u32>,
         tasks: &mut Vec<Task<D>>,
+        used: &mut usize,
     ) {
         let gn = &self.nodes[g];
         if gn.leaf || gn.mass as usize <= TASK_SIZE {
-            tasks.push(Task {
-                root: g,
-                far: far.clone(),
-                cand: cand.to_vec(),
-            });
+            if *used == tasks.len() {
+                tasks.push(Task::new());
+            }
+            let task = &mut tasks[*used];
+            task.root = g;
+            task.far.assign(far);
+            task.cand.clear();
+            task.cand.extend_from_slice(cand);
+            *used += 1;
             return;
         }
         let mark = far.len();
         let mut deferred = Vec::new();
         self.decide(g, cand, theta2, far, near, work, &mut deferred);
         for c in self.children(g) {
-            self.split(c, &deferred, theta2, far, near, work, tasks);
+            self.split(c, &deferred, theta2, far, near, work, tasks, used);
         }
         far.truncate(mark);
     }
@@ -603,16 +634,21 @@ impl<const D: usize> Tree<D> {
     /// `force[r] = Σ_j m_j w_j² (y_r - y_j)` and `z[r] = Σ_j m_j w_j` with
     /// `w = 1 / (1 + |y_r - y_j|²)` over the summarised partners of the point (its own
     /// contribution excluded).
-    pub(crate) fn repulsion(&self, angle: f64, force: &mut [[f64; D]], z: &mut [f64]) {
+    ///
+    /// Every task is a job of its own (`with_max_len(1)`): rayon's work stealing then
+    /// balances the tasks one by one over the threads, instead of handing each thread a
+    /// run of tasks it must finish alone while the other waits.
+    pub(crate) fn repulsion(&mut self, angle: f64, force: &mut [[f64; D]], z: &mut [f64]) {
         if self.nodes.is_empty() {
             return;
         }
         let theta2 = angle * angle;
-        let tasks = self.tasks(theta2);
+        let mut tasks = std::mem::take(&mut self.tasks);
+        let used = self.tasks(theta2, &mut tasks);
         // Split the outputs at the task boundaries (tasks tile the tree's order).
-        let mut parts = Vec::with_capacity(tasks.len());
+        let mut parts = Vec::with_capacity(used);
         let (mut f_rest, mut z_rest) = (force, z);
-        for task in tasks {
+        for task in &mut tasks[..used] {
             let nd = &self.nodes[task.root];
             let len = (nd.hi - nd.lo) as usize;
             let (f_head, f_tail) = std::mem::take(&mut f_rest).split_at_mut(len);
@@ -621,13 +657,22 @@ impl<const D: usize> Tree<D> {
             f_rest = f_tail;
             z_rest = z_tail;
         }
+        let tree = &*self;
         parts
             .into_par_iter()
-            .for_each_init(Scratch::<D>::new, |s, (task, f_out, z_out)| {
-                s.far.assign(&task.far);
-                let base = self.nodes[task.root].lo as usize;
-                self.walk(task.root, &task.cand, 0, theta2, s, base, f_out, z_out);
+            .with_max_len(1)
+            .for_each(|(task, f_out, z_out)| {
+                let Task {
+                    root,
+                    far,
+                    cand,
+                    scratch,
+                } = task;
+                scratch.far.assign(far);
+                let base = tree.nodes[*root].lo as usize;
+                tree.walk(*root, cand, 0, theta2, scratch, base, f_out, z_out);
             });
+        self.tasks = tasks;
     }
 }
 
