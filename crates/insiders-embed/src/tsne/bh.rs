@@ -93,6 +93,16 @@ impl<const D: usize> Soa<D> {
         self.mass.push(m);
     }
 
+    /// Appends the points `ps` relative to `origin`, each of mass 1 (one pass per
+    /// column: no per-point capacity checks).
+    fn extend_relative(&mut self, ps: &[[f64; D]], origin: &[f64; D]) {
+        for a in 0..D {
+            let o = origin[a];
+            self.cols[a].extend(ps.iter().map(|p| (p[a] - o) as f32));
+        }
+        self.mass.extend(std::iter::repeat_n(1.0f32, ps.len()));
+    }
+
     fn truncate(&mut self, len: usize) {
         for c in &mut self.cols {
             c.truncate(len);
@@ -287,11 +297,6 @@ fn box_dist2<const D: usize>(c: &[f64; D], lo: &[f64; D], hi: &[f64; D]) -> f64 
 #[inline]
 fn to_f32<const D: usize>(p: &[f64; D]) -> [f32; D] {
     std::array::from_fn(|a| p[a] as f32)
-}
-
-#[inline]
-fn relative<const D: usize>(p: &[f64; D], origin: &[f64; D]) -> [f32; D] {
-    std::array::from_fn(|a| (p[a] - origin[a]) as f32)
 }
 
 impl<const D: usize> Tree<D> {
@@ -499,9 +504,7 @@ impl<const D: usize> Tree<D> {
                 far.push(to_f32(&cn.com), cn.mass as f32);
             } else if cn.leaf {
                 if gn.leaf {
-                    for p in &self.spos[cn.lo as usize..cn.hi as usize] {
-                        near.push(relative(p, &origin), 1.0);
-                    }
+                    near.extend_relative(&self.spos[cn.lo as usize..cn.hi as usize], &origin);
                 } else {
                     deferred.push(c as u32);
                 }
@@ -538,9 +541,8 @@ impl<const D: usize> Tree<D> {
         if gn.leaf {
             // The leaf's own points first (each meets itself once: w = 1, no force).
             let origin = self.centre(g);
-            for p in &self.spos[gn.lo as usize..gn.hi as usize] {
-                s.near.push(relative(p, &origin), 1.0);
-            }
+            s.near
+                .extend_relative(&self.spos[gn.lo as usize..gn.hi as usize], &origin);
         }
         self.decide(
             g,
