@@ -25,9 +25,10 @@
 //! walk, and FIt-SNE pays off from tens of thousands of points; Barnes-Hut is also
 //! scikit-learn's method, so `angle` means the same thing here and there.
 //!
-//! One fork-join per iteration: the repulsion (tree build, then the tree walk in parallel
-//! subtree tasks) and the attraction (parallel row chunks) run side by side in one
-//! `rayon::join`, then the update (a few flops per point) runs serially.
+//! One fork-join for the forces in each iteration: the repulsion (tree build, then the tree
+//! walk in parallel subtree tasks) and the attraction (parallel row chunks) run side by
+//! side in one `rayon::join`; then the update (a few flops per point) runs in parallel
+//! chunks.
 //!
 //! Same seed and input: bit-identical output whatever the rayon thread count. Forces are
 //! computed per point into per-point buffers, the parallel tasks are fixed by the data

@@ -25,7 +25,8 @@
 //! ancestors (absolute `f32` coordinates, shared by the subtree) and (b) its near field:
 //! the leaf's own points and the points of the leaves it could not summarise, one by one,
 //! relative to the leaf's centre. Both sums run in a branch-free `f32` loop (as
-//! scikit-learn's float32 Barnes-Hut) accumulated in fixed lanes and combined in `f64`.
+//! scikit-learn's float32 Barnes-Hut), four partners at a time with the running sums in
+//! SIMD registers (`wide::f32x4`), the four lane sums combined in `f64` in a fixed order.
 //! A point meets itself once in its near field with weight exactly 1 and no force; that 1
 //! is removed from its `Z` term. `angle = 0` gives the exact O(n²) repulsion.
 //!
@@ -37,13 +38,12 @@
 #![allow(clippy::needless_range_loop)]
 
 use rayon::prelude::*;
+use wide::f32x4;
 
 /// Largest number of points in a leaf.
 pub const LEAF_SIZE: usize = 16;
 /// Subtrees of at most this many points are walked as one parallel task.
 const TASK_SIZE: usize = 128;
-/// Lanes of the interaction kernel (independent running sums).
-const LANES: usize = 8;
 
 /// A cell of the tree.
 #[derive(Debug, Clone, Copy)]
@@ -94,6 +94,16 @@ impl<const D: usize> Soa<D> {
         self.mass.push(m);
     }
 
+    /// Appends the points `ps` relative to `origin`, each of mass 1 (one pass per
+    /// column: no per-point capacity checks).
+    fn extend_relative(&mut self, ps: &[[f64; D]], origin: &[f64; D]) {
+        for a in 0..D {
+            let o = origin[a];
+            self.cols[a].extend(ps.iter().map(|p| (p[a] - o) as f32));
+        }
+        self.mass.extend(std::iter::repeat_n(1.0f32, ps.len()));
+    }
+
     fn truncate(&mut self, len: usize) {
         for c in &mut self.cols {
             c.truncate(len);
@@ -120,9 +130,6 @@ struct Scratch<const D: usize> {
     /// The points of the current leaf and of the leaves it could not summarise, relative to
     /// the leaf's centre (the near field keeps its precision).
     near: Soa<D>,
-    /// Per-partner terms of the kernel.
-    tz: Vec<f32>,
-    tf: [Vec<f32>; D],
     /// Candidate and deferred cells, two buffers per depth.
     pools: Vec<Vec<u32>>,
 }
@@ -132,8 +139,6 @@ impl<const D: usize> Scratch<D> {
         Scratch {
             far: Soa::new(),
             near: Soa::new(),
-            tz: Vec::new(),
-            tf: std::array::from_fn(|_| Vec::new()),
             pools: Vec::new(),
         }
     }
@@ -148,13 +153,26 @@ impl<const D: usize> Scratch<D> {
     }
 }
 
-/// A subtree walked as one task: its root, the cells its ancestors accepted, and the
-/// cells they handed down.
+/// A subtree walked as one task: its root, the cells its ancestors accepted, the cells
+/// they handed down, and the task's buffers. Kept across iterations (the tree keeps one
+/// per task slot), so the walk allocates nothing once the buffers have grown.
 #[derive(Debug)]
 struct Task<const D: usize> {
     root: usize,
     far: Soa<D>,
     cand: Vec<u32>,
+    scratch: Scratch<D>,
+}
+
+impl<const D: usize> Task<D> {
+    fn new() -> Self {
+        Task {
+            root: 0,
+            far: Soa::new(),
+            cand: Vec::new(),
+            scratch: Scratch::new(),
+        }
+    }
 }
 
 /// The tree over the current positions, rebuilt every iteration.
@@ -172,6 +190,8 @@ pub(crate) struct Tree<const D: usize> {
     spos: Vec<[f64; D]>,
     /// Side of the root box along each axis.
     width: [f64; D],
+    /// The walk's tasks (slots reused across iterations; the first ones are in use).
+    tasks: Vec<Task<D>>,
 }
 
 /// Bits of the Morton code per axis.
@@ -280,11 +300,6 @@ fn to_f32<const D: usize>(p: &[f64; D]) -> [f32; D] {
     std::array::from_fn(|a| p[a] as f32)
 }
 
-#[inline]
-fn relative<const D: usize>(p: &[f64; D], origin: &[f64; D]) -> [f32; D] {
-    std::array::from_fn(|a| (p[a] - origin[a]) as f32)
-}
-
 impl<const D: usize> Tree<D> {
     /// An empty tree for `n` points.
     pub(crate) fn new(n: usize) -> Self {
@@ -296,6 +311,7 @@ impl<const D: usize> Tree<D> {
             rank: vec![0; n],
             spos: vec![[0.0; D]; n],
             width: [0.0; D],
+            tasks: Vec::new(),
         }
     }
 
@@ -489,9 +505,7 @@ impl<const D: usize> Tree<D> {
                 far.push(to_f32(&cn.com), cn.mass as f32);
             } else if cn.leaf {
                 if gn.leaf {
-                    for p in &self.spos[cn.lo as usize..cn.hi as usize] {
-                        near.push(relative(p, &origin), 1.0);
-                    }
+                    near.extend_relative(&self.spos[cn.lo as usize..cn.hi as usize], &origin);
                 } else {
                     deferred.push(c as u32);
                 }
@@ -528,9 +542,8 @@ impl<const D: usize> Tree<D> {
         if gn.leaf {
             // The leaf's own points first (each meets itself once: w = 1, no force).
             let origin = self.centre(g);
-            for p in &self.spos[gn.lo as usize..gn.hi as usize] {
-                s.near.push(relative(p, &origin), 1.0);
-            }
+            s.near
+                .extend_relative(&self.spos[gn.lo as usize..gn.hi as usize], &origin);
         }
         self.decide(
             g,
@@ -546,9 +559,9 @@ impl<const D: usize> Tree<D> {
             let own = gn.hi as usize - gn.lo as usize;
             for r in 0..own {
                 let p = &self.spos[gn.lo as usize + r];
-                let (f_far, z_far) = kernel(&to_f32(p), &s.far, &mut s.tz, &mut s.tf);
+                let (f_far, z_far) = kernel(&to_f32(p), &s.far);
                 let rel: [f32; D] = std::array::from_fn(|a| s.near.cols[a][r]);
-                let (f_near, z_near) = kernel(&rel, &s.near, &mut s.tz, &mut s.tf);
+                let (f_near, z_near) = kernel(&rel, &s.near);
                 f_out[off + r] = std::array::from_fn(|a| f_far[a] + f_near[a]);
                 // Remove the point's meeting with itself (exactly 1 in the sum).
                 z_out[off + r] = z_far + (z_near - 1.0);
@@ -566,14 +579,24 @@ impl<const D: usize> Tree<D> {
     }
 
     /// Splits the top of the tree into tasks: subtrees of at most [`TASK_SIZE`] points
-    /// (or leaves), each with what its ancestors decided. Sequential and fixed by the tree.
-    fn tasks(&self, theta2: f64) -> Vec<Task<D>> {
-        let mut tasks = Vec::new();
+    /// (or leaves), each with what its ancestors decided, written to the first slots of
+    /// `tasks`; returns how many. Sequential and fixed by the tree.
+    fn tasks(&self, theta2: f64, tasks: &mut Vec<Task<D>>) -> usize {
         let mut far = Soa::new();
         let mut near = Soa::new();
         let mut work = Vec::new();
-        self.split(0, &[0], theta2, &mut far, &mut near, &mut work, &mut tasks);
-        tasks
+        let mut used = 0;
+        self.split(
+            0,
+            &[0],
+            theta2,
+            &mut far,
+            &mut near,
+            &mut work,
+            tasks,
+            &mut used,
+        );
+        used
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -586,21 +609,26 @@ impl<const D: usize> Tree<D> {
         near: &mut Soa<D>,
         work: &mut Vec<u32>,
         tasks: &mut Vec<Task<D>>,
+        used: &mut usize,
     ) {
         let gn = &self.nodes[g];
         if gn.leaf || gn.mass as usize <= TASK_SIZE {
-            tasks.push(Task {
-                root: g,
-                far: far.clone(),
-                cand: cand.to_vec(),
-            });
+            if *used == tasks.len() {
+                tasks.push(Task::new());
+            }
+            let task = &mut tasks[*used];
+            task.root = g;
+            task.far.assign(far);
+            task.cand.clear();
+            task.cand.extend_from_slice(cand);
+            *used += 1;
             return;
         }
         let mark = far.len();
         let mut deferred = Vec::new();
         self.decide(g, cand, theta2, far, near, work, &mut deferred);
         for c in self.children(g) {
-            self.split(c, &deferred, theta2, far, near, work, tasks);
+            self.split(c, &deferred, theta2, far, near, work, tasks, used);
         }
         far.truncate(mark);
     }
@@ -609,16 +637,21 @@ impl<const D: usize> Tree<D> {
     /// `force[r] = Σ_j m_j w_j² (y_r - y_j)` and `z[r] = Σ_j m_j w_j` with
     /// `w = 1 / (1 + |y_r - y_j|²)` over the summarised partners of the point (its own
     /// contribution excluded).
-    pub(crate) fn repulsion(&self, angle: f64, force: &mut [[f64; D]], z: &mut [f64]) {
+    ///
+    /// Every task is a job of its own (`with_max_len(1)`): rayon's work stealing then
+    /// balances the tasks one by one over the threads, instead of handing each thread a
+    /// run of tasks it must finish alone while the other waits.
+    pub(crate) fn repulsion(&mut self, angle: f64, force: &mut [[f64; D]], z: &mut [f64]) {
         if self.nodes.is_empty() {
             return;
         }
         let theta2 = angle * angle;
-        let tasks = self.tasks(theta2);
+        let mut tasks = std::mem::take(&mut self.tasks);
+        let used = self.tasks(theta2, &mut tasks);
         // Split the outputs at the task boundaries (tasks tile the tree's order).
-        let mut parts = Vec::with_capacity(tasks.len());
+        let mut parts = Vec::with_capacity(used);
         let (mut f_rest, mut z_rest) = (force, z);
-        for task in tasks {
+        for task in &mut tasks[..used] {
             let nd = &self.nodes[task.root];
             let len = (nd.hi - nd.lo) as usize;
             let (f_head, f_tail) = std::mem::take(&mut f_rest).split_at_mut(len);
@@ -627,45 +660,66 @@ impl<const D: usize> Tree<D> {
             f_rest = f_tail;
             z_rest = z_tail;
         }
+        let tree = &*self;
         parts
             .into_par_iter()
-            .for_each_init(Scratch::<D>::new, |s, (task, f_out, z_out)| {
-                s.far.assign(&task.far);
-                let base = self.nodes[task.root].lo as usize;
-                self.walk(task.root, &task.cand, 0, theta2, s, base, f_out, z_out);
+            .with_max_len(1)
+            .for_each(|(task, f_out, z_out)| {
+                let Task {
+                    root,
+                    far,
+                    cand,
+                    scratch,
+                } = task;
+                scratch.far.assign(far);
+                let base = tree.nodes[*root].lo as usize;
+                tree.walk(*root, cand, 0, theta2, scratch, base, f_out, z_out);
             });
+        self.tasks = tasks;
     }
 }
 
 /// Sums an interaction list for one point `p` (in the list's frame):
-/// `(Σ m w² (p - c), Σ m w)` with `w = 1 / (1 + |p - c|²)`. The per-partner terms are
-/// computed in `f32` (an element-wise loop the compiler vectorises), then summed in
-/// [`LANES`] lanes, combined in a fixed order into `f64`.
+/// `(Σ m w² (p - c), Σ m w)` with `w = 1 / (1 + |p - c|²)`. The terms are computed in
+/// `f32` (as scikit-learn's float32 Barnes-Hut), four partners at a time in one SIMD
+/// register per running sum (no per-partner buffer); the four lane sums are combined
+/// pairwise in `f64`, then the tail partners are added in order.
 #[inline(never)]
-fn kernel<const D: usize>(
-    p: &[f32; D],
-    list: &Soa<D>,
-    tz: &mut Vec<f32>,
-    tf: &mut [Vec<f32>; D],
-) -> ([f64; D], f64) {
+fn kernel<const D: usize>(p: &[f32; D], list: &Soa<D>) -> ([f64; D], f64) {
     let len = list.len();
-    if tz.len() < len {
-        tz.resize(len, 0.0);
-        for t in tf.iter_mut() {
-            t.resize(len, 0.0);
-        }
-    }
     let cols: [&[f32]; D] = std::array::from_fn(|a| &list.cols[a][..len]);
     let mass = &list.mass[..len];
-    let tz = &mut tz[..len];
-    let tf: [&mut [f32]; D] = {
-        let mut it = tf.iter_mut();
-        std::array::from_fn(|_| match it.next() {
-            Some(v) => &mut v[..len],
-            None => &mut [],
-        })
+    let pv: [f32x4; D] = std::array::from_fn(|a| f32x4::splat(p[a]));
+    let one = f32x4::splat(1.0);
+    let mut sz = f32x4::splat(0.0);
+    let mut sf = [f32x4::splat(0.0); D];
+    let full = len - len % 4;
+    let load = |v: &[f32], j: usize| f32x4::new(std::array::from_fn(|l| v[j + l]));
+    let mut j = 0;
+    while j < full {
+        let m = load(mass, j);
+        let mut dd = [f32x4::splat(0.0); D];
+        let mut d2 = f32x4::splat(0.0);
+        for a in 0..D {
+            dd[a] = pv[a] - load(cols[a], j);
+            d2 += dd[a] * dd[a];
+        }
+        let w = one / (one + d2);
+        let mw = m * w;
+        sz += mw;
+        let mw2 = mw * w;
+        for a in 0..D {
+            sf[a] += mw2 * dd[a];
+        }
+        j += 4;
+    }
+    let pair = |v: f32x4| {
+        let s = v.to_array();
+        (f64::from(s[0]) + f64::from(s[2])) + (f64::from(s[1]) + f64::from(s[3]))
     };
-    for j in 0..len {
+    let mut z = pair(sz);
+    let mut f: [f64; D] = std::array::from_fn(|a| pair(sf[a]));
+    for j in full..len {
         let mut dd = [0.0f32; D];
         let mut d2 = 0.0f32;
         for a in 0..D {
@@ -674,40 +728,13 @@ fn kernel<const D: usize>(
         }
         let w = 1.0 / (1.0 + d2);
         let mw = mass[j] * w;
-        tz[j] = mw;
+        z += f64::from(mw);
         let mw2 = mw * w;
         for a in 0..D {
-            tf[a][j] = mw2 * dd[a];
+            f[a] += f64::from(mw2 * dd[a]);
         }
     }
-    let f = std::array::from_fn(|a| fold_lanes(tf[a]));
-    (f, fold_lanes(tz))
-}
-
-/// The lane sums of [`fold_lanes`] combined pairwise in `f64`, in a fixed order.
-#[inline]
-fn combine_lanes(acc: &[f32; LANES]) -> f64 {
-    let h: [f64; 4] = std::array::from_fn(|l| f64::from(acc[l]) + f64::from(acc[l + 4]));
-    (h[0] + h[2]) + (h[1] + h[3])
-}
-
-/// The sum of `t` in a fixed order: [`LANES`] running sums over whole chunks, combined
-/// pairwise in `f64`, then the tail in order.
-#[inline]
-pub(super) fn fold_lanes(t: &[f32]) -> f64 {
-    let mut acc = [0.0f32; LANES];
-    let chunks = t.chunks_exact(LANES);
-    let tail = chunks.remainder();
-    for c in chunks {
-        for l in 0..LANES {
-            acc[l] += c[l];
-        }
-    }
-    let mut sum = combine_lanes(&acc);
-    for &v in tail {
-        sum += f64::from(v);
-    }
-    sum
+    (f, z)
 }
 
 #[cfg(test)]

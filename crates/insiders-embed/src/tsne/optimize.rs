@@ -14,8 +14,9 @@
 #![allow(clippy::needless_range_loop)]
 
 use super::affinity::JointP;
-use super::bh::{Tree, fold_lanes};
+use super::bh::Tree;
 use rayon::prelude::*;
+use wide::f32x4;
 
 /// Iterations between convergence checks (scikit-learn: 50).
 pub const CHECK_EVERY: usize = 50;
@@ -101,10 +102,10 @@ impl<'a, const D: usize> Descent<'a, D> {
     /// The divergence is NaN when `measure_kl` is false (a stage too short for its
     /// no-progress rule to ever stop it has no use for it).
     ///
-    /// One fork-join per iteration: the repulsion (the tree built serially, then the tree
+    /// One fork-join for the forces: the repulsion (the tree built serially, then the tree
     /// walk in parallel tasks) and the attraction (parallel row chunks) run side by side, so
-    /// the other thread works on the attraction while the tree is built; the update (a few
-    /// flops per point) then runs serially.
+    /// the other thread works on the attraction while the tree is built; then the update
+    /// (a few flops per point) runs in parallel chunks.
     fn step(
         &mut self,
         momentum: f64,
@@ -130,34 +131,45 @@ impl<'a, const D: usize> Descent<'a, D> {
             f64::NAN
         };
         let lr = self.learning_rate;
-        let mut g2_total = 0.0;
-        let (tree, rep) = (&self.tree, &self.rep);
-        let rows = self
+        let (tree, rep, attr) = (&self.tree, &self.rep, &self.attr);
+        // The update in parallel by fixed chunks of points (each point's update is
+        // independent); the squared gradient norm summed per chunk, then over the chunks in
+        // order. Running it in parallel keeps the other thread busy between iterations
+        // (a serial update let it fall asleep and be woken at the next fork-join).
+        let g2_parts: Vec<f64> = self
             .y
-            .iter_mut()
-            .zip(&mut self.update)
-            .zip(&mut self.gains)
-            .zip(&mut self.y32)
-            .zip(&self.attr);
-        for (i, ((((yi, up), ga), yi32), at)) in rows.enumerate() {
-            let r = &rep[tree.rank(i)];
-            let mut g2 = 0.0;
-            for a in 0..D {
-                let grad = 4.0 * (exaggeration * at[a] - r[a] * inv_z);
-                let u = up[a];
-                // Both candidates, then a select (no unpredictable branch).
-                let (grow, shrink) = (ga[a] + 0.2, ga[a] * 0.8);
-                let g = if u * grad < 0.0 { grow } else { shrink }.max(MIN_GAIN);
-                ga[a] = g;
-                let grad = grad * g;
-                g2 += grad * grad;
-                let u = momentum * u - lr * grad;
-                up[a] = u;
-                yi[a] += u;
-            }
-            g2_total += g2;
-            *yi32 = yi.map(|v| v as f32);
-        }
+            .par_chunks_mut(CHUNK)
+            .zip(self.update.par_chunks_mut(CHUNK))
+            .zip(self.gains.par_chunks_mut(CHUNK))
+            .zip(self.y32.par_chunks_mut(CHUNK))
+            .enumerate()
+            .map(|(c, (((ys, ups), gas), ys32))| {
+                let rows = ys.iter_mut().zip(ups).zip(gas).zip(ys32);
+                let mut g2_chunk = 0.0;
+                for (off, (((yi, up), ga), yi32)) in rows.enumerate() {
+                    let i = c * CHUNK + off;
+                    let (r, at) = (&rep[tree.rank(i)], &attr[i]);
+                    let mut g2 = 0.0;
+                    for a in 0..D {
+                        let grad = 4.0 * (exaggeration * at[a] - r[a] * inv_z);
+                        let u = up[a];
+                        // Both candidates, then a select (no unpredictable branch).
+                        let (grow, shrink) = (ga[a] + 0.2, ga[a] * 0.8);
+                        let g = if u * grad < 0.0 { grow } else { shrink }.max(MIN_GAIN);
+                        ga[a] = g;
+                        let grad = grad * g;
+                        g2 += grad * grad;
+                        let u = momentum * u - lr * grad;
+                        up[a] = u;
+                        yi[a] += u;
+                    }
+                    g2_chunk += g2;
+                    *yi32 = yi.map(|v| v as f32);
+                }
+                g2_chunk
+            })
+            .collect();
+        let g2_total: f64 = g2_parts.iter().sum();
         if measure {
             (kl, g2_total.sqrt())
         } else {
@@ -266,78 +278,63 @@ fn attraction_pass<const D: usize>(
     y32: &[[f32; D]],
     out: &mut [[f64; D]],
 ) {
-    out.par_chunks_mut(CHUNK)
-        .enumerate()
-        .for_each_init(AttrScratch::new, |scratch, (c, rows)| {
-            for (off, o) in rows.iter_mut().enumerate() {
-                let i = c * CHUNK + off;
-                let range = p.indptr[i]..p.indptr[i + 1];
-                *o = attraction(
-                    &y32[i],
-                    y32,
-                    &p.indices[range.clone()],
-                    &p32[range],
-                    scratch,
-                );
-            }
-        });
-}
-
-/// Per-thread buffers of [`attraction`].
-#[derive(Debug)]
-struct AttrScratch<const D: usize> {
-    /// The neighbours' positions, gathered in the row's order.
-    yj: Vec<[f32; D]>,
-    t: [Vec<f32>; D],
-}
-
-impl<const D: usize> AttrScratch<D> {
-    fn new() -> Self {
-        AttrScratch {
-            yj: Vec::new(),
-            t: std::array::from_fn(|_| Vec::new()),
+    out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, rows)| {
+        for (off, o) in rows.iter_mut().enumerate() {
+            let i = c * CHUNK + off;
+            let range = p.indptr[i]..p.indptr[i + 1];
+            *o = attraction(&y32[i], y32, &p.indices[range.clone()], &p32[range]);
         }
-    }
+    });
 }
 
-/// `Σ_j p_ij w_ij (y_i - y_j)` over one row of P, from `f32` positions: the neighbours'
-/// positions are gathered whole (one copy per neighbour), the per-neighbour terms are
-/// computed in `f32` (an element-wise loop the compiler vectorises), then summed in a
-/// fixed order.
+/// `Σ_j p_ij w_ij (y_i - y_j)` over one row of P, from `f32` positions: four neighbours at
+/// a time, their positions gathered straight into SIMD registers, the terms computed in
+/// `f32` and kept in one running sum per axis and lane; the lane sums are combined
+/// pairwise in `f64`, then the tail neighbours are added in order.
 #[inline(never)]
 fn attraction<const D: usize>(
     yi: &[f32; D],
     y: &[[f32; D]],
     cols: &[u32],
     vals: &[f32],
-    s: &mut AttrScratch<D>,
 ) -> [f64; D] {
     let len = cols.len().min(vals.len());
-    s.yj.clear();
-    s.yj.extend(cols[..len].iter().map(|&j| y[j as usize]));
-    for a in 0..D {
-        s.t[a].resize(len, 0.0);
+    let (cols, vals) = (&cols[..len], &vals[..len]);
+    let yiv: [f32x4; D] = std::array::from_fn(|a| f32x4::splat(yi[a]));
+    let one = f32x4::splat(1.0);
+    let mut acc = [f32x4::splat(0.0); D];
+    let full = len - len % 4;
+    let mut e = 0;
+    while e < full {
+        let q: [[f32; D]; 4] = std::array::from_fn(|l| y[cols[e + l] as usize]);
+        let mut dd = [f32x4::splat(0.0); D];
+        let mut d2 = f32x4::splat(0.0);
+        for a in 0..D {
+            dd[a] = yiv[a] - f32x4::new(std::array::from_fn(|l| q[l][a]));
+            d2 += dd[a] * dd[a];
+        }
+        let pw = f32x4::new(std::array::from_fn(|l| vals[e + l])) / (one + d2);
+        for a in 0..D {
+            acc[a] += pw * dd[a];
+        }
+        e += 4;
     }
-    let yj = &s.yj[..len];
-    let t: [&mut [f32]; D] = {
-        let mut it = s.t.iter_mut();
-        std::array::from_fn(|_| match it.next() {
-            Some(v) => &mut v[..len],
-            None => &mut [],
-        })
-    };
-    let vals = &vals[..len];
-    for e in 0..len {
+    let mut out: [f64; D] = std::array::from_fn(|a| {
+        let s = acc[a].to_array();
+        (f64::from(s[0]) + f64::from(s[2])) + (f64::from(s[1]) + f64::from(s[3]))
+    });
+    for e in full..len {
+        let yj = y[cols[e] as usize];
         let mut dd = [0.0f32; D];
         let mut d2 = 0.0f32;
         for a in 0..D {
-            dd[a] = yi[a] - yj[e][a];
+            dd[a] = yi[a] - yj[a];
             d2 += dd[a] * dd[a];
         }
         let pw = vals[e] / (1.0 + d2);
         for a in 0..D {
-            t[a][e] = pw * dd[a];
+            out[a] += f64::from(pw * dd[a]);
         }
     }
-    std::array::from_fn(|a| fold_lanes(t[a]))
+    out
 }
