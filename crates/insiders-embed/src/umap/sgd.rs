@@ -101,7 +101,9 @@ fn repel(d2: f64, a: f64, b: f64, gamma: f64, pow: &PowTable) -> f64 {
 #[derive(Debug, Clone)]
 pub struct PowTable {
     b: f64,
-    table: Vec<f64>,
+    /// Per interval between two table points: the left point's value and the difference to
+    /// the right one's.
+    table: Vec<[f64; 2]>,
 }
 
 /// Mantissa bits that index the table (64 points per octave: 27 KiB, so that the table and
@@ -112,12 +114,16 @@ pub const POW_TABLE_STEPS: usize = 1 << POW_TABLE_BITS;
 /// Smallest and largest (exclusive) binary exponents in the table.
 const POW_TABLE_EMIN: i64 = -32;
 const POW_TABLE_EMAX: i64 = 20;
+/// Mantissa bits below the table index: the position within an interval.
+const POW_FRAC_BITS: u32 = 52 - POW_TABLE_BITS;
+/// `x.to_bits() >> POW_FRAC_BITS` at the table's first point `2^POW_TABLE_EMIN`.
+const POW_INDEX_BASE: u64 = ((1023 + POW_TABLE_EMIN) as u64) << POW_TABLE_BITS;
 
 impl PowTable {
     /// The table of `x^b`.
     pub fn new(b: f64) -> Self {
         let octaves = (POW_TABLE_EMAX - POW_TABLE_EMIN) as usize;
-        let table = (0..=octaves * POW_TABLE_STEPS)
+        let values: Vec<f64> = (0..=octaves * POW_TABLE_STEPS)
             .map(|i| {
                 let e = POW_TABLE_EMIN + (i / POW_TABLE_STEPS) as i64;
                 let m = 1.0 + (i % POW_TABLE_STEPS) as f64 / POW_TABLE_STEPS as f64;
@@ -125,6 +131,7 @@ impl PowTable {
                 (b * x.ln()).exp()
             })
             .collect();
+        let table = values.windows(2).map(|w| [w[0], w[1] - w[0]]).collect();
         PowTable { b, table }
     }
 
@@ -132,16 +139,16 @@ impl PowTable {
     #[inline(always)]
     pub fn pow(&self, x: f64) -> f64 {
         let bits = x.to_bits();
-        let e = (bits >> 52) as i64 - 1023;
-        if (POW_TABLE_EMIN..POW_TABLE_EMAX).contains(&e) {
-            let mant = bits & ((1u64 << 52) - 1);
-            let shift = 52 - POW_TABLE_BITS;
-            let idx = ((e - POW_TABLE_EMIN) as usize) * POW_TABLE_STEPS + (mant >> shift) as usize;
-            let frac = (mant & ((1u64 << shift) - 1)) as f64 * (1.0 / (1u64 << shift) as f64);
-            let (lo, hi) = (self.table[idx], self.table[idx + 1]);
-            lo + frac * (hi - lo)
-        } else {
-            (self.b * x.ln()).exp()
+        // The exponent and the top mantissa bits, counted from the table's first point: one
+        // (wrapping) comparison checks both ends of the range.
+        let idx = (bits >> POW_FRAC_BITS).wrapping_sub(POW_INDEX_BASE);
+        match self.table.get(idx as usize) {
+            Some(&[lo, step]) => {
+                let frac = (bits & ((1u64 << POW_FRAC_BITS) - 1)) as f64
+                    * (1.0 / (1u64 << POW_FRAC_BITS) as f64);
+                lo + frac * step
+            }
+            None => (self.b * x.ln()).exp(),
         }
     }
 }
@@ -158,58 +165,81 @@ fn below(rng: &mut Rng, n: usize, threshold: u64) -> usize {
     }
 }
 
-/// Draws uniform vertex indices in `0..n` from an [`Rng`]: Lemire's multiply-shift with
-/// rejection on 32-bit halves of the generator's 64-bit outputs (two draws per output) when
-/// `n < 2^32`, on whole outputs above.
-struct IndexDraw {
+/// Vertex draws made at once by a [`DrawBuffer`] (one more when the last 64-bit output
+/// gives two).
+const DRAW_BATCH: usize = 64;
+
+/// Uniform vertex indices in `0..n` from an [`Rng`], drawn [`DRAW_BATCH`] at a time: Lemire's
+/// multiply-shift with rejection on the 32-bit halves of the generator's 64-bit outputs (low
+/// half first: two draws per output) when `n < 2^32`, on whole outputs above. The draws come
+/// out in the order in which they are made, so batching does not change them.
+struct DrawBuffer {
     n: u64,
     threshold32: u32,
     threshold64: u64,
-    spare: Option<u32>,
+    buf: [usize; DRAW_BATCH + 1],
+    len: usize,
+    pos: usize,
 }
 
-impl IndexDraw {
+impl DrawBuffer {
+    /// Draws in `0..n`, `n >= 1`.
     fn new(n: usize) -> Self {
-        let n = n as u64;
+        let n = (n as u64).max(1);
         let threshold32 = if n <= u64::from(u32::MAX) {
             (n as u32).wrapping_neg() % (n as u32)
         } else {
             0
         };
-        IndexDraw {
+        DrawBuffer {
             n,
             threshold32,
             threshold64: n.wrapping_neg() % n,
-            spare: None,
+            buf: [0; DRAW_BATCH + 1],
+            len: 0,
+            pos: 0,
         }
+    }
+
+    fn refill(&mut self, rng: &mut Rng) {
+        let mut len = 0;
+        if self.n > u64::from(u32::MAX) {
+            while len < DRAW_BATCH {
+                let m = u128::from(rng.next_u64()) * u128::from(self.n);
+                if (m as u64) >= self.threshold64 {
+                    self.buf[len] = (m >> 64) as usize;
+                    len += 1;
+                }
+            }
+        } else {
+            while len < DRAW_BATCH {
+                let w = rng.next_u64();
+                for r in [w as u32, (w >> 32) as u32] {
+                    let m = u64::from(r) * self.n;
+                    if (m as u32) >= self.threshold32 {
+                        self.buf[len] = (m >> 32) as usize;
+                        len += 1;
+                    }
+                }
+            }
+        }
+        self.len = len;
+        self.pos = 0;
     }
 
     #[inline(always)]
     fn draw(&mut self, rng: &mut Rng) -> usize {
-        if self.n > u64::from(u32::MAX) {
-            loop {
-                let m = u128::from(rng.next_u64()) * u128::from(self.n);
-                if (m as u64) >= self.threshold64 {
-                    return (m >> 64) as usize;
-                }
-            }
+        if self.pos >= self.len {
+            self.refill(rng);
         }
-        loop {
-            let r = match self.spare.take() {
-                Some(r) => r,
-                None => {
-                    let w = rng.next_u64();
-                    self.spare = Some((w >> 32) as u32);
-                    w as u32
-                }
-            };
-            let m = u64::from(r) * self.n;
-            if (m as u32) >= self.threshold32 {
-                return (m >> 32) as usize;
-            }
-        }
+        let k = self.buf[self.pos];
+        self.pos += 1;
+        k
     }
 }
+
+/// Epochs whose due edges a block lists at once (one bitmap over its edges per epoch).
+const WINDOW: usize = 64;
 
 /// Per-block state of the fit.
 struct Block {
@@ -217,14 +247,66 @@ struct Block {
     end: usize,
     /// First edge of the block (edges of a CSR graph are grouped by head).
     e0: usize,
+    /// Per edge of the block: the epoch of its next positive sample (umap-learn's
+    /// `epoch_of_next_sample`), advanced when the edge is entered in the schedule.
     next: Vec<f64>,
     next_neg: Vec<f64>,
+    /// Per edge of the block: its head, counted from `start`.
+    head: Vec<u32>,
+    /// The schedule of the current window of [`WINDOW`] epochs: per epoch a bitmap of
+    /// `words` words over the block's edges, bit set = the edge is sampled in that epoch.
+    due: Vec<u64>,
+    words: usize,
     local: Vec<f64>,
     tmp: Vec<f64>,
     /// Pulls on vertices outside the block, bucketed by the block of the vertex (in the
-    /// order they were made): vertex indices and their `dim` deltas.
-    out_tail: Vec<Vec<u32>>,
-    out_delta: Vec<Vec<f64>>,
+    /// order they were made): per pull the vertex index (as f64, exact) and its `dim` deltas.
+    out: Vec<Vec<f64>>,
+}
+
+impl Block {
+    /// Lists the edges sampled in epochs `w0..w1` (`w1 - w0 <= WINDOW`), the epochs before
+    /// `w0` having been listed: edge `e` is sampled in epoch `t` when
+    /// `epoch_of_next_sample <= t`, which then grows by `eps[e]` (umap-learn's test, made
+    /// once per sample instead of once per edge and epoch).
+    fn schedule(&mut self, eps: &[f64], w0: usize, w1: usize) {
+        let words = self.words;
+        let due = &mut self.due[..];
+        due.fill(0);
+        let eps = &eps[self.e0..self.e0 + self.next.len()];
+        for (le, (next, &ep)) in self.next.iter_mut().zip(eps).enumerate() {
+            let (word, bit) = (le / 64, 1u64 << (le % 64));
+            if !(ep > 0.0) {
+                // (not for a graph with positive weights) the test never fails again
+                for t in 0..w1 - w0 {
+                    due[t * words + word] |= bit;
+                }
+                continue;
+            }
+            let mut t_min = w0;
+            loop {
+                // the first epoch from `t_min` that passes the test
+                let t = if *next <= t_min as f64 {
+                    t_min
+                } else {
+                    next.ceil() as usize
+                };
+                if t >= w1 {
+                    break;
+                }
+                due[(t - w0) * words + word] |= bit;
+                *next += ep;
+                t_min = t + 1;
+            }
+        }
+    }
+
+    /// The bitmap of the edges sampled in epoch `epoch` (listed by [`Block::schedule`]).
+    #[cfg(test)]
+    fn due_in(&self, epoch: usize) -> &[u64] {
+        let at = (epoch % WINDOW) * self.words;
+        &self.due[at..at + self.words]
+    }
 }
 
 /// What every block of an epoch shares.
@@ -234,7 +316,10 @@ struct EpochContext<'a> {
     eps_neg: &'a [f64],
     snapshot: &'a [f64],
     dim: usize,
+    /// The epoch, and the same as f64.
+    epoch_index: usize,
     epoch: f64,
+    n_epochs: usize,
     alpha: f64,
     a: f64,
     b: f64,
@@ -242,6 +327,16 @@ struct EpochContext<'a> {
     gamma: f64,
     negatives: bool,
     block_of: &'a [u32],
+}
+
+impl EpochContext<'_> {
+    /// Builds the block's schedule when a window of epochs starts.
+    fn prepare(&self, blk: &mut Block) {
+        if self.epoch_index % WINDOW == 0 {
+            let w1 = (self.epoch_index + WINDOW).min(self.n_epochs);
+            blk.schedule(self.eps, self.epoch_index, w1);
+        }
+    }
 }
 
 /// Negative samples evaluated together (from the same head position).
@@ -256,28 +351,31 @@ const NEG_CHUNK: usize = 8;
 /// `#[inline(always)]` so that the callers specialise it for small constant `dim`.
 #[inline(always)]
 fn block_epoch(blk: &mut Block, cx: &EpochContext<'_>, dim: usize, rng: &mut Rng) {
+    cx.prepare(blk);
     let (start, end) = (blk.start, blk.end);
+    let len = end - start;
     let g = cx.graph;
-    let n = g.n_rows;
     let snapshot = cx.snapshot;
     let (a, b, alpha) = (cx.a, cx.b, cx.alpha);
-    let mut draw = IndexDraw::new(n);
+    let mut draw = DrawBuffer::new(g.n_rows);
     blk.local.copy_from_slice(&snapshot[start * dim..end * dim]);
-    blk.out_tail.iter_mut().for_each(Vec::clear);
-    blk.out_delta.iter_mut().for_each(Vec::clear);
+    blk.out.iter_mut().for_each(Vec::clear);
+    let indices = &g.indices[blk.e0..];
+    let eps_neg = &cx.eps_neg[blk.e0..];
+    let at = (cx.epoch_index % WINDOW) * blk.words;
+    let due = &blk.due[at..at + blk.words];
     let local = &mut blk.local[..];
     let (cur, rest) = blk.tmp.split_at_mut(dim);
     let (tail_delta, rest) = rest.split_at_mut(dim);
     let acc = &mut rest[..dim];
-    for v in start..end {
-        let co = (v - start) * dim;
-        for e in g.indptr[v]..g.indptr[v + 1] {
-            let le = e - blk.e0;
-            if blk.next[le] > cx.epoch {
-                continue;
-            }
-            let t = g.indices[e];
-            let t_local = t >= start && t < end;
+    for (wi, &word) in due.iter().enumerate() {
+        let mut bits = word;
+        while bits != 0 {
+            let le = wi * 64 + bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            let co = blk.head[le] as usize * dim;
+            let t = indices[le];
+            let t_local = t.wrapping_sub(start) < len;
             let other = if t_local {
                 &local[(t - start) * dim..(t - start + 1) * dim]
             } else {
@@ -300,9 +398,8 @@ fn block_epoch(blk: &mut Block, cx: &EpochContext<'_>, dim: usize, rng: &mut Rng
                 acc[d] = step;
                 tail_delta[d] = -step;
             }
-            blk.next[le] += cx.eps[e];
             let n_neg = if cx.negatives {
-                let ratio = (cx.epoch - blk.next_neg[le]) / cx.eps_neg[e];
+                let ratio = (cx.epoch - blk.next_neg[le]) / eps_neg[le];
                 if ratio > 0.0 { ratio as usize } else { 0 }
             } else {
                 0
@@ -312,7 +409,7 @@ fn block_epoch(blk: &mut Block, cx: &EpochContext<'_>, dim: usize, rng: &mut Rng
                 let c = remaining.min(NEG_CHUNK);
                 for _ in 0..c {
                     let k = draw.draw(rng);
-                    let o = if k >= start && k < end {
+                    let o = if k.wrapping_sub(start) < len {
                         &local[(k - start) * dim..(k - start + 1) * dim]
                     } else {
                         &snapshot[k * dim..(k + 1) * dim]
@@ -348,21 +445,13 @@ fn block_epoch(blk: &mut Block, cx: &EpochContext<'_>, dim: usize, rng: &mut Rng
                     local[to + d] += tail_delta[d];
                 }
             } else {
-                let tb = cx.block_of[t] as usize;
-                blk.out_tail[tb].push(t as u32);
-                blk.out_delta[tb].extend_from_slice(tail_delta);
+                let out = &mut blk.out[cx.block_of[t] as usize];
+                out.push(t as f64);
+                out.extend_from_slice(tail_delta);
             }
-            blk.next_neg[le] += n_neg as f64 * cx.eps_neg[e];
+            blk.next_neg[le] += n_neg as f64 * eps_neg[le];
         }
     }
-}
-
-/// The row `i` of a row-major buffer of `D`-vectors.
-#[inline(always)]
-fn row<const D: usize>(buf: &[f64], i: usize) -> [f64; D] {
-    let mut out = [0.0; D];
-    out.copy_from_slice(&buf[i * D..(i + 1) * D]);
-    out
 }
 
 /// [`block_epoch`] for a constant `D`: the same operations in the same order (so the same
@@ -371,38 +460,36 @@ fn row<const D: usize>(buf: &[f64], i: usize) -> [f64; D] {
 /// each other through memory.
 #[inline(always)]
 fn block_epoch_fixed<const D: usize>(blk: &mut Block, cx: &EpochContext<'_>, rng: &mut Rng) {
+    cx.prepare(blk);
     let (start, end) = (blk.start, blk.end);
+    let len = end - start;
     let g = cx.graph;
-    let n = g.n_rows;
-    let snapshot = cx.snapshot;
+    let (snapshot, _) = cx.snapshot.as_chunks::<D>();
     let (a, alpha) = (cx.a, cx.alpha);
     let attract_num = -2.0 * a * cx.b;
     let repel_num = 2.0 * cx.gamma * cx.b;
     let pow = cx.pow;
     let epoch = cx.epoch;
-    let mut draw = IndexDraw::new(n);
-    blk.local.copy_from_slice(&snapshot[start * D..end * D]);
-    blk.out_tail.iter_mut().for_each(Vec::clear);
-    blk.out_delta.iter_mut().for_each(Vec::clear);
-    let local = &mut blk.local[..];
-    let next = &mut blk.next[..];
+    let mut draw = DrawBuffer::new(g.n_rows);
+    blk.local.copy_from_slice(&cx.snapshot[start * D..end * D]);
+    blk.out.iter_mut().for_each(Vec::clear);
+    let indices = &g.indices[blk.e0..];
+    let eps_neg = &cx.eps_neg[blk.e0..];
+    let at = (cx.epoch_index % WINDOW) * blk.words;
+    let due = &blk.due[at..at + blk.words];
+    let (local, _) = blk.local.as_chunks_mut::<D>();
     let next_neg = &mut blk.next_neg[..];
-    for v in start..end {
-        let co = (v - start) * D;
-        let (e_lo, e_hi) = (g.indptr[v], g.indptr[v + 1]);
-        for e in e_lo..e_hi {
-            let le = e - blk.e0;
-            if next[le] > epoch {
-                continue;
-            }
-            let t = g.indices[e];
-            let t_local = t >= start && t < end;
-            let other: [f64; D] = if t_local {
-                row(local, t - start)
-            } else {
-                row(snapshot, t)
-            };
-            let mut cur: [f64; D] = row(local, v - start);
+    for (wi, &word) in due.iter().enumerate() {
+        let mut bits = word;
+        while bits != 0 {
+            let le = wi * 64 + bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            let hv = blk.head[le] as usize;
+            let t = indices[le];
+            let t_off = t.wrapping_sub(start);
+            let t_local = t_off < len;
+            let other: [f64; D] = if t_local { local[t_off] } else { snapshot[t] };
+            let mut cur: [f64; D] = local[hv];
             let mut d2 = 0.0;
             for d in 0..D {
                 let df = cur[d] - other[d];
@@ -421,9 +508,8 @@ fn block_epoch_fixed<const D: usize>(blk: &mut Block, cx: &EpochContext<'_>, rng
                 acc[d] = step;
                 tail_delta[d] = -step;
             }
-            next[le] += cx.eps[e];
             let n_neg = if cx.negatives {
-                let ratio = (epoch - next_neg[le]) / cx.eps_neg[e];
+                let ratio = (epoch - next_neg[le]) / eps_neg[le];
                 if ratio > 0.0 { ratio as usize } else { 0 }
             } else {
                 0
@@ -433,10 +519,11 @@ fn block_epoch_fixed<const D: usize>(blk: &mut Block, cx: &EpochContext<'_>, rng
                 let c = remaining.min(NEG_CHUNK);
                 for _ in 0..c {
                     let k = draw.draw(rng);
-                    let o: [f64; D] = if k >= start && k < end {
-                        row(local, k - start)
+                    let k_off = k.wrapping_sub(start);
+                    let o: [f64; D] = if k_off < len {
+                        local[k_off]
                     } else {
-                        row(snapshot, k)
+                        snapshot[k]
                     };
                     let mut d2 = 0.0;
                     for d in 0..D {
@@ -452,27 +539,28 @@ fn block_epoch_fixed<const D: usize>(blk: &mut Block, cx: &EpochContext<'_>, rng
                         }
                     }
                 }
+                let h = &mut local[hv];
                 for d in 0..D {
-                    local[co + d] += acc[d];
+                    h[d] += acc[d];
                     acc[d] = 0.0;
                 }
                 remaining -= c;
                 if remaining == 0 {
                     break;
                 }
-                cur = row(local, v - start);
+                cur = *h;
             }
             if t_local {
-                let to = (t - start) * D;
+                let tl = &mut local[t_off];
                 for d in 0..D {
-                    local[to + d] += tail_delta[d];
+                    tl[d] += tail_delta[d];
                 }
             } else {
-                let tb = cx.block_of[t] as usize;
-                blk.out_tail[tb].push(t as u32);
-                blk.out_delta[tb].extend_from_slice(&tail_delta);
+                let out = &mut blk.out[cx.block_of[t] as usize];
+                out.push(t as f64);
+                out.extend_from_slice(&tail_delta);
             }
-            next_neg[le] += n_neg as f64 * cx.eps_neg[e];
+            next_neg[le] += n_neg as f64 * eps_neg[le];
         }
     }
 }
@@ -509,16 +597,24 @@ pub fn optimize_fit(emb: &mut [f64], dim: usize, graph: &FuzzyGraph, s: &SgdSett
         .map(|b| {
             let (start, end) = (bounds[b], bounds[b + 1]);
             let (e0, e1) = (graph.indptr[start], graph.indptr[end]);
+            let head = (start..end)
+                .flat_map(|v| {
+                    std::iter::repeat_n((v - start) as u32, graph.indptr[v + 1] - graph.indptr[v])
+                })
+                .collect();
+            let words = (e1 - e0).div_ceil(64);
             Block {
                 start,
                 end,
                 e0,
                 next: eps[e0..e1].to_vec(),
                 next_neg: eps_neg[e0..e1].to_vec(),
+                head,
+                due: vec![0; WINDOW * words],
+                words,
                 local: vec![0.0; (end - start) * dim],
                 tmp: vec![0.0; 3 * dim],
-                out_tail: vec![Vec::new(); n_blocks],
-                out_delta: vec![Vec::new(); n_blocks],
+                out: vec![Vec::new(); n_blocks],
             }
         })
         .collect();
@@ -530,7 +626,9 @@ pub fn optimize_fit(emb: &mut [f64], dim: usize, graph: &FuzzyGraph, s: &SgdSett
             eps_neg: &eps_neg,
             snapshot: emb,
             dim,
+            epoch_index: epoch,
             epoch: epoch as f64,
+            n_epochs: s.n_epochs,
             alpha: learning_rate(s.alpha, epoch, s.n_epochs),
             a: s.a,
             b: s.b,
@@ -573,11 +671,10 @@ pub fn optimize_fit(emb: &mut [f64], dim: usize, graph: &FuzzyGraph, s: &SgdSett
                 out.copy_from_slice(&blocks[tb].local);
                 let base = blocks[tb].start;
                 for src in blocks {
-                    let (tails, deltas) = (&src.out_tail[tb], &src.out_delta[tb]);
-                    for (i, &t) in tails.iter().enumerate() {
-                        let at = (t as usize - base) * dim;
+                    for pull in src.out[tb].chunks_exact(dim + 1) {
+                        let at = (pull[0] as usize - base) * dim;
                         for d in 0..dim {
-                            out[at + d] += deltas[i * dim + d];
+                            out[at + d] += pull[1 + d];
                         }
                     }
                 }
@@ -695,7 +792,7 @@ mod tests {
     fn index_draws_are_uniform_and_in_range() {
         for n in [1usize, 2, 7, 5695] {
             let mut rng = Rng::new(3);
-            let mut draw = IndexDraw::new(n);
+            let mut draw = DrawBuffer::new(n);
             let mut counts = vec![0usize; n];
             let m = 20_000 * n.min(50);
             for _ in 0..m {
@@ -708,6 +805,79 @@ mod tests {
                         (c as f64 - expect).abs() < 5.0 * expect.sqrt(),
                         "{counts:?}"
                     );
+                }
+            }
+        }
+    }
+
+    /// One draw at a time, as before batching: the low half of a 64-bit output, its high
+    /// half kept for the next draw.
+    fn draws_one_at_a_time(n: u64, count: usize, rng: &mut Rng) -> Vec<usize> {
+        let threshold = (n as u32).wrapping_neg() % (n as u32);
+        let mut spare: Option<u32> = None;
+        let mut out = Vec::new();
+        while out.len() < count {
+            let r = match spare.take() {
+                Some(r) => r,
+                None => {
+                    let w = rng.next_u64();
+                    spare = Some((w >> 32) as u32);
+                    w as u32
+                }
+            };
+            let m = u64::from(r) * n;
+            if (m as u32) >= threshold {
+                out.push((m >> 32) as usize);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn batched_draws_are_the_draws_one_at_a_time() {
+        // 2^31 + 1 rejects almost half of the 32-bit values: batches end on either half
+        for n in [1u64, 7, 5695, (1 << 31) + 1] {
+            let mut rng = Rng::new(11);
+            let mut draw = DrawBuffer::new(n as usize);
+            let batched: Vec<usize> = (0..1000).map(|_| draw.draw(&mut rng)).collect();
+            let mut rng = Rng::new(11);
+            assert_eq!(batched, draws_one_at_a_time(n, 1000, &mut rng), "n {n}");
+        }
+    }
+
+    #[test]
+    fn schedule_is_umap_learns_test_epoch_by_epoch() {
+        let mut rng = Rng::new(5);
+        // epochs per sample as umap-learn makes them (>= 1), some below 1, and invalid ones
+        let mut eps: Vec<f64> = (0..150).map(|_| 1.0 + 60.0 * rng.uniform()).collect();
+        eps.extend([1.0, 1.0, 0.3, 0.999, 64.0, 500.0, 1e300, -1.0, f64::NAN]);
+        let m = eps.len();
+        let n_epochs = 150;
+        let mut blk = Block {
+            start: 0,
+            end: 1,
+            e0: 0,
+            next: eps.clone(),
+            next_neg: Vec::new(),
+            head: vec![0; m],
+            due: vec![0; WINDOW * m.div_ceil(64)],
+            words: m.div_ceil(64),
+            local: Vec::new(),
+            tmp: Vec::new(),
+            out: Vec::new(),
+        };
+        let mut next = eps.clone();
+        for epoch in 0..n_epochs {
+            if epoch % WINDOW == 0 {
+                blk.schedule(&eps, epoch, (epoch + WINDOW).min(n_epochs));
+            }
+            let due = blk.due_in(epoch);
+            for e in 0..m {
+                let listed = due[e / 64] >> (e % 64) & 1 == 1;
+                let sampled = !(next[e] > epoch as f64);
+                assert_eq!(listed, sampled, "epoch {epoch} edge {e} eps {}", eps[e]);
+                if sampled {
+                    next[e] += eps[e];
                 }
             }
         }
