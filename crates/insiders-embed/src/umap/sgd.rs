@@ -531,107 +531,200 @@ fn block_epoch(blk: &mut Block, cx: &EpochContext<'_>, dim: usize, rng: &mut Rng
     }
 }
 
-/// [`block_epoch`] for a constant `D`: the same operations in the same order (so the same
-/// bits), with the head, its accumulated step and the tail's step held in registers
-/// instead of a scratch buffer, so that the negative samples of a chunk do not wait on
-/// each other through memory.
-#[inline(always)]
-fn block_epoch_fixed<const D: usize>(blk: &mut Block, cx: &EpochContext<'_>, rng: &mut Rng) {
-    cx.prepare(blk);
-    let (start, end) = (blk.start, blk.end);
-    let len = end - start;
-    let g = cx.graph;
-    let (snapshot, _) = cx.snapshot.as_chunks::<D>();
-    let alpha = cx.alpha;
-    let (attract, repel) = (cx.attract, cx.repel);
-    let epoch = cx.epoch;
-    let mut draw = DrawBuffer::new(g.n_rows);
-    blk.local.copy_from_slice(&cx.snapshot[start * D..end * D]);
-    blk.out.iter_mut().for_each(Vec::clear);
-    let indices = &g.indices[blk.e0..];
-    let eps_neg = &cx.eps_neg[blk.e0..];
-    let at = (cx.epoch_index % WINDOW) * blk.words;
-    let due = &blk.due[at..at + blk.words];
-    let (local, _) = blk.local.as_chunks_mut::<D>();
-    let next_neg = &mut blk.next_neg[..];
-    for (wi, &word) in due.iter().enumerate() {
-        let mut bits = word;
-        while bits != 0 {
-            let le = wi * 64 + bits.trailing_zeros() as usize;
-            bits &= bits - 1;
-            let hv = blk.head[le] as usize;
-            let t = indices[le];
-            let t_off = t.wrapping_sub(start);
-            let t_local = t_off < len;
-            let other: [f64; D] = if t_local { local[t_off] } else { snapshot[t] };
-            let mut cur: [f64; D] = local[hv];
-            let mut d2 = 0.0;
-            for d in 0..D {
-                let df = cur[d] - other[d];
-                d2 += df * df;
+/// The set bits of a bitmap in a range of positions, in order.
+struct Bits<'a> {
+    words: &'a [u64],
+    wi: usize,
+    cur: u64,
+    hi: usize,
+}
+
+impl<'a> Bits<'a> {
+    /// The set bits of `words` at positions `lo..hi`.
+    fn new(words: &'a [u64], lo: usize, hi: usize) -> Self {
+        let wi = lo / 64;
+        let cur = if lo < hi {
+            words.get(wi).map_or(0, |&w| w & (u64::MAX << (lo % 64)))
+        } else {
+            0
+        };
+        Bits { words, wi, cur, hi }
+    }
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<usize> {
+        while self.cur == 0 {
+            self.wi += 1;
+            if self.wi * 64 >= self.hi {
+                return None;
             }
-            let coeff = if d2 > 0.0 { attract.at(d2) } else { 0.0 };
-            let mut acc = [0.0; D];
-            let mut tail_delta = [0.0; D];
-            for d in 0..D {
-                let step = clip(coeff * (cur[d] - other[d])) * alpha;
-                acc[d] = step;
-                tail_delta[d] = -step;
-            }
-            let n_neg = if cx.negatives {
-                let ratio = (epoch - next_neg[le]) / eps_neg[le];
-                if ratio > 0.0 {
-                    ratio as i64 as usize
-                } else {
-                    0
-                }
+            self.cur = self.words[self.wi];
+        }
+        let b = self.wi * 64 + self.cur.trailing_zeros() as usize;
+        self.cur &= self.cur - 1;
+        if b < self.hi {
+            Some(b)
+        } else {
+            self.cur = 0;
+            self.wi = self.words.len();
+            None
+        }
+    }
+}
+
+/// What the samples of one edge of a block touch, for a constant `D`.
+struct EdgeSampler<'a, const D: usize> {
+    start: usize,
+    len: usize,
+    local: &'a mut [[f64; D]],
+    snapshot: &'a [[f64; D]],
+    head: &'a [u32],
+    indices: &'a [usize],
+    eps_neg: &'a [f64],
+    next_neg: &'a mut [f64],
+    out: &'a mut [Vec<f64>],
+    block_of: &'a [u32],
+    attract: &'a GradTable,
+    repel: &'a GradTable,
+    alpha: f64,
+    epoch: f64,
+    negatives: bool,
+}
+
+impl<const D: usize> EdgeSampler<'_, D> {
+    /// The positive sample of the block's edge `le` and its negative samples (drawn from
+    /// `draw`, `rng`): umap-learn's steps, the head held in registers between them.
+    #[inline(always)]
+    fn sample(&mut self, le: usize, draw: &mut DrawBuffer, rng: &mut Rng) {
+        let (start, len, alpha) = (self.start, self.len, self.alpha);
+        let local = &mut *self.local;
+        let hv = self.head[le] as usize;
+        let t = self.indices[le];
+        let t_off = t.wrapping_sub(start);
+        let t_local = t_off < len;
+        let other: [f64; D] = if t_local {
+            local[t_off]
+        } else {
+            self.snapshot[t]
+        };
+        let mut cur: [f64; D] = local[hv];
+        let mut d2 = 0.0;
+        for d in 0..D {
+            let df = cur[d] - other[d];
+            d2 += df * df;
+        }
+        let coeff = if d2 > 0.0 { self.attract.at(d2) } else { 0.0 };
+        let mut acc = [0.0; D];
+        let mut tail_delta = [0.0; D];
+        for d in 0..D {
+            let step = clip(coeff * (cur[d] - other[d])) * alpha;
+            acc[d] = step;
+            tail_delta[d] = -step;
+        }
+        let n_neg = if self.negatives {
+            let ratio = (self.epoch - self.next_neg[le]) / self.eps_neg[le];
+            if ratio > 0.0 {
+                ratio as i64 as usize
             } else {
                 0
-            };
-            let mut remaining = n_neg;
-            loop {
-                let c = remaining.min(NEG_CHUNK);
-                for &k in draw.take(c, rng) {
-                    let k_off = k.wrapping_sub(start);
-                    let o: [f64; D] = if k_off < len {
-                        local[k_off]
-                    } else {
-                        snapshot[k]
-                    };
-                    let mut d2 = 0.0;
-                    for d in 0..D {
-                        let df = cur[d] - o[d];
-                        d2 += df * df;
-                    }
-                    // (d2 = 0: a finite coefficient times a zero difference)
-                    let cf = repel.at(d2);
-                    for d in 0..D {
-                        acc[d] += clip(cf * (cur[d] - o[d])) * alpha;
-                    }
-                }
-                let h = &mut local[hv];
-                for d in 0..D {
-                    h[d] += acc[d];
-                    acc[d] = 0.0;
-                }
-                remaining -= c;
-                if remaining == 0 {
-                    break;
-                }
-                cur = *h;
             }
-            if t_local {
-                let tl = &mut local[t_off];
+        } else {
+            0
+        };
+        let mut remaining = n_neg;
+        loop {
+            let c = remaining.min(NEG_CHUNK);
+            for &k in draw.take(c, rng) {
+                let k_off = k.wrapping_sub(start);
+                let o: [f64; D] = if k_off < len {
+                    local[k_off]
+                } else {
+                    self.snapshot[k]
+                };
+                let mut d2 = 0.0;
                 for d in 0..D {
-                    tl[d] += tail_delta[d];
+                    let df = cur[d] - o[d];
+                    d2 += df * df;
                 }
-            } else {
-                let mut pull = [0.0; 5];
-                pull[0] = f64::from_bits(t as u64);
-                pull[1..=D].copy_from_slice(&tail_delta);
-                blk.out[cx.block_of[t] as usize].extend_from_slice(&pull[..=D]);
+                // (d2 = 0: a finite coefficient times a zero difference)
+                let cf = self.repel.at(d2);
+                for d in 0..D {
+                    acc[d] += clip(cf * (cur[d] - o[d])) * alpha;
+                }
             }
-            next_neg[le] += n_neg as i64 as f64 * eps_neg[le];
+            let h = &mut local[hv];
+            for d in 0..D {
+                h[d] += acc[d];
+                acc[d] = 0.0;
+            }
+            remaining -= c;
+            if remaining == 0 {
+                break;
+            }
+            cur = *h;
+        }
+        if t_local {
+            let tl = &mut local[t_off];
+            for d in 0..D {
+                tl[d] += tail_delta[d];
+            }
+        } else {
+            let mut pull = [0.0; 5];
+            pull[0] = f64::from_bits(t as u64);
+            pull[1..=D].copy_from_slice(&tail_delta);
+            self.out[self.block_of[t] as usize].extend_from_slice(&pull[..=D]);
+        }
+        self.next_neg[le] += n_neg as i64 as f64 * self.eps_neg[le];
+    }
+}
+
+/// [`block_epoch`] for a constant `D`, with the head, its accumulated step and the tail's
+/// step held in registers. The block's vertices are cut in two halves whose edges run as
+/// two interleaved streams (one edge of each in turn, each stream drawing its negative
+/// samples from its own generator `rngs[0]`, `rngs[1]`): the dependency chain of a head
+/// (each sample waits for the previous one's step) overlaps with the other stream's.
+#[inline(always)]
+fn block_epoch_fixed<const D: usize>(blk: &mut Block, cx: &EpochContext<'_>, rngs: &mut [Rng; 2]) {
+    cx.prepare(blk);
+    let (start, end) = (blk.start, blk.end);
+    let g = cx.graph;
+    let n_edges = blk.next.len();
+    let mid_edge = g.indptr[start + (end - start) / 2] - blk.e0;
+    blk.local.copy_from_slice(&cx.snapshot[start * D..end * D]);
+    blk.out.iter_mut().for_each(Vec::clear);
+    let at = (cx.epoch_index % WINDOW) * blk.words;
+    let due = &blk.due[at..at + blk.words];
+    let mut sampler = EdgeSampler::<D> {
+        start,
+        len: end - start,
+        local: blk.local.as_chunks_mut::<D>().0,
+        snapshot: cx.snapshot.as_chunks::<D>().0,
+        head: &blk.head,
+        indices: &g.indices[blk.e0..],
+        eps_neg: &cx.eps_neg[blk.e0..],
+        next_neg: &mut blk.next_neg,
+        out: &mut blk.out,
+        block_of: cx.block_of,
+        attract: cx.attract,
+        repel: cx.repel,
+        alpha: cx.alpha,
+        epoch: cx.epoch,
+        negatives: cx.negatives,
+    };
+    let mut draws = [DrawBuffer::new(g.n_rows), DrawBuffer::new(g.n_rows)];
+    let [draw_a, draw_b] = &mut draws;
+    let [rng_a, rng_b] = rngs;
+    let mut a = Bits::new(due, 0, mid_edge);
+    let mut b = Bits::new(due, mid_edge, n_edges);
+    loop {
+        match (a.next(), b.next()) {
+            (Some(x), Some(y)) => {
+                sampler.sample(x, draw_a, rng_a);
+                sampler.sample(y, draw_b, rng_b);
+            }
+            (Some(x), None) => sampler.sample(x, draw_a, rng_a),
+            (None, Some(y)) => sampler.sample(y, draw_b, rng_b),
+            (None, None) => break,
         }
     }
 }
@@ -714,13 +807,17 @@ pub fn optimize_fit(emb: &mut [f64], dim: usize, graph: &FuzzyGraph, s: &SgdSett
             .with_max_len(1)
             .enumerate()
             .for_each(|(bi, blk)| {
-                let mut rng = Rng::new(derive_seed(seed, stream + bi as u64));
+                let task = 2 * (stream + bi as u64);
+                let mut rngs = [
+                    Rng::new(derive_seed(seed, task)),
+                    Rng::new(derive_seed(seed, task + 1)),
+                ];
                 match cx.dim {
-                    1 => block_epoch_fixed::<1>(blk, &cx, &mut rng),
-                    2 => block_epoch_fixed::<2>(blk, &cx, &mut rng),
-                    3 => block_epoch_fixed::<3>(blk, &cx, &mut rng),
-                    4 => block_epoch_fixed::<4>(blk, &cx, &mut rng),
-                    d => block_epoch(blk, &cx, d, &mut rng),
+                    1 => block_epoch_fixed::<1>(blk, &cx, &mut rngs),
+                    2 => block_epoch_fixed::<2>(blk, &cx, &mut rngs),
+                    3 => block_epoch_fixed::<3>(blk, &cx, &mut rngs),
+                    4 => block_epoch_fixed::<4>(blk, &cx, &mut rngs),
+                    d => block_epoch(blk, &cx, d, &mut rngs[0]),
                 }
             });
         // Every block's vertices: its private copy, then the pulls of the blocks in block
