@@ -8,11 +8,17 @@
 //! sequential epoch over the edges whose head is in the block, on a private copy of its own
 //! vertices, reading every other vertex from the embedding as it was at the start of the
 //! epoch; the pulls on tails outside the block are recorded and added at the end of the
-//! epoch, block by block in order; negative samples come from one seeded stream per
-//! (epoch, block), two vertex draws per 64-bit output. Blocks run in parallel, one task
-//! each (so that work stealing balances them over the threads), and the result is
-//! bit-identical whatever the thread count. A graph of at most [`SGD_BLOCK`] vertices is
-//! one block: umap-learn's sequential single-threaded SGD.
+//! epoch, block by block in order. Blocks run in parallel, one task each (so that work
+//! stealing balances them over the threads), and the result is bit-identical whatever the
+//! thread count. A graph of at most [`SGD_BLOCK`] vertices is one block.
+//!
+//! Within a block epoch (for 1–4 output dimensions) the edges of the first and of the
+//! second half of the block's vertices run as two interleaved streams, one edge of each in
+//! turn, so that the dependency chains of two heads overlap; each stream draws its negative
+//! samples from its own seeded generator per (epoch, block), two vertex draws per 64-bit
+//! output. Which edges are sampled in an epoch comes from a schedule listed once per 64
+//! epochs (umap-learn's `epoch_of_next_sample` test, made once per sample instead of once
+//! per edge and epoch); the gradient coefficients come from tables (`GradTable`).
 
 use super::graph::FuzzyGraph;
 use insiders_core::{Rng, derive_seed};
@@ -361,7 +367,7 @@ impl Block {
         let last = (w1 - 1) as f64;
         for (le, (next, &ep)) in self.next.iter_mut().zip(eps).enumerate() {
             let (word, bit) = (le / 64, 1u64 << (le % 64));
-            if !(ep > 0.0) {
+            if ep.is_nan() || ep <= 0.0 {
                 // (not for a graph with positive weights) the test never fails again
                 for t in 0..w1 - w0 {
                     due[t * words + word] |= bit;
@@ -415,7 +421,7 @@ struct EpochContext<'a> {
 impl EpochContext<'_> {
     /// Builds the block's schedule when a window of epochs starts.
     fn prepare(&self, blk: &mut Block) {
-        if self.epoch_index % WINDOW == 0 {
+        if self.epoch_index.is_multiple_of(WINDOW) {
             let w1 = (self.epoch_index + WINDOW).min(self.n_epochs);
             blk.schedule(self.eps, self.epoch_index, w1);
         }
@@ -982,6 +988,42 @@ mod tests {
     }
 
     #[test]
+    fn gradient_tables_match_the_formulas() {
+        let (a0, b0) = (1.576_943_613_374_989_7, 0.895_060_719_598_285_5);
+        for (a, b) in [
+            (a0, b0),
+            (1.929, 0.7915),
+            (0.583, 1.334),
+            (8.0, 0.5),
+            (0.3, 2.0),
+        ] {
+            for kind in [Gradient::Attract, Gradient::Repel] {
+                let t = GradTable::new(kind, a, b, 1.0);
+                let mut worst = 0.0f64;
+                let mut x = 1e-12f64;
+                while x < 1e8 {
+                    let pb = x.powf(b);
+                    let exact = match kind {
+                        Gradient::Attract => -2.0 * a * b * pb / (x * (a * pb + 1.0)),
+                        Gradient::Repel => 2.0 * b / ((REPULSION_EPS + x) * (a * pb + 1.0)),
+                    };
+                    worst = worst.max((t.at(x) / exact - 1.0).abs());
+                    x *= 1.003_7;
+                }
+                let bound = if b == b0 { 1e-6 } else { 5e-6 };
+                assert!(
+                    worst < bound,
+                    "{kind:?} a {a} b {b}: relative error {worst}"
+                );
+            }
+        }
+        // outside the table: computed; at 0 the repulsion is finite
+        let r = GradTable::new(Gradient::Repel, a0, b0, 1.0);
+        assert_eq!(r.at(0.0), 2.0 * b0 / REPULSION_EPS);
+        assert!((r.at(1e9) / (2.0 * b0 / (1e9 * (a0 * 1e9f64.powf(b0) + 1.0))) - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
     fn index_draws_are_uniform_and_in_range() {
         for n in [1usize, 2, 7, 5695] {
             let mut rng = Rng::new(3);
@@ -1052,7 +1094,7 @@ mod tests {
         let mut eps: Vec<f64> = (0..150).map(|_| 1.0 + 60.0 * rng.uniform()).collect();
         eps.extend([1.0, 1.0, 0.3, 0.999, 64.0, 500.0, 1e300, -1.0, f64::NAN]);
         let m = eps.len();
-        let n_epochs = 150;
+        let n_epochs: usize = 150;
         let mut blk = Block {
             start: 0,
             end: 1,
@@ -1068,13 +1110,15 @@ mod tests {
         };
         let mut next = eps.clone();
         for epoch in 0..n_epochs {
-            if epoch % WINDOW == 0 {
+            if epoch.is_multiple_of(WINDOW) {
                 blk.schedule(&eps, epoch, (epoch + WINDOW).min(n_epochs));
             }
             let due = blk.due_in(epoch);
             for e in 0..m {
                 let listed = due[e / 64] >> (e % 64) & 1 == 1;
-                let sampled = !(next[e] > epoch as f64);
+                // umap-learn's test: `epoch_of_next_sample[e] <= n` (also true for NaN here)
+                let sampled =
+                    next[e].partial_cmp(&(epoch as f64)) != Some(std::cmp::Ordering::Greater);
                 assert_eq!(listed, sampled, "epoch {epoch} edge {e} eps {}", eps[e]);
                 if sampled {
                     next[e] += eps[e];
