@@ -987,6 +987,76 @@ mod tests {
         }
     }
 
+    /// A ring of `n` vertices, each joined to its neighbours at distance 1 (weight 1) and 2
+    /// (weight 0.4), both directions stored.
+    fn ring(n: usize) -> FuzzyGraph {
+        let mut indptr = vec![0];
+        let (mut indices, mut weights) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            let mut row: Vec<(usize, f64)> = [(1, 1.0), (2, 0.4)]
+                .iter()
+                .flat_map(|&(s, w)| [((i + s) % n, w), ((i + n - s) % n, w)])
+                .collect();
+            row.sort_by_key(|e| e.0);
+            for (j, w) in row {
+                indices.push(j);
+                weights.push(w);
+            }
+            indptr.push(indices.len());
+        }
+        FuzzyGraph {
+            n_rows: n,
+            n_cols: n,
+            indptr,
+            indices,
+            weights,
+        }
+    }
+
+    #[test]
+    fn every_dimension_is_reproducible_whatever_the_thread_count() {
+        let g = ring(700);
+        let s = SgdSettings {
+            a: 1.577,
+            b: 0.895,
+            gamma: 1.0,
+            alpha: 1.0,
+            negative_sample_rate: 5,
+            n_epochs: 70,
+        };
+        for dim in [2, 5] {
+            let mut rng = Rng::new(9);
+            let init: Vec<f64> = (0..700 * dim).map(|_| 10.0 * rng.uniform()).collect();
+            let run = |threads: usize| {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let mut emb = init.clone();
+                pool.install(|| optimize_fit(&mut emb, dim, &g, &s, 3));
+                emb
+            };
+            let one = run(1);
+            assert!(one.iter().all(|v| v.is_finite()));
+            assert_ne!(one, init);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&one), bits(&run(2)), "dim {dim}");
+            // ring neighbours end up closer than random pairs
+            let dist = |i: usize, j: usize| -> f64 {
+                (0..dim)
+                    .map(|d| (one[i * dim + d] - one[j * dim + d]).powi(2))
+                    .sum::<f64>()
+                    .sqrt()
+            };
+            let near: f64 = (0..700).map(|i| dist(i, (i + 1) % 700)).sum::<f64>() / 700.0;
+            let far: f64 = (0..700).map(|i| dist(i, (i + 350) % 700)).sum::<f64>() / 700.0;
+            assert!(
+                near < 0.25 * far,
+                "dim {dim}: neighbours {near}, opposite {far}"
+            );
+        }
+    }
+
     #[test]
     fn gradient_tables_match_the_formulas() {
         let (a0, b0) = (1.576_943_613_374_989_7, 0.895_060_719_598_285_5);
