@@ -228,12 +228,16 @@ impl Fit {
     }
 }
 
+/// [`fit_on_worker`] run on a worker thread of the current rayon pool (the global one
+/// outside any pool; [`insiders_core::on_pool`]). A fit runs about three thousand short parallel loops (the SGD's two
+/// per epoch, the Lanczos steps); started from a worker, each one is a cheap fork-join,
+/// while started from outside the pool each one would have to wake the pool and put the
+/// caller to sleep until it is done. The result is the same either way.
 fn fit(x: MatrixView<'_>, params: &UmapParams, seed: u64) -> Result<Fit, Error> {
-    insiders_core::on_pool(|| fit_here(x, params, seed))
+    insiders_core::on_pool(|| fit_on_worker(x, params, seed))
 }
 
-/// [`fit`] on the current thread (a rayon worker: see [`insiders_core::on_pool`]).
-fn fit_here(x: MatrixView<'_>, params: &UmapParams, seed: u64) -> Result<Fit, Error> {
+fn fit_on_worker(x: MatrixView<'_>, params: &UmapParams, seed: u64) -> Result<Fit, Error> {
     params.validate()?;
     check_matrix(x)?;
     let n = x.nrows();

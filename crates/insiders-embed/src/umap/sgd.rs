@@ -8,11 +8,17 @@
 //! sequential epoch over the edges whose head is in the block, on a private copy of its own
 //! vertices, reading every other vertex from the embedding as it was at the start of the
 //! epoch; the pulls on tails outside the block are recorded and added at the end of the
-//! epoch, block by block in order; negative samples come from one seeded stream per
-//! (epoch, block), two vertex draws per 64-bit output. Blocks run in parallel, one task
-//! each (so that work stealing balances them over the threads), and the result is
-//! bit-identical whatever the thread count. A graph of at most [`SGD_BLOCK`] vertices is
-//! one block: umap-learn's sequential single-threaded SGD.
+//! epoch, block by block in order. Blocks run in parallel, one task each (so that work
+//! stealing balances them over the threads), and the result is bit-identical whatever the
+//! thread count. A graph of at most [`SGD_BLOCK`] vertices is one block.
+//!
+//! Within a block epoch (for 1–4 output dimensions) the edges of the first and of the
+//! second half of the block's vertices run as two interleaved streams, one edge of each in
+//! turn, so that the dependency chains of two heads overlap; each stream draws its negative
+//! samples from its own seeded generator per (epoch, block), two vertex draws per 64-bit
+//! output. Which edges are sampled in an epoch comes from a schedule listed once per 64
+//! epochs (umap-learn's `epoch_of_next_sample` test, made once per sample instead of once
+//! per edge and epoch); the gradient coefficients come from tables (`GradTable`).
 
 use super::graph::FuzzyGraph;
 use insiders_core::{Rng, derive_seed};
@@ -101,7 +107,9 @@ fn repel(d2: f64, a: f64, b: f64, gamma: f64, pow: &PowTable) -> f64 {
 #[derive(Debug, Clone)]
 pub struct PowTable {
     b: f64,
-    table: Vec<f64>,
+    /// Per interval between two table points: the left point's value and the difference to
+    /// the right one's.
+    table: Vec<[f64; 2]>,
 }
 
 /// Mantissa bits that index the table (64 points per octave: 27 KiB, so that the table and
@@ -112,12 +120,16 @@ pub const POW_TABLE_STEPS: usize = 1 << POW_TABLE_BITS;
 /// Smallest and largest (exclusive) binary exponents in the table.
 const POW_TABLE_EMIN: i64 = -32;
 const POW_TABLE_EMAX: i64 = 20;
+/// Mantissa bits below the table index: the position within an interval.
+const POW_FRAC_BITS: u32 = 52 - POW_TABLE_BITS;
+/// `x.to_bits() >> POW_FRAC_BITS` at the table's first point `2^POW_TABLE_EMIN`.
+const POW_INDEX_BASE: u64 = ((1023 + POW_TABLE_EMIN) as u64) << POW_TABLE_BITS;
 
 impl PowTable {
     /// The table of `x^b`.
     pub fn new(b: f64) -> Self {
         let octaves = (POW_TABLE_EMAX - POW_TABLE_EMIN) as usize;
-        let table = (0..=octaves * POW_TABLE_STEPS)
+        let values: Vec<f64> = (0..=octaves * POW_TABLE_STEPS)
             .map(|i| {
                 let e = POW_TABLE_EMIN + (i / POW_TABLE_STEPS) as i64;
                 let m = 1.0 + (i % POW_TABLE_STEPS) as f64 / POW_TABLE_STEPS as f64;
@@ -125,6 +137,7 @@ impl PowTable {
                 (b * x.ln()).exp()
             })
             .collect();
+        let table = values.windows(2).map(|w| [w[0], w[1] - w[0]]).collect();
         PowTable { b, table }
     }
 
@@ -132,16 +145,96 @@ impl PowTable {
     #[inline(always)]
     pub fn pow(&self, x: f64) -> f64 {
         let bits = x.to_bits();
-        let e = (bits >> 52) as i64 - 1023;
-        if (POW_TABLE_EMIN..POW_TABLE_EMAX).contains(&e) {
-            let mant = bits & ((1u64 << 52) - 1);
-            let shift = 52 - POW_TABLE_BITS;
-            let idx = ((e - POW_TABLE_EMIN) as usize) * POW_TABLE_STEPS + (mant >> shift) as usize;
-            let frac = (mant & ((1u64 << shift) - 1)) as f64 * (1.0 / (1u64 << shift) as f64);
-            let (lo, hi) = (self.table[idx], self.table[idx + 1]);
-            lo + frac * (hi - lo)
-        } else {
-            (self.b * x.ln()).exp()
+        // The exponent and the top mantissa bits, counted from the table's first point: one
+        // (wrapping) comparison checks both ends of the range.
+        let idx = (bits >> POW_FRAC_BITS).wrapping_sub(POW_INDEX_BASE);
+        match self.table.get(idx as usize) {
+            Some(&[lo, step]) => {
+                let frac = (bits & ((1u64 << POW_FRAC_BITS) - 1)) as f64
+                    * (1.0 / (1u64 << POW_FRAC_BITS) as f64);
+                lo + frac * step
+            }
+            None => (self.b * x.ln()).exp(),
+        }
+    }
+}
+
+/// Which gradient coefficient a [`GradTable`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gradient {
+    /// `-2ab d^(2(b-1)) / (1 + a d^(2b))` of a positive sample.
+    Attract,
+    /// `2γb / ((0.001 + d²)(1 + a d^(2b)))` of a negative sample.
+    Repel,
+}
+
+/// A gradient coefficient of the fit as a function of the squared distance `x = d²`,
+/// tabulated: per 1/64 octave of `x` in `[2^-32, 2^20)` a quadratic in the position within
+/// the interval through the exact values at its ends and its middle (relative error below
+/// 1e-6 for the default curve; the coefficients are smooth in `x` away from 0), computed
+/// exactly outside that range. Two table reads, two multiplications and two additions
+/// replace `d^b`'s table, a division and four more operations.
+#[derive(Debug, Clone)]
+struct GradTable {
+    kind: Gradient,
+    a: f64,
+    b: f64,
+    /// `-2ab` or `2γb`.
+    num: f64,
+    /// Per interval: `c0, c1, c2` of `c0 + f (c1 + f c2)`, `f` in `[0, 1)` the position.
+    table: Vec<[f64; 3]>,
+}
+
+impl GradTable {
+    fn new(kind: Gradient, a: f64, b: f64, gamma: f64) -> Self {
+        let num = match kind {
+            Gradient::Attract => -2.0 * a * b,
+            Gradient::Repel => 2.0 * gamma * b,
+        };
+        let mut t = GradTable {
+            kind,
+            a,
+            b,
+            num,
+            table: Vec::new(),
+        };
+        let octaves = (POW_TABLE_EMAX - POW_TABLE_EMIN) as usize;
+        let step = 1.0 / POW_TABLE_STEPS as f64;
+        t.table = (0..octaves * POW_TABLE_STEPS)
+            .map(|i| {
+                let scale = ((POW_TABLE_EMIN + (i / POW_TABLE_STEPS) as i64) as f64).exp2();
+                let m = 1.0 + (i % POW_TABLE_STEPS) as f64 * step;
+                let f0 = t.exact(m * scale);
+                let fm = t.exact((m + 0.5 * step) * scale);
+                let f1 = t.exact((m + step) * scale);
+                [f0, 4.0 * fm - 3.0 * f0 - f1, 2.0 * (f0 + f1) - 4.0 * fm]
+            })
+            .collect();
+        t
+    }
+
+    /// The coefficient at `x >= 0`, computed (`x^b` by `powf`).
+    #[cold]
+    fn exact(&self, x: f64) -> f64 {
+        let pb = x.powf(self.b);
+        match self.kind {
+            Gradient::Attract => self.num * pb / (x * (self.a * pb + 1.0)),
+            Gradient::Repel => self.num / ((REPULSION_EPS + x) * (self.a * pb + 1.0)),
+        }
+    }
+
+    /// The coefficient at `x >= 0` (`x > 0` for [`Gradient::Attract`]).
+    #[inline(always)]
+    fn at(&self, x: f64) -> f64 {
+        let bits = x.to_bits();
+        let idx = (bits >> POW_FRAC_BITS).wrapping_sub(POW_INDEX_BASE);
+        match self.table.get(idx as usize) {
+            Some(&[c0, c1, c2]) => {
+                let f = (bits & ((1u64 << POW_FRAC_BITS) - 1)) as f64
+                    * (1.0 / (1u64 << POW_FRAC_BITS) as f64);
+                c0 + f * (c1 + f * c2)
+            }
+            None => self.exact(x),
         }
     }
 }
@@ -158,58 +251,84 @@ fn below(rng: &mut Rng, n: usize, threshold: u64) -> usize {
     }
 }
 
-/// Draws uniform vertex indices in `0..n` from an [`Rng`]: Lemire's multiply-shift with
-/// rejection on 32-bit halves of the generator's 64-bit outputs (two draws per output) when
-/// `n < 2^32`, on whole outputs above.
-struct IndexDraw {
+/// Vertex draws made at once by a [`DrawBuffer`] (one more when the last 64-bit output
+/// gives two).
+const DRAW_BATCH: usize = 64;
+
+/// Uniform vertex indices in `0..n` from an [`Rng`], drawn [`DRAW_BATCH`] at a time: Lemire's
+/// multiply-shift with rejection on the 32-bit halves of the generator's 64-bit outputs (low
+/// half first: two draws per output) when `n < 2^32`, on whole outputs above. The draws come
+/// out in the order in which they are made, so batching does not change them.
+struct DrawBuffer {
     n: u64,
     threshold32: u32,
     threshold64: u64,
-    spare: Option<u32>,
+    buf: [usize; DRAW_BATCH + 1],
+    len: usize,
+    pos: usize,
 }
 
-impl IndexDraw {
+impl DrawBuffer {
+    /// Draws in `0..n`, `n >= 1`.
     fn new(n: usize) -> Self {
-        let n = n as u64;
+        let n = (n as u64).max(1);
         let threshold32 = if n <= u64::from(u32::MAX) {
             (n as u32).wrapping_neg() % (n as u32)
         } else {
             0
         };
-        IndexDraw {
+        DrawBuffer {
             n,
             threshold32,
             threshold64: n.wrapping_neg() % n,
-            spare: None,
+            buf: [0; DRAW_BATCH + 1],
+            len: 0,
+            pos: 0,
         }
     }
 
-    #[inline(always)]
-    fn draw(&mut self, rng: &mut Rng) -> usize {
+    /// Moves the unread draws to the front and draws until at least [`DRAW_BATCH`] are there.
+    fn refill(&mut self, rng: &mut Rng) {
+        self.buf.copy_within(self.pos..self.len, 0);
+        let mut len = self.len - self.pos;
         if self.n > u64::from(u32::MAX) {
-            loop {
+            while len < DRAW_BATCH {
                 let m = u128::from(rng.next_u64()) * u128::from(self.n);
                 if (m as u64) >= self.threshold64 {
-                    return (m >> 64) as usize;
+                    self.buf[len] = (m >> 64) as usize;
+                    len += 1;
+                }
+            }
+        } else {
+            while len < DRAW_BATCH {
+                let w = rng.next_u64();
+                for r in [w as u32, (w >> 32) as u32] {
+                    let m = u64::from(r) * self.n;
+                    if (m as u32) >= self.threshold32 {
+                        self.buf[len] = (m >> 32) as usize;
+                        len += 1;
+                    }
                 }
             }
         }
-        loop {
-            let r = match self.spare.take() {
-                Some(r) => r,
-                None => {
-                    let w = rng.next_u64();
-                    self.spare = Some((w >> 32) as u32);
-                    w as u32
-                }
-            };
-            let m = u64::from(r) * self.n;
-            if (m as u32) >= self.threshold32 {
-                return (m >> 32) as usize;
-            }
+        self.len = len;
+        self.pos = 0;
+    }
+
+    /// The next `c` draws, `c <= DRAW_BATCH`.
+    #[inline(always)]
+    fn take(&mut self, c: usize, rng: &mut Rng) -> &[usize] {
+        if self.pos + c > self.len {
+            self.refill(rng);
         }
+        let at = self.pos;
+        self.pos += c;
+        &self.buf[at..at + c]
     }
 }
+
+/// Epochs whose due edges a block lists at once (one bitmap over its edges per epoch).
+const WINDOW: usize = 64;
 
 /// Per-block state of the fit.
 struct Block {
@@ -217,14 +336,68 @@ struct Block {
     end: usize,
     /// First edge of the block (edges of a CSR graph are grouped by head).
     e0: usize,
+    /// Per edge of the block: the epoch of its next positive sample (umap-learn's
+    /// `epoch_of_next_sample`), advanced when the edge is entered in the schedule.
     next: Vec<f64>,
     next_neg: Vec<f64>,
+    /// Per edge of the block: its head, counted from `start`.
+    head: Vec<u32>,
+    /// The schedule of the current window of [`WINDOW`] epochs: per epoch a bitmap of
+    /// `words` words over the block's edges, bit set = the edge is sampled in that epoch.
+    due: Vec<u64>,
+    words: usize,
     local: Vec<f64>,
     tmp: Vec<f64>,
     /// Pulls on vertices outside the block, bucketed by the block of the vertex (in the
-    /// order they were made): vertex indices and their `dim` deltas.
-    out_tail: Vec<Vec<u32>>,
-    out_delta: Vec<Vec<f64>>,
+    /// order they were made): per pull the vertex index (its bits in an f64, never computed
+    /// with) and its `dim` deltas.
+    out: Vec<Vec<f64>>,
+}
+
+impl Block {
+    /// Lists the edges sampled in epochs `w0..w1` (`w1 - w0 <= WINDOW`), the epochs before
+    /// `w0` having been listed: edge `e` is sampled in epoch `t` when
+    /// `epoch_of_next_sample <= t`, which then grows by `eps[e]` (umap-learn's test, made
+    /// once per sample instead of once per edge and epoch).
+    fn schedule(&mut self, eps: &[f64], w0: usize, w1: usize) {
+        let words = self.words;
+        let due = &mut self.due[..];
+        due.fill(0);
+        let eps = &eps[self.e0..self.e0 + self.next.len()];
+        let last = (w1 - 1) as f64;
+        for (le, (next, &ep)) in self.next.iter_mut().zip(eps).enumerate() {
+            let (word, bit) = (le / 64, 1u64 << (le % 64));
+            if ep.is_nan() || ep <= 0.0 {
+                // (not for a graph with positive weights) the test never fails again
+                for t in 0..w1 - w0 {
+                    due[t * words + word] |= bit;
+                }
+                continue;
+            }
+            let mut t_min = w0 as i64;
+            while *next <= last {
+                // the first epoch from `t_min` that passes the test (`next > 0`: rounded up)
+                let mut t = *next as i64;
+                if (t as f64) < *next {
+                    t += 1;
+                }
+                let t = t.max(t_min);
+                if t as f64 > last {
+                    break;
+                }
+                due[(t as usize - w0) * words + word] |= bit;
+                *next += ep;
+                t_min = t + 1;
+            }
+        }
+    }
+
+    /// The bitmap of the edges sampled in epoch `epoch` (listed by [`Block::schedule`]).
+    #[cfg(test)]
+    fn due_in(&self, epoch: usize) -> &[u64] {
+        let at = (epoch % WINDOW) * self.words;
+        &self.due[at..at + self.words]
+    }
 }
 
 /// What every block of an epoch shares.
@@ -234,14 +407,25 @@ struct EpochContext<'a> {
     eps_neg: &'a [f64],
     snapshot: &'a [f64],
     dim: usize,
+    /// The epoch, and the same as f64.
+    epoch_index: usize,
     epoch: f64,
+    n_epochs: usize,
     alpha: f64,
-    a: f64,
-    b: f64,
-    pow: &'a PowTable,
-    gamma: f64,
+    attract: &'a GradTable,
+    repel: &'a GradTable,
     negatives: bool,
     block_of: &'a [u32],
+}
+
+impl EpochContext<'_> {
+    /// Builds the block's schedule when a window of epochs starts.
+    fn prepare(&self, blk: &mut Block) {
+        if self.epoch_index.is_multiple_of(WINDOW) {
+            let w1 = (self.epoch_index + WINDOW).min(self.n_epochs);
+            blk.schedule(self.eps, self.epoch_index, w1);
+        }
+    }
 }
 
 /// Negative samples evaluated together (from the same head position).
@@ -256,28 +440,31 @@ const NEG_CHUNK: usize = 8;
 /// `#[inline(always)]` so that the callers specialise it for small constant `dim`.
 #[inline(always)]
 fn block_epoch(blk: &mut Block, cx: &EpochContext<'_>, dim: usize, rng: &mut Rng) {
+    cx.prepare(blk);
     let (start, end) = (blk.start, blk.end);
+    let len = end - start;
     let g = cx.graph;
-    let n = g.n_rows;
     let snapshot = cx.snapshot;
-    let (a, b, alpha) = (cx.a, cx.b, cx.alpha);
-    let mut draw = IndexDraw::new(n);
+    let alpha = cx.alpha;
+    let mut draw = DrawBuffer::new(g.n_rows);
     blk.local.copy_from_slice(&snapshot[start * dim..end * dim]);
-    blk.out_tail.iter_mut().for_each(Vec::clear);
-    blk.out_delta.iter_mut().for_each(Vec::clear);
+    blk.out.iter_mut().for_each(Vec::clear);
+    let indices = &g.indices[blk.e0..];
+    let eps_neg = &cx.eps_neg[blk.e0..];
+    let at = (cx.epoch_index % WINDOW) * blk.words;
+    let due = &blk.due[at..at + blk.words];
     let local = &mut blk.local[..];
     let (cur, rest) = blk.tmp.split_at_mut(dim);
     let (tail_delta, rest) = rest.split_at_mut(dim);
     let acc = &mut rest[..dim];
-    for v in start..end {
-        let co = (v - start) * dim;
-        for e in g.indptr[v]..g.indptr[v + 1] {
-            let le = e - blk.e0;
-            if blk.next[le] > cx.epoch {
-                continue;
-            }
-            let t = g.indices[e];
-            let t_local = t >= start && t < end;
+    for (wi, &word) in due.iter().enumerate() {
+        let mut bits = word;
+        while bits != 0 {
+            let le = wi * 64 + bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            let co = blk.head[le] as usize * dim;
+            let t = indices[le];
+            let t_local = t.wrapping_sub(start) < len;
             let other = if t_local {
                 &local[(t - start) * dim..(t - start + 1) * dim]
             } else {
@@ -289,30 +476,27 @@ fn block_epoch(blk: &mut Block, cx: &EpochContext<'_>, dim: usize, rng: &mut Rng
                 let df = cur[d] - other[d];
                 d2 += df * df;
             }
-            let coeff = if d2 > 0.0 {
-                let pb = cx.pow.pow(d2);
-                -2.0 * a * b * pb / (d2 * (a * pb + 1.0))
-            } else {
-                0.0
-            };
+            let coeff = if d2 > 0.0 { cx.attract.at(d2) } else { 0.0 };
             for d in 0..dim {
                 let step = clip(coeff * (cur[d] - other[d])) * alpha;
                 acc[d] = step;
                 tail_delta[d] = -step;
             }
-            blk.next[le] += cx.eps[e];
             let n_neg = if cx.negatives {
-                let ratio = (cx.epoch - blk.next_neg[le]) / cx.eps_neg[e];
-                if ratio > 0.0 { ratio as usize } else { 0 }
+                let ratio = (cx.epoch - blk.next_neg[le]) / eps_neg[le];
+                if ratio > 0.0 {
+                    ratio as i64 as usize
+                } else {
+                    0
+                }
             } else {
                 0
             };
             let mut remaining = n_neg;
             loop {
                 let c = remaining.min(NEG_CHUNK);
-                for _ in 0..c {
-                    let k = draw.draw(rng);
-                    let o = if k >= start && k < end {
+                for &k in draw.take(c, rng) {
+                    let o = if k.wrapping_sub(start) < len {
                         &local[(k - start) * dim..(k - start + 1) * dim]
                     } else {
                         &snapshot[k * dim..(k + 1) * dim]
@@ -322,14 +506,10 @@ fn block_epoch(blk: &mut Block, cx: &EpochContext<'_>, dim: usize, rng: &mut Rng
                         let df = cur[d] - o[d];
                         d2 += df * df;
                     }
-                    if d2 > 0.0 {
-                        let cf = 2.0 * cx.gamma * b
-                            / ((REPULSION_EPS + d2) * (a * cx.pow.pow(d2) + 1.0));
-                        if cf > 0.0 {
-                            for d in 0..dim {
-                                acc[d] += clip(cf * (cur[d] - o[d])) * alpha;
-                            }
-                        }
+                    // (d2 = 0: a finite coefficient times a zero difference)
+                    let cf = cx.repel.at(d2);
+                    for d in 0..dim {
+                        acc[d] += clip(cf * (cur[d] - o[d])) * alpha;
                     }
                 }
                 for d in 0..dim {
@@ -348,131 +528,209 @@ fn block_epoch(blk: &mut Block, cx: &EpochContext<'_>, dim: usize, rng: &mut Rng
                     local[to + d] += tail_delta[d];
                 }
             } else {
-                let tb = cx.block_of[t] as usize;
-                blk.out_tail[tb].push(t as u32);
-                blk.out_delta[tb].extend_from_slice(tail_delta);
+                let out = &mut blk.out[cx.block_of[t] as usize];
+                out.push(f64::from_bits(t as u64));
+                out.extend_from_slice(tail_delta);
             }
-            blk.next_neg[le] += n_neg as f64 * cx.eps_neg[e];
+            blk.next_neg[le] += n_neg as i64 as f64 * eps_neg[le];
         }
     }
 }
 
-/// The row `i` of a row-major buffer of `D`-vectors.
-#[inline(always)]
-fn row<const D: usize>(buf: &[f64], i: usize) -> [f64; D] {
-    let mut out = [0.0; D];
-    out.copy_from_slice(&buf[i * D..(i + 1) * D]);
-    out
+/// The set bits of a bitmap in a range of positions, in order.
+struct Bits<'a> {
+    words: &'a [u64],
+    wi: usize,
+    cur: u64,
+    hi: usize,
 }
 
-/// [`block_epoch`] for a constant `D`: the same operations in the same order (so the same
-/// bits), with the head, its accumulated step and the tail's step held in registers
-/// instead of a scratch buffer, so that the negative samples of a chunk do not wait on
-/// each other through memory.
-#[inline(always)]
-fn block_epoch_fixed<const D: usize>(blk: &mut Block, cx: &EpochContext<'_>, rng: &mut Rng) {
-    let (start, end) = (blk.start, blk.end);
-    let g = cx.graph;
-    let n = g.n_rows;
-    let snapshot = cx.snapshot;
-    let (a, alpha) = (cx.a, cx.alpha);
-    let attract_num = -2.0 * a * cx.b;
-    let repel_num = 2.0 * cx.gamma * cx.b;
-    let pow = cx.pow;
-    let epoch = cx.epoch;
-    let mut draw = IndexDraw::new(n);
-    blk.local.copy_from_slice(&snapshot[start * D..end * D]);
-    blk.out_tail.iter_mut().for_each(Vec::clear);
-    blk.out_delta.iter_mut().for_each(Vec::clear);
-    let local = &mut blk.local[..];
-    let next = &mut blk.next[..];
-    let next_neg = &mut blk.next_neg[..];
-    for v in start..end {
-        let co = (v - start) * D;
-        let (e_lo, e_hi) = (g.indptr[v], g.indptr[v + 1]);
-        for e in e_lo..e_hi {
-            let le = e - blk.e0;
-            if next[le] > epoch {
-                continue;
+impl<'a> Bits<'a> {
+    /// The set bits of `words` at positions `lo..hi`.
+    fn new(words: &'a [u64], lo: usize, hi: usize) -> Self {
+        let wi = lo / 64;
+        let cur = if lo < hi {
+            words.get(wi).map_or(0, |&w| w & (u64::MAX << (lo % 64)))
+        } else {
+            0
+        };
+        Bits { words, wi, cur, hi }
+    }
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<usize> {
+        while self.cur == 0 {
+            self.wi += 1;
+            if self.wi * 64 >= self.hi {
+                return None;
             }
-            let t = g.indices[e];
-            let t_local = t >= start && t < end;
-            let other: [f64; D] = if t_local {
-                row(local, t - start)
-            } else {
-                row(snapshot, t)
-            };
-            let mut cur: [f64; D] = row(local, v - start);
-            let mut d2 = 0.0;
-            for d in 0..D {
-                let df = cur[d] - other[d];
-                d2 += df * df;
-            }
-            let coeff = if d2 > 0.0 {
-                let pb = pow.pow(d2);
-                attract_num * pb / (d2 * (a * pb + 1.0))
-            } else {
-                0.0
-            };
-            let mut acc = [0.0; D];
-            let mut tail_delta = [0.0; D];
-            for d in 0..D {
-                let step = clip(coeff * (cur[d] - other[d])) * alpha;
-                acc[d] = step;
-                tail_delta[d] = -step;
-            }
-            next[le] += cx.eps[e];
-            let n_neg = if cx.negatives {
-                let ratio = (epoch - next_neg[le]) / cx.eps_neg[e];
-                if ratio > 0.0 { ratio as usize } else { 0 }
+            self.cur = self.words[self.wi];
+        }
+        let b = self.wi * 64 + self.cur.trailing_zeros() as usize;
+        self.cur &= self.cur - 1;
+        if b < self.hi {
+            Some(b)
+        } else {
+            self.cur = 0;
+            self.wi = self.words.len();
+            None
+        }
+    }
+}
+
+/// What the samples of one edge of a block touch, for a constant `D`.
+struct EdgeSampler<'a, const D: usize> {
+    start: usize,
+    len: usize,
+    local: &'a mut [[f64; D]],
+    snapshot: &'a [[f64; D]],
+    head: &'a [u32],
+    indices: &'a [usize],
+    eps_neg: &'a [f64],
+    next_neg: &'a mut [f64],
+    out: &'a mut [Vec<f64>],
+    block_of: &'a [u32],
+    attract: &'a GradTable,
+    repel: &'a GradTable,
+    alpha: f64,
+    epoch: f64,
+    negatives: bool,
+}
+
+impl<const D: usize> EdgeSampler<'_, D> {
+    /// The positive sample of the block's edge `le` and its negative samples (drawn from
+    /// `draw`, `rng`): umap-learn's steps, the head held in registers between them.
+    #[inline(always)]
+    fn sample(&mut self, le: usize, draw: &mut DrawBuffer, rng: &mut Rng) {
+        let (start, len, alpha) = (self.start, self.len, self.alpha);
+        let local = &mut *self.local;
+        let hv = self.head[le] as usize;
+        let t = self.indices[le];
+        let t_off = t.wrapping_sub(start);
+        let t_local = t_off < len;
+        let other: [f64; D] = if t_local {
+            local[t_off]
+        } else {
+            self.snapshot[t]
+        };
+        let mut cur: [f64; D] = local[hv];
+        let mut d2 = 0.0;
+        for d in 0..D {
+            let df = cur[d] - other[d];
+            d2 += df * df;
+        }
+        let coeff = if d2 > 0.0 { self.attract.at(d2) } else { 0.0 };
+        let mut acc = [0.0; D];
+        let mut tail_delta = [0.0; D];
+        for d in 0..D {
+            let step = clip(coeff * (cur[d] - other[d])) * alpha;
+            acc[d] = step;
+            tail_delta[d] = -step;
+        }
+        let n_neg = if self.negatives {
+            let ratio = (self.epoch - self.next_neg[le]) / self.eps_neg[le];
+            if ratio > 0.0 {
+                ratio as i64 as usize
             } else {
                 0
-            };
-            let mut remaining = n_neg;
-            loop {
-                let c = remaining.min(NEG_CHUNK);
-                for _ in 0..c {
-                    let k = draw.draw(rng);
-                    let o: [f64; D] = if k >= start && k < end {
-                        row(local, k - start)
-                    } else {
-                        row(snapshot, k)
-                    };
-                    let mut d2 = 0.0;
-                    for d in 0..D {
-                        let df = cur[d] - o[d];
-                        d2 += df * df;
-                    }
-                    if d2 > 0.0 {
-                        let cf = repel_num / ((REPULSION_EPS + d2) * (a * pow.pow(d2) + 1.0));
-                        if cf > 0.0 {
-                            for d in 0..D {
-                                acc[d] += clip(cf * (cur[d] - o[d])) * alpha;
-                            }
-                        }
-                    }
-                }
-                for d in 0..D {
-                    local[co + d] += acc[d];
-                    acc[d] = 0.0;
-                }
-                remaining -= c;
-                if remaining == 0 {
-                    break;
-                }
-                cur = row(local, v - start);
             }
-            if t_local {
-                let to = (t - start) * D;
+        } else {
+            0
+        };
+        let mut remaining = n_neg;
+        loop {
+            let c = remaining.min(NEG_CHUNK);
+            for &k in draw.take(c, rng) {
+                let k_off = k.wrapping_sub(start);
+                let o: [f64; D] = if k_off < len {
+                    local[k_off]
+                } else {
+                    self.snapshot[k]
+                };
+                let mut d2 = 0.0;
                 for d in 0..D {
-                    local[to + d] += tail_delta[d];
+                    let df = cur[d] - o[d];
+                    d2 += df * df;
                 }
-            } else {
-                let tb = cx.block_of[t] as usize;
-                blk.out_tail[tb].push(t as u32);
-                blk.out_delta[tb].extend_from_slice(&tail_delta);
+                // (d2 = 0: a finite coefficient times a zero difference)
+                let cf = self.repel.at(d2);
+                for d in 0..D {
+                    acc[d] += clip(cf * (cur[d] - o[d])) * alpha;
+                }
             }
-            next_neg[le] += n_neg as f64 * cx.eps_neg[e];
+            let h = &mut local[hv];
+            for d in 0..D {
+                h[d] += acc[d];
+                acc[d] = 0.0;
+            }
+            remaining -= c;
+            if remaining == 0 {
+                break;
+            }
+            cur = *h;
+        }
+        if t_local {
+            let tl = &mut local[t_off];
+            for d in 0..D {
+                tl[d] += tail_delta[d];
+            }
+        } else {
+            let mut pull = [0.0; 5];
+            pull[0] = f64::from_bits(t as u64);
+            pull[1..=D].copy_from_slice(&tail_delta);
+            self.out[self.block_of[t] as usize].extend_from_slice(&pull[..=D]);
+        }
+        self.next_neg[le] += n_neg as i64 as f64 * self.eps_neg[le];
+    }
+}
+
+/// [`block_epoch`] for a constant `D`, with the head, its accumulated step and the tail's
+/// step held in registers. The block's vertices are cut in two halves whose edges run as
+/// two interleaved streams (one edge of each in turn, each stream drawing its negative
+/// samples from its own generator `rngs[0]`, `rngs[1]`): the dependency chain of a head
+/// (each sample waits for the previous one's step) overlaps with the other stream's.
+#[inline(always)]
+fn block_epoch_fixed<const D: usize>(blk: &mut Block, cx: &EpochContext<'_>, rngs: &mut [Rng; 2]) {
+    cx.prepare(blk);
+    let (start, end) = (blk.start, blk.end);
+    let g = cx.graph;
+    let n_edges = blk.next.len();
+    let mid_edge = g.indptr[start + (end - start) / 2] - blk.e0;
+    blk.local.copy_from_slice(&cx.snapshot[start * D..end * D]);
+    blk.out.iter_mut().for_each(Vec::clear);
+    let at = (cx.epoch_index % WINDOW) * blk.words;
+    let due = &blk.due[at..at + blk.words];
+    let mut sampler = EdgeSampler::<D> {
+        start,
+        len: end - start,
+        local: blk.local.as_chunks_mut::<D>().0,
+        snapshot: cx.snapshot.as_chunks::<D>().0,
+        head: &blk.head,
+        indices: &g.indices[blk.e0..],
+        eps_neg: &cx.eps_neg[blk.e0..],
+        next_neg: &mut blk.next_neg,
+        out: &mut blk.out,
+        block_of: cx.block_of,
+        attract: cx.attract,
+        repel: cx.repel,
+        alpha: cx.alpha,
+        epoch: cx.epoch,
+        negatives: cx.negatives,
+    };
+    let mut draws = [DrawBuffer::new(g.n_rows), DrawBuffer::new(g.n_rows)];
+    let [draw_a, draw_b] = &mut draws;
+    let [rng_a, rng_b] = rngs;
+    let mut a = Bits::new(due, 0, mid_edge);
+    let mut b = Bits::new(due, mid_edge, n_edges);
+    loop {
+        match (a.next(), b.next()) {
+            (Some(x), Some(y)) => {
+                sampler.sample(x, draw_a, rng_a);
+                sampler.sample(y, draw_b, rng_b);
+            }
+            (Some(x), None) => sampler.sample(x, draw_a, rng_a),
+            (None, Some(y)) => sampler.sample(y, draw_b, rng_b),
+            (None, None) => break,
         }
     }
 }
@@ -509,20 +767,29 @@ pub fn optimize_fit(emb: &mut [f64], dim: usize, graph: &FuzzyGraph, s: &SgdSett
         .map(|b| {
             let (start, end) = (bounds[b], bounds[b + 1]);
             let (e0, e1) = (graph.indptr[start], graph.indptr[end]);
+            let head = (start..end)
+                .flat_map(|v| {
+                    std::iter::repeat_n((v - start) as u32, graph.indptr[v + 1] - graph.indptr[v])
+                })
+                .collect();
+            let words = (e1 - e0).div_ceil(64);
             Block {
                 start,
                 end,
                 e0,
                 next: eps[e0..e1].to_vec(),
                 next_neg: eps_neg[e0..e1].to_vec(),
+                head,
+                due: vec![0; WINDOW * words],
+                words,
                 local: vec![0.0; (end - start) * dim],
                 tmp: vec![0.0; 3 * dim],
-                out_tail: vec![Vec::new(); n_blocks],
-                out_delta: vec![Vec::new(); n_blocks],
+                out: vec![Vec::new(); n_blocks],
             }
         })
         .collect();
-    let pow = PowTable::new(s.b);
+    let attract = GradTable::new(Gradient::Attract, s.a, s.b, s.gamma);
+    let repel = GradTable::new(Gradient::Repel, s.a, s.b, s.gamma);
     for epoch in 0..s.n_epochs {
         let cx = EpochContext {
             graph,
@@ -530,12 +797,12 @@ pub fn optimize_fit(emb: &mut [f64], dim: usize, graph: &FuzzyGraph, s: &SgdSett
             eps_neg: &eps_neg,
             snapshot: emb,
             dim,
+            epoch_index: epoch,
             epoch: epoch as f64,
+            n_epochs: s.n_epochs,
             alpha: learning_rate(s.alpha, epoch, s.n_epochs),
-            a: s.a,
-            b: s.b,
-            pow: &pow,
-            gamma: s.gamma,
+            attract: &attract,
+            repel: &repel,
             negatives: s.negative_sample_rate > 0,
             block_of: &block_of,
         };
@@ -546,13 +813,17 @@ pub fn optimize_fit(emb: &mut [f64], dim: usize, graph: &FuzzyGraph, s: &SgdSett
             .with_max_len(1)
             .enumerate()
             .for_each(|(bi, blk)| {
-                let mut rng = Rng::new(derive_seed(seed, stream + bi as u64));
+                let task = 2 * (stream + bi as u64);
+                let mut rngs = [
+                    Rng::new(derive_seed(seed, task)),
+                    Rng::new(derive_seed(seed, task + 1)),
+                ];
                 match cx.dim {
-                    1 => block_epoch_fixed::<1>(blk, &cx, &mut rng),
-                    2 => block_epoch_fixed::<2>(blk, &cx, &mut rng),
-                    3 => block_epoch_fixed::<3>(blk, &cx, &mut rng),
-                    4 => block_epoch_fixed::<4>(blk, &cx, &mut rng),
-                    d => block_epoch(blk, &cx, d, &mut rng),
+                    1 => block_epoch_fixed::<1>(blk, &cx, &mut rngs),
+                    2 => block_epoch_fixed::<2>(blk, &cx, &mut rngs),
+                    3 => block_epoch_fixed::<3>(blk, &cx, &mut rngs),
+                    4 => block_epoch_fixed::<4>(blk, &cx, &mut rngs),
+                    d => block_epoch(blk, &cx, d, &mut rngs[0]),
                 }
             });
         // Every block's vertices: its private copy, then the pulls of the blocks in block
@@ -569,19 +840,44 @@ pub fn optimize_fit(emb: &mut [f64], dim: usize, graph: &FuzzyGraph, s: &SgdSett
             .into_par_iter()
             .with_max_len(1)
             .enumerate()
-            .for_each(|(tb, out)| {
-                out.copy_from_slice(&blocks[tb].local);
-                let base = blocks[tb].start;
-                for src in blocks {
-                    let (tails, deltas) = (&src.out_tail[tb], &src.out_delta[tb]);
-                    for (i, &t) in tails.iter().enumerate() {
-                        let at = (t as usize - base) * dim;
-                        for d in 0..dim {
-                            out[at + d] += deltas[i * dim + d];
-                        }
-                    }
-                }
+            .for_each(|(tb, out)| match dim {
+                1 => merge_fixed::<1>(out, blocks, tb),
+                2 => merge_fixed::<2>(out, blocks, tb),
+                3 => merge_fixed::<3>(out, blocks, tb),
+                4 => merge_fixed::<4>(out, blocks, tb),
+                _ => merge(out, blocks, tb, dim),
             });
+    }
+}
+
+/// The vertices of block `tb` after an epoch: its private copy, then the pulls of the
+/// blocks in block order.
+#[inline(always)]
+fn merge(out: &mut [f64], blocks: &[Block], tb: usize, dim: usize) {
+    out.copy_from_slice(&blocks[tb].local);
+    let base = blocks[tb].start;
+    for src in blocks {
+        for pull in src.out[tb].chunks_exact(dim + 1) {
+            let at = (pull[0].to_bits() as usize - base) * dim;
+            for d in 0..dim {
+                out[at + d] += pull[1 + d];
+            }
+        }
+    }
+}
+
+/// [`merge`] for a constant `D` (the same additions).
+fn merge_fixed<const D: usize>(out: &mut [f64], blocks: &[Block], tb: usize) {
+    out.copy_from_slice(&blocks[tb].local);
+    let (rows, _) = out.as_chunks_mut::<D>();
+    let base = blocks[tb].start;
+    for src in blocks {
+        for pull in src.out[tb].chunks_exact(D + 1) {
+            let row = &mut rows[pull[0].to_bits() as usize - base];
+            for d in 0..D {
+                row[d] += pull[1 + d];
+            }
+        }
     }
 }
 
@@ -691,15 +987,121 @@ mod tests {
         }
     }
 
+    /// A ring of `n` vertices, each joined to its neighbours at distance 1 (weight 1) and 2
+    /// (weight 0.4), both directions stored.
+    fn ring(n: usize) -> FuzzyGraph {
+        let mut indptr = vec![0];
+        let (mut indices, mut weights) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            let mut row: Vec<(usize, f64)> = [(1, 1.0), (2, 0.4)]
+                .iter()
+                .flat_map(|&(s, w)| [((i + s) % n, w), ((i + n - s) % n, w)])
+                .collect();
+            row.sort_by_key(|e| e.0);
+            for (j, w) in row {
+                indices.push(j);
+                weights.push(w);
+            }
+            indptr.push(indices.len());
+        }
+        FuzzyGraph {
+            n_rows: n,
+            n_cols: n,
+            indptr,
+            indices,
+            weights,
+        }
+    }
+
+    #[test]
+    fn every_dimension_is_reproducible_whatever_the_thread_count() {
+        let g = ring(700);
+        let s = SgdSettings {
+            a: 1.577,
+            b: 0.895,
+            gamma: 1.0,
+            alpha: 1.0,
+            negative_sample_rate: 5,
+            n_epochs: 70,
+        };
+        for dim in [2, 5] {
+            let mut rng = Rng::new(9);
+            let init: Vec<f64> = (0..700 * dim).map(|_| 10.0 * rng.uniform()).collect();
+            let run = |threads: usize| {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let mut emb = init.clone();
+                pool.install(|| optimize_fit(&mut emb, dim, &g, &s, 3));
+                emb
+            };
+            let one = run(1);
+            assert!(one.iter().all(|v| v.is_finite()));
+            assert_ne!(one, init);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&one), bits(&run(2)), "dim {dim}");
+            // ring neighbours end up closer than random pairs
+            let dist = |i: usize, j: usize| -> f64 {
+                (0..dim)
+                    .map(|d| (one[i * dim + d] - one[j * dim + d]).powi(2))
+                    .sum::<f64>()
+                    .sqrt()
+            };
+            let near: f64 = (0..700).map(|i| dist(i, (i + 1) % 700)).sum::<f64>() / 700.0;
+            let far: f64 = (0..700).map(|i| dist(i, (i + 350) % 700)).sum::<f64>() / 700.0;
+            assert!(
+                near < 0.25 * far,
+                "dim {dim}: neighbours {near}, opposite {far}"
+            );
+        }
+    }
+
+    #[test]
+    fn gradient_tables_match_the_formulas() {
+        let (a0, b0) = (1.576_943_613_374_989_7, 0.895_060_719_598_285_5);
+        for (a, b) in [
+            (a0, b0),
+            (1.929, 0.7915),
+            (0.583, 1.334),
+            (8.0, 0.5),
+            (0.3, 2.0),
+        ] {
+            for kind in [Gradient::Attract, Gradient::Repel] {
+                let t = GradTable::new(kind, a, b, 1.0);
+                let mut worst = 0.0f64;
+                let mut x = 1e-12f64;
+                while x < 1e8 {
+                    let pb = x.powf(b);
+                    let exact = match kind {
+                        Gradient::Attract => -2.0 * a * b * pb / (x * (a * pb + 1.0)),
+                        Gradient::Repel => 2.0 * b / ((REPULSION_EPS + x) * (a * pb + 1.0)),
+                    };
+                    worst = worst.max((t.at(x) / exact - 1.0).abs());
+                    x *= 1.003_7;
+                }
+                let bound = if b == b0 { 1e-6 } else { 5e-6 };
+                assert!(
+                    worst < bound,
+                    "{kind:?} a {a} b {b}: relative error {worst}"
+                );
+            }
+        }
+        // outside the table: computed; at 0 the repulsion is finite
+        let r = GradTable::new(Gradient::Repel, a0, b0, 1.0);
+        assert_eq!(r.at(0.0), 2.0 * b0 / REPULSION_EPS);
+        assert!((r.at(1e9) / (2.0 * b0 / (1e9 * (a0 * 1e9f64.powf(b0) + 1.0))) - 1.0).abs() < 1e-6);
+    }
+
     #[test]
     fn index_draws_are_uniform_and_in_range() {
         for n in [1usize, 2, 7, 5695] {
             let mut rng = Rng::new(3);
-            let mut draw = IndexDraw::new(n);
+            let mut draw = DrawBuffer::new(n);
             let mut counts = vec![0usize; n];
             let m = 20_000 * n.min(50);
             for _ in 0..m {
-                counts[draw.draw(&mut rng)] += 1;
+                counts[draw.take(1, &mut rng)[0]] += 1;
             }
             if n <= 7 {
                 let expect = m as f64 / n as f64;
@@ -708,6 +1110,88 @@ mod tests {
                         (c as f64 - expect).abs() < 5.0 * expect.sqrt(),
                         "{counts:?}"
                     );
+                }
+            }
+        }
+    }
+
+    /// One draw at a time, as before batching: the low half of a 64-bit output, its high
+    /// half kept for the next draw.
+    fn draws_one_at_a_time(n: u64, count: usize, rng: &mut Rng) -> Vec<usize> {
+        let threshold = (n as u32).wrapping_neg() % (n as u32);
+        let mut spare: Option<u32> = None;
+        let mut out = Vec::new();
+        while out.len() < count {
+            let r = match spare.take() {
+                Some(r) => r,
+                None => {
+                    let w = rng.next_u64();
+                    spare = Some((w >> 32) as u32);
+                    w as u32
+                }
+            };
+            let m = u64::from(r) * n;
+            if (m as u32) >= threshold {
+                out.push((m >> 32) as usize);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn batched_draws_are_the_draws_one_at_a_time() {
+        // 2^31 + 1 rejects almost half of the 32-bit values: batches end on either half
+        for n in [1u64, 7, 5695, (1 << 31) + 1] {
+            let mut rng = Rng::new(11);
+            let mut draw = DrawBuffer::new(n as usize);
+            let mut batched = Vec::new();
+            for c in (0..400).map(|i| i % 9) {
+                batched.extend_from_slice(draw.take(c, &mut rng));
+            }
+            let mut rng = Rng::new(11);
+            assert_eq!(
+                batched,
+                draws_one_at_a_time(n, batched.len(), &mut rng),
+                "n {n}"
+            );
+        }
+    }
+
+    #[test]
+    fn schedule_is_umap_learns_test_epoch_by_epoch() {
+        let mut rng = Rng::new(5);
+        // epochs per sample as umap-learn makes them (>= 1), some below 1, and invalid ones
+        let mut eps: Vec<f64> = (0..150).map(|_| 1.0 + 60.0 * rng.uniform()).collect();
+        eps.extend([1.0, 1.0, 0.3, 0.999, 64.0, 500.0, 1e300, -1.0, f64::NAN]);
+        let m = eps.len();
+        let n_epochs: usize = 150;
+        let mut blk = Block {
+            start: 0,
+            end: 1,
+            e0: 0,
+            next: eps.clone(),
+            next_neg: Vec::new(),
+            head: vec![0; m],
+            due: vec![0; WINDOW * m.div_ceil(64)],
+            words: m.div_ceil(64),
+            local: Vec::new(),
+            tmp: Vec::new(),
+            out: Vec::new(),
+        };
+        let mut next = eps.clone();
+        for epoch in 0..n_epochs {
+            if epoch.is_multiple_of(WINDOW) {
+                blk.schedule(&eps, epoch, (epoch + WINDOW).min(n_epochs));
+            }
+            let due = blk.due_in(epoch);
+            for e in 0..m {
+                let listed = due[e / 64] >> (e % 64) & 1 == 1;
+                // umap-learn's test: `epoch_of_next_sample[e] <= n` (also true for NaN here)
+                let sampled =
+                    next[e].partial_cmp(&(epoch as f64)) != Some(std::cmp::Ordering::Greater);
+                assert_eq!(listed, sampled, "epoch {epoch} edge {e} eps {}", eps[e]);
+                if sampled {
+                    next[e] += eps[e];
                 }
             }
         }

@@ -35,16 +35,33 @@ pub struct SpectralLayout {
 struct NormalisedAdjacency<'a> {
     graph: &'a FuzzyGraph,
     inv_sqrt_deg: Vec<f64>,
+    /// Per stored entry `(i, c)`: its weight times `inv_sqrt_deg[c]` (the first product of
+    /// every term, computed once).
+    scaled: Vec<f64>,
 }
 
-impl NormalisedAdjacency<'_> {
+impl<'a> NormalisedAdjacency<'a> {
+    fn new(graph: &'a FuzzyGraph, inv_sqrt_deg: Vec<f64>) -> Self {
+        let scaled = graph
+            .indices
+            .iter()
+            .zip(&graph.weights)
+            .map(|(&c, &v)| v * inv_sqrt_deg[c])
+            .collect();
+        NormalisedAdjacency {
+            graph,
+            inv_sqrt_deg,
+            scaled,
+        }
+    }
+
     fn apply(&self, x: &[f64], y: &mut [f64]) {
         let g = self.graph;
         let f = |(i, yi): (usize, &mut f64)| {
-            let (cols, w) = g.row(i);
+            let r = g.indptr[i]..g.indptr[i + 1];
             let mut s = 0.0;
-            for (&c, &v) in cols.iter().zip(w) {
-                s += v * self.inv_sqrt_deg[c] * x[c];
+            for (&c, &v) in g.indices[r.clone()].iter().zip(&self.scaled[r]) {
+                s += v * x[c];
             }
             *yi = s * self.inv_sqrt_deg[i];
         };
@@ -72,9 +89,8 @@ const COMBINATION_CHUNK: usize = 1_024;
 #[inline]
 fn dot_chunk(a: &[f64], b: &[f64]) -> f64 {
     let mut acc = [0.0f64; 4];
-    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
+    let ((ca, ra), (cb, rb)) = (a.as_chunks::<4>(), b.as_chunks::<4>());
+    for (x, y) in ca.iter().zip(cb) {
         for l in 0..4 {
             acc[l] += x[l] * y[l];
         }
@@ -133,7 +149,29 @@ fn dots_with(vecs: &[Vec<f64>], w: &[f64]) -> Vec<f64> {
 fn add_combination(y: &mut [f64], coefs: &[f64], vecs: &[Vec<f64>]) {
     let f = |(ci, yc): (usize, &mut [f64])| {
         let off = ci * COMBINATION_CHUNK;
-        for (&c, v) in coefs.iter().zip(vecs) {
+        let len = yc.len();
+        let terms = coefs.len().min(vecs.len());
+        // four terms per pass over the chunk, each element taking them in order
+        let mut t = 0;
+        while t + 4 <= terms {
+            let c = [coefs[t], coefs[t + 1], coefs[t + 2], coefs[t + 3]];
+            let v = [
+                &vecs[t][off..off + len],
+                &vecs[t + 1][off..off + len],
+                &vecs[t + 2][off..off + len],
+                &vecs[t + 3][off..off + len],
+            ];
+            for (k, yi) in yc.iter_mut().enumerate() {
+                let mut y = *yi;
+                y += c[0] * v[0][k];
+                y += c[1] * v[1][k];
+                y += c[2] * v[2][k];
+                y += c[3] * v[3][k];
+                *yi = y;
+            }
+            t += 4;
+        }
+        for (&c, v) in coefs[t..terms].iter().zip(&vecs[t..terms]) {
             for (yi, xi) in yc.iter_mut().zip(&v[off..]) {
                 *yi += c * xi;
             }
@@ -314,10 +352,7 @@ pub fn connected_layout(graph: &FuzzyGraph, dim: usize, seed: u64) -> Option<(Ve
     } else {
         let mut deflate: Vec<f64> = deg.iter().map(|d| d.sqrt()).collect();
         normalise(&mut deflate);
-        let op = NormalisedAdjacency {
-            graph,
-            inv_sqrt_deg,
-        };
+        let op = NormalisedAdjacency::new(graph, inv_sqrt_deg);
         let mut rng = Rng::new(seed);
         let (vecs, converged) = lanczos_top(&op, &deflate, dim, &mut rng);
         if vecs.len() != dim || vecs.iter().flatten().any(|x| !x.is_finite()) {
