@@ -1200,6 +1200,10 @@ fn hartigan<const D: usize>(data: &Data, k: usize, run: &mut Run, max_passes: us
     for j in 0..k {
         refresh(j, &mut centres, &sums, &counts);
     }
+    // The factor n_j / (n_j + 1) of the cost of adding a point to cluster j (kept with the
+    // counts: no division in the inner loop).
+    let add_factor = |nj: usize| nj as f64 / (nj as f64 + 1.0);
+    let mut factor: Vec<f64> = counts.iter().map(|&c| add_factor(c)).collect();
     // Steps are point visits, counted from 1; 0 = "before the refinement started".
     let mut step: u64 = 0;
     let mut last_change = vec![1u64; k]; // every cluster is live at the start
@@ -1228,11 +1232,8 @@ fn hartigan<const D: usize>(data: &Data, k: usize, run: &mut Run, max_passes: us
                 if j == a || !(own_live || last_change[j] > seen) {
                     continue;
                 }
-                let nj = counts[j] as f64;
-                let add = nj / (nj + 1.0) * sq::<D>(x, &centres[j * d..(j + 1) * d]);
-                if add < best.0 {
-                    best = (add, j);
-                }
+                let add = factor[j] * sq::<D>(x, &centres[j * d..(j + 1) * d]);
+                best = if add < best.0 { (add, j) } else { best };
             }
             // A move must gain more than rounding noise, or passes could cycle.
             let (add, b) = best;
@@ -1243,6 +1244,8 @@ fn hartigan<const D: usize>(data: &Data, k: usize, run: &mut Run, max_passes: us
                 }
                 counts[a] -= 1;
                 counts[b] += 1;
+                factor[a] = add_factor(counts[a]);
+                factor[b] = add_factor(counts[b]);
                 refresh(a, &mut centres, &sums, &counts);
                 refresh(b, &mut centres, &sums, &counts);
                 run.labels[i] = b as u32;
