@@ -534,7 +534,7 @@ fn seed_pp<const D: usize>(data: &Data, k: usize, rng: &mut Rng, par: bool) -> V
             let cand = data.row(c);
             let mut s = 0.0;
             for i in 0..n {
-                let v = sq::<D>(data.row(i), cand).min(closest[i]);
+                let v = fmin(sq::<D>(data.row(i), cand), closest[i]);
                 out[i] = v;
                 s += v;
             }
@@ -588,6 +588,21 @@ struct ChunkStats {
     counts: Vec<usize>,
 }
 
+/// The smaller of two numbers that are not NaN (the first when equal): `f64::min` without
+/// its NaN handling, which keeps the hot loops branch-free and vectorisable. Same bits as
+/// `f64::min` for non-NaN inputs that are not zeros of opposite signs (squared distances and
+/// bounds here are never -0).
+#[inline(always)]
+fn fmin(a: f64, b: f64) -> f64 {
+    if b < a { b } else { a }
+}
+
+/// The larger of two numbers that are not NaN (the first when equal); see [`fmin`].
+#[inline(always)]
+fn fmax(a: f64, b: f64) -> f64 {
+    if b > a { b } else { a }
+}
+
 /// The nearest centre of `x` and the squared distances to the nearest and the second
 /// nearest (ties keep the lower index).
 #[inline(always)]
@@ -596,13 +611,11 @@ fn nearest_two<const D: usize>(x: &[f64], centres: &[f64], k: usize) -> (usize, 
     let (mut b1, mut d1, mut d2) = (0usize, f64::INFINITY, f64::INFINITY);
     for j in 0..k {
         let dj = sq::<D>(x, &centres[j * d..(j + 1) * d]);
-        if dj < d1 {
-            d2 = d1;
-            d1 = dj;
-            b1 = j;
-        } else if dj < d2 {
-            d2 = dj;
-        }
+        // branch-free form of "if dj < d1 { d2 = d1; d1 = dj; b1 = j } else if dj < d2
+        // { d2 = dj }" (the same values: d1 <= d2 always)
+        d2 = fmin(d2, fmax(d1, dj));
+        b1 = if dj < d1 { j } else { b1 };
+        d1 = fmin(d1, dj);
     }
     (b1, d1, d2)
 }
@@ -631,7 +644,7 @@ fn assign_chunk<const D: usize>(
         let a = lab[t] as usize;
         let mut search = full;
         if !full {
-            let m = half_sep[a].max(lo[t]);
+            let m = fmax(half_sep[a], lo[t]);
             if up[t] > m {
                 up[t] = sq::<D>(x, &centres[a * d..(a + 1) * d]).sqrt();
                 search = up[t] > m;
@@ -679,7 +692,7 @@ fn assign_moves<const D: usize>(
         let a = labels[i] as usize;
         let x = data.row(i);
         if !full {
-            let m = half_sep[a].max(lower[i]);
+            let m = fmax(half_sep[a], lower[i]);
             if upper[i] <= m {
                 continue;
             }
@@ -1187,6 +1200,10 @@ fn hartigan<const D: usize>(data: &Data, k: usize, run: &mut Run, max_passes: us
     for j in 0..k {
         refresh(j, &mut centres, &sums, &counts);
     }
+    // The factor n_j / (n_j + 1) of the cost of adding a point to cluster j (kept with the
+    // counts: no division in the inner loop).
+    let add_factor = |nj: usize| nj as f64 / (nj as f64 + 1.0);
+    let mut factor: Vec<f64> = counts.iter().map(|&c| add_factor(c)).collect();
     // Steps are point visits, counted from 1; 0 = "before the refinement started".
     let mut step: u64 = 0;
     let mut last_change = vec![1u64; k]; // every cluster is live at the start
@@ -1215,11 +1232,8 @@ fn hartigan<const D: usize>(data: &Data, k: usize, run: &mut Run, max_passes: us
                 if j == a || !(own_live || last_change[j] > seen) {
                     continue;
                 }
-                let nj = counts[j] as f64;
-                let add = nj / (nj + 1.0) * sq::<D>(x, &centres[j * d..(j + 1) * d]);
-                if add < best.0 {
-                    best = (add, j);
-                }
+                let add = factor[j] * sq::<D>(x, &centres[j * d..(j + 1) * d]);
+                best = if add < best.0 { (add, j) } else { best };
             }
             // A move must gain more than rounding noise, or passes could cycle.
             let (add, b) = best;
@@ -1230,6 +1244,8 @@ fn hartigan<const D: usize>(data: &Data, k: usize, run: &mut Run, max_passes: us
                 }
                 counts[a] -= 1;
                 counts[b] += 1;
+                factor[a] = add_factor(counts[a]);
+                factor[b] = add_factor(counts[b]);
                 refresh(a, &mut centres, &sums, &counts);
                 refresh(b, &mut centres, &sums, &counts);
                 run.labels[i] = b as u32;
@@ -1276,7 +1292,7 @@ fn own_and_second<const D: usize>(data: &Data, k: usize, run: &Run) -> (Vec<f64>
             let mut second = f64::INFINITY;
             for j in 0..k {
                 if j != a {
-                    second = second.min(sq::<D>(x, &run.centres[j * d..(j + 1) * d]));
+                    second = fmin(second, sq::<D>(x, &run.centres[j * d..(j + 1) * d]));
                 }
             }
             (own, second.sqrt())
@@ -1401,7 +1417,7 @@ fn swap_trial<const D: usize>(
         let y = data.row(c);
         let mut pot = 0.0;
         for i in 0..n {
-            pot += d1[i].min(sq::<D>(data.row(i), y));
+            pot += fmin(d1[i], sq::<D>(data.row(i), y));
         }
         if best.is_none_or(|(p, _)| pot < p) {
             best = Some((pot, c));
