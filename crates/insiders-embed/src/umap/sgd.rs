@@ -327,6 +327,9 @@ impl DrawBuffer {
     }
 }
 
+/// Below this every integer is an `f64` and adding 1 to it is exact.
+const EXACT_INTEGERS: f64 = 4_503_599_627_370_496.0; // 2^52
+
 /// Epochs whose due edges a block lists at once (one bitmap over its edges per epoch).
 const WINDOW: usize = 64;
 
@@ -372,6 +375,16 @@ impl Block {
                 for t in 0..w1 - w0 {
                     due[t * words + word] |= bit;
                 }
+                continue;
+            }
+            if ep == 1.0 && *next < EXACT_INTEGERS && next.fract() == 0.0 {
+                // (the heaviest edges) sampled in every epoch from `max(next, w0)` on: the
+                // loop below sets those bits and adds 1 as often, exactly (integers)
+                let first = (*next as usize).max(w0);
+                for t in first..w1 {
+                    due[(t - w0) * words + word] |= bit;
+                }
+                *next += w1.saturating_sub(first) as f64;
                 continue;
             }
             let mut t_min = w0 as i64;
@@ -1163,13 +1176,17 @@ mod tests {
         // epochs per sample as umap-learn makes them (>= 1), some below 1, and invalid ones
         let mut eps: Vec<f64> = (0..150).map(|_| 1.0 + 60.0 * rng.uniform()).collect();
         eps.extend([1.0, 1.0, 0.3, 0.999, 64.0, 500.0, 1e300, -1.0, f64::NAN]);
+        // every-epoch edges (eps 1) starting at integers, a fraction, late and huge
+        eps.extend([1.0, 1.0, 1.0, 1.0, 1.0]);
         let m = eps.len();
+        let mut start = eps.clone();
+        start[m - 5..].copy_from_slice(&[0.0, 3.0, 2.5, 100.0, 1e300]);
         let n_epochs: usize = 150;
         let mut blk = Block {
             start: 0,
             end: 1,
             e0: 0,
-            next: eps.clone(),
+            next: start.clone(),
             next_neg: Vec::new(),
             head: vec![0; m],
             due: vec![0; WINDOW * m.div_ceil(64)],
@@ -1178,7 +1195,7 @@ mod tests {
             tmp: Vec::new(),
             out: Vec::new(),
         };
-        let mut next = eps.clone();
+        let mut next = start;
         for epoch in 0..n_epochs {
             if epoch.is_multiple_of(WINDOW) {
                 blk.schedule(&eps, epoch, (epoch + WINDOW).min(n_epochs));

