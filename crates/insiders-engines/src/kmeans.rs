@@ -49,6 +49,8 @@
 //!   n_init = 10 this is what makes our inertia reliably at or below scikit-learn's (see
 //!   `tests/parity_kmeans_gmm.rs`): best-of-10 Lloyd runs is a lottery whose spread (up to
 //!   ~3% of the inertia on the study's data) is larger than the gap between implementations.
+//!   `swap_patience` (default 0 = off) stops the chain after that many consecutive trials
+//!   without an accepted swap: cheaper, but it loses that parity (see docs/engines.md).
 //!
 //! Determinism: each restart and the swap chain are pure functions of their seeds. Inside a
 //! run the assignment step is split into fixed chunks of points (independent of the thread
@@ -350,7 +352,6 @@ impl KMeans {
             hartigan: self.hartigan,
             max_passes: self.params.max_refine_passes,
             patience: self.params.swap_patience,
-            par,
         };
         let swaps_accepted = swap_polish(
             &data,
@@ -1331,9 +1332,6 @@ struct SwapCfg {
     hartigan: bool,
     max_passes: usize,
     patience: usize,
-    /// Whether the promoted runs and the per-point distances use rayon inside (as the
-    /// restarts: only when there are fewer restarts than threads).
-    par: bool,
 }
 
 /// Swap polishing of a converged run (random swap: Fränti, "Efficiency of random swap
@@ -1354,7 +1352,7 @@ fn swap_polish(data: &Data, k: usize, run: &mut Run, cfg: &SwapCfg, rng: &mut Rn
     }
     let mut accepted = 0;
     let n_cand = 2 + (k as f64).ln().floor() as usize;
-    let (mut d1, mut second) = by_dim!(data.d, own_and_second(data, k, run, cfg.par));
+    let (mut d1, mut second) = by_dim!(data.d, own_and_second(data, k, run, true));
     let mut cumsum = vec![0.0; n];
     let mut left = cfg.trials;
     let mut idle = 0;
@@ -1412,14 +1410,14 @@ fn swap_polish(data: &Data, k: usize, run: &mut Run, cfg: &SwapCfg, rng: &mut Rn
             st.converged = false;
             st.strict = false;
         }
-        st.iterate(data, k, cfg.max_iter, cfg.max_iter, cfg.tol_abs, cfg.par);
-        let mut cand = st.finish(data, k, cfg.par);
+        st.iterate(data, k, cfg.max_iter, cfg.max_iter, cfg.tol_abs, true);
+        let mut cand = st.finish(data, k, true);
         if cfg.hartigan {
             hartigan_refine(data, k, &mut cand, cfg.max_passes);
         }
         if cand.inertia < run.inertia * (1.0 - 1e-12) {
             *run = cand;
-            (d1, second) = by_dim!(data.d, own_and_second(data, k, run, cfg.par));
+            (d1, second) = by_dim!(data.d, own_and_second(data, k, run, true));
             accepted += 1;
             idle = 0;
         }
