@@ -49,6 +49,8 @@
 //!   n_init = 10 this is what makes our inertia reliably at or below scikit-learn's (see
 //!   `tests/parity_kmeans_gmm.rs`): best-of-10 Lloyd runs is a lottery whose spread (up to
 //!   ~3% of the inertia on the study's data) is larger than the gap between implementations.
+//!   `swap_patience` (default 0 = off) stops the chain after that many consecutive trials
+//!   without an accepted swap: cheaper, but it loses that parity (see docs/engines.md).
 //!
 //! Determinism: each restart and the swap chain are pure functions of their seeds. Inside a
 //! run the assignment step is split into fixed chunks of points (independent of the thread
@@ -98,6 +100,9 @@ const SWAP_STEPS: usize = 20;
 /// inertia (before Hartigan) times `1 + SWAP_SLACK`.
 const SWAP_SLACK: f64 = 0.01;
 
+/// Default of [`KMeansParams::swap_patience`].
+const PATIENCE: usize = 0;
+
 /// Points per work chunk. Fixed (never derived from the thread count) so that partial sums are
 /// always formed and added in the same order.
 pub(crate) const CHUNK: usize = 256;
@@ -130,6 +135,9 @@ pub struct KMeansParams {
     /// Random-swap trials that polish the best restart (see the module docs), at most
     /// 5 per cluster (small k has few local minima); 0 = none, as scikit-learn. Default 50.
     pub swaps: usize,
+    /// The swap chain stops early after this many consecutive trials without an accepted
+    /// swap (counted in whole batches of 2); 0 = never stop early (default).
+    pub swap_patience: usize,
 }
 
 impl Default for KMeansParams {
@@ -142,6 +150,7 @@ impl Default for KMeansParams {
             refine: "hartigan".to_string(),
             max_refine_passes: 100,
             swaps: 50,
+            swap_patience: PATIENCE,
         }
     }
 }
@@ -342,6 +351,7 @@ impl KMeans {
             bounds: self.bounds,
             hartigan: self.hartigan,
             max_passes: self.params.max_refine_passes,
+            patience: self.params.swap_patience,
         };
         let swaps_accepted = swap_polish(
             &data,
@@ -1280,24 +1290,34 @@ fn hartigan<const D: usize>(data: &Data, k: usize, run: &mut Run, max_passes: us
 
 /// Squared distance of each point to its own centre and distance to the second-closest
 /// centre, for a run whose points are at their nearest centres.
-fn own_and_second<const D: usize>(data: &Data, k: usize, run: &Run) -> (Vec<f64>, Vec<f64>) {
+fn own_and_second<const D: usize>(
+    data: &Data,
+    k: usize,
+    run: &Run,
+    par: bool,
+) -> (Vec<f64>, Vec<f64>) {
     let d = data.d;
-    let rows: Vec<(f64, f64)> = (0..data.n)
-        .into_par_iter()
-        .with_min_len(CHUNK)
-        .map(|i| {
-            let x = data.row(i);
-            let a = run.labels[i] as usize;
-            let own = sq::<D>(x, &run.centres[a * d..(a + 1) * d]);
-            let mut second = f64::INFINITY;
-            for j in 0..k {
-                if j != a {
-                    second = fmin(second, sq::<D>(x, &run.centres[j * d..(j + 1) * d]));
-                }
+    let row = |i: usize| {
+        let x = data.row(i);
+        let a = run.labels[i] as usize;
+        let own = sq::<D>(x, &run.centres[a * d..(a + 1) * d]);
+        let mut second = f64::INFINITY;
+        for j in 0..k {
+            if j != a {
+                second = fmin(second, sq::<D>(x, &run.centres[j * d..(j + 1) * d]));
             }
-            (own, second.sqrt())
-        })
-        .collect();
+        }
+        (own, second.sqrt())
+    };
+    let rows: Vec<(f64, f64)> = if par {
+        (0..data.n)
+            .into_par_iter()
+            .with_min_len(CHUNK)
+            .map(row)
+            .collect()
+    } else {
+        (0..data.n).map(row).collect()
+    };
     rows.into_iter().unzip()
 }
 
@@ -1311,6 +1331,7 @@ struct SwapCfg {
     bounds: bool,
     hartigan: bool,
     max_passes: usize,
+    patience: usize,
 }
 
 /// Swap polishing of a converged run (random swap: Fränti, "Efficiency of random swap
@@ -1331,10 +1352,14 @@ fn swap_polish(data: &Data, k: usize, run: &mut Run, cfg: &SwapCfg, rng: &mut Rn
     }
     let mut accepted = 0;
     let n_cand = 2 + (k as f64).ln().floor() as usize;
-    let (mut d1, mut second) = by_dim!(data.d, own_and_second(data, k, run));
+    let (mut d1, mut second) = by_dim!(data.d, own_and_second(data, k, run, true));
     let mut cumsum = vec![0.0; n];
     let mut left = cfg.trials;
+    let mut idle = 0;
     while left > 0 {
+        if cfg.patience > 0 && idle >= cfg.patience {
+            break;
+        }
         let b = left.min(cfg.batch.max(1));
         left -= b;
         let mut acc = 0.0;
@@ -1376,6 +1401,7 @@ fn swap_polish(data: &Data, k: usize, run: &mut Run, cfg: &SwapCfg, rng: &mut Rn
                 best = Some((cost, st));
             }
         }
+        idle += b;
         let Some((_, mut st)) = best else {
             continue;
         };
@@ -1391,8 +1417,9 @@ fn swap_polish(data: &Data, k: usize, run: &mut Run, cfg: &SwapCfg, rng: &mut Rn
         }
         if cand.inertia < run.inertia * (1.0 - 1e-12) {
             *run = cand;
-            (d1, second) = by_dim!(data.d, own_and_second(data, k, run));
+            (d1, second) = by_dim!(data.d, own_and_second(data, k, run, true));
             accepted += 1;
+            idle = 0;
         }
     }
     accepted
