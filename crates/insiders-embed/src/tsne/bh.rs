@@ -913,6 +913,34 @@ mod tests {
         check::<3>(500);
     }
 
+    /// The AVX kernel and the SSE2 one give the same bits (every list length, so every
+    /// tail length).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn kernel_paths_agree_bitwise() {
+        if !std::is_x86_feature_detected!("avx") {
+            return;
+        }
+        let mut rng = Rng::new(11);
+        for len in 0..40 {
+            let mut list = Soa::<2>::new();
+            for _ in 0..len {
+                let c = [(rng.normal() * 3.0) as f32, (rng.normal() * 3.0) as f32];
+                list.push(c, (1.0 + rng.below(5) as f64) as f32);
+            }
+            let p = [rng.normal() as f32, rng.normal() as f32];
+            // SAFETY: the CPU has AVX (checked above).
+            #[allow(unsafe_code)]
+            let (fa, za) = unsafe { kernel_avx(&p, &list) };
+            let (fs, zs) = kernel_body(&p, &list);
+            assert_eq!(za.to_bits(), zs.to_bits(), "len {len}");
+            for a in 0..2 {
+                assert_eq!(fa[a].to_bits(), fs[a].to_bits(), "len {len}");
+            }
+            assert!(len == 0 || za > 0.0);
+        }
+    }
+
     #[test]
     fn duplicates_and_a_single_point() {
         let y = vec![[1.0, 1.0]; 40];

@@ -455,3 +455,36 @@ fn attraction_tail<const D: usize>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use insiders_core::Rng;
+
+    /// The AVX attraction and the SSE2 one give the same bits (every row length, so every
+    /// tail length).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn attraction_paths_agree_bitwise() {
+        if !std::is_x86_feature_detected!("avx") {
+            return;
+        }
+        let mut rng = Rng::new(5);
+        let y: Vec<[f32; 2]> = (0..100)
+            .map(|_| [(rng.normal() * 4.0) as f32, (rng.normal() * 4.0) as f32])
+            .collect();
+        for len in 0..40 {
+            let cols: Vec<u32> = (0..len).map(|_| rng.below(100) as u32).collect();
+            let vals: Vec<f32> = (0..len).map(|_| rng.uniform() as f32 * 1e-3).collect();
+            let yi = [0.5f32, -0.25];
+            // SAFETY: the CPU has AVX (checked above).
+            #[allow(unsafe_code)]
+            let fa = unsafe { attraction_avx(&yi, &y, &cols, &vals) };
+            let fs = attraction_sse(&yi, &y, &cols, &vals);
+            for a in 0..2 {
+                assert_eq!(fa[a].to_bits(), fs[a].to_bits(), "len {len}");
+            }
+            assert!(len == 0 || fa != [0.0, 0.0]);
+        }
+    }
+}
