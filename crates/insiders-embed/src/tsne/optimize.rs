@@ -304,17 +304,18 @@ fn attraction<const D: usize>(
     vals: &[f32],
 ) -> [f64; D] {
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx") {
-        // SAFETY: `attraction_avx` only needs AVX, which the CPU has (checked just above).
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: `attraction_avx` needs AVX and AVX2, which the CPU has (AVX2 implies AVX;
+        // checked just above).
         #[allow(unsafe_code)]
         return unsafe { attraction_avx(yi, y, cols, vals) };
     }
     attraction_sse(yi, y, cols, vals)
 }
 
-/// The attraction of one row in 256-bit AVX registers.
+/// The attraction of one row in 256-bit AVX registers (AVX2 for one permutation).
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx")]
+#[target_feature(enable = "avx,avx2")]
 fn attraction_avx<const D: usize>(
     yi: &[f32; D],
     y: &[[f32; D]],
@@ -322,8 +323,9 @@ fn attraction_avx<const D: usize>(
     vals: &[f32],
 ) -> [f64; D] {
     use std::arch::x86_64::{
-        _mm256_add_ps, _mm256_div_ps, _mm256_mul_ps, _mm256_set1_ps, _mm256_setr_ps,
-        _mm256_setzero_ps, _mm256_sub_ps,
+        _mm256_add_ps, _mm256_castpd_ps, _mm256_castps_pd, _mm256_div_ps, _mm256_mul_ps,
+        _mm256_permute4x64_pd, _mm256_set1_ps, _mm256_setr_pd, _mm256_setr_ps, _mm256_setzero_ps,
+        _mm256_shuffle_ps, _mm256_sub_ps,
     };
     let len = cols.len().min(vals.len());
     let (cols, vals) = (&cols[..len], &vals[..len]);
@@ -349,12 +351,32 @@ fn attraction_avx<const D: usize>(
         ];
         let mut dd = [_mm256_setzero_ps(); D];
         let mut d2 = _mm256_setzero_ps();
-        for a in 0..D {
-            let qa = _mm256_setr_ps(
-                q[0][a], q[1][a], q[2][a], q[3][a], q[4][a], q[5][a], q[6][a], q[7][a],
-            );
-            dd[a] = _mm256_sub_ps(yiv[a], qa);
-            d2 = _mm256_add_ps(d2, _mm256_mul_ps(dd[a], dd[a]));
+        if D == 2 {
+            // A 2-D position is 8 bytes: four of them per register as `f64` lanes, then
+            // the x and the y halves picked out and put back in partner order.
+            let pair = |l: usize| {
+                let (x, y) = (q[l][0].to_bits(), q[l][1].to_bits());
+                f64::from_bits(u64::from(x) | (u64::from(y) << 32))
+            };
+            let lo = _mm256_castpd_ps(_mm256_setr_pd(pair(0), pair(1), pair(2), pair(3)));
+            let hi = _mm256_castpd_ps(_mm256_setr_pd(pair(4), pair(5), pair(6), pair(7)));
+            // [x0 x1 x4 x5 | x2 x3 x6 x7], then the 64-bit blocks in the order 0 2 1 3.
+            let xs = _mm256_shuffle_ps::<0b10_00_10_00>(lo, hi);
+            let ys = _mm256_shuffle_ps::<0b11_01_11_01>(lo, hi);
+            let order =
+                |v| _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(v)));
+            for (a, qa) in [order(xs), order(ys)].into_iter().enumerate() {
+                dd[a] = _mm256_sub_ps(yiv[a], qa);
+                d2 = _mm256_add_ps(d2, _mm256_mul_ps(dd[a], dd[a]));
+            }
+        } else {
+            for a in 0..D {
+                let qa = _mm256_setr_ps(
+                    q[0][a], q[1][a], q[2][a], q[3][a], q[4][a], q[5][a], q[6][a], q[7][a],
+                );
+                dd[a] = _mm256_sub_ps(yiv[a], qa);
+                d2 = _mm256_add_ps(d2, _mm256_mul_ps(dd[a], dd[a]));
+            }
         }
         let v = &vals[e..e + LANES];
         let pv = _mm256_setr_ps(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
@@ -466,7 +488,7 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn attraction_paths_agree_bitwise() {
-        if !std::is_x86_feature_detected!("avx") {
+        if !std::is_x86_feature_detected!("avx2") {
             return;
         }
         let mut rng = Rng::new(5);
