@@ -25,8 +25,9 @@
 //! ancestors (absolute `f32` coordinates, shared by the subtree) and (b) its near field:
 //! the leaf's own points and the points of the leaves it could not summarise, one by one,
 //! relative to the leaf's centre. Both sums run in a branch-free `f32` loop (as
-//! scikit-learn's float32 Barnes-Hut), four partners at a time with the running sums in
-//! SIMD registers (`wide::f32x4`), the four lane sums combined in `f64` in a fixed order.
+//! scikit-learn's float32 Barnes-Hut), eight partners at a time with the running sums in
+//! SIMD registers (one AVX register per sum when the CPU has AVX, else two SSE2 ones, with
+//! the same bits), the eight lane sums combined in `f64` in a fixed order.
 //! A point meets itself once in its near field with weight exactly 1 and no force; that 1
 //! is removed from its `Z` term. `angle = 0` gives the exact O(n²) repulsion.
 //!
