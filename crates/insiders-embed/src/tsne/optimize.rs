@@ -287,12 +287,133 @@ fn attraction_pass<const D: usize>(
     });
 }
 
-/// `Σ_j p_ij w_ij (y_i - y_j)` over one row of P, from `f32` positions: four neighbours at
-/// a time, their positions gathered straight into SIMD registers, the terms computed in
+/// Lanes of the attraction's running sums (one AVX register of `f32`).
+const LANES: usize = 8;
+
+/// `Σ_j p_ij w_ij (y_i - y_j)` over one row of P, from `f32` positions: eight neighbours
+/// at a time, their positions gathered straight into registers, the terms computed in
 /// `f32` and kept in one running sum per axis and lane; the lane sums are combined
-/// pairwise in `f64`, then the tail neighbours are added in order.
+/// pairwise in `f64`, then the tail neighbours are added in order. On a CPU with AVX the
+/// eight lanes are one 256-bit register ([`attraction_avx`]), else two SSE2 ones: the same
+/// IEEE operations in the same order, so the same bits either way.
 #[inline(never)]
 fn attraction<const D: usize>(
+    yi: &[f32; D],
+    y: &[[f32; D]],
+    cols: &[u32],
+    vals: &[f32],
+) -> [f64; D] {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: `attraction_avx` needs AVX and AVX2, which the CPU has (AVX2 implies AVX;
+        // checked just above).
+        #[allow(unsafe_code)]
+        return unsafe { attraction_avx(yi, y, cols, vals) };
+    }
+    attraction_sse(yi, y, cols, vals)
+}
+
+/// The attraction of one row in 256-bit AVX registers (AVX2 for one permutation).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx,avx2")]
+fn attraction_avx<const D: usize>(
+    yi: &[f32; D],
+    y: &[[f32; D]],
+    cols: &[u32],
+    vals: &[f32],
+) -> [f64; D] {
+    use std::arch::x86_64::{
+        _mm256_add_ps, _mm256_castpd_ps, _mm256_castps_pd, _mm256_div_ps, _mm256_mul_ps,
+        _mm256_permute4x64_pd, _mm256_set1_ps, _mm256_setr_pd, _mm256_setr_ps, _mm256_setzero_ps,
+        _mm256_shuffle_ps, _mm256_sub_ps,
+    };
+    let len = cols.len().min(vals.len());
+    let (cols, vals) = (&cols[..len], &vals[..len]);
+    let one = _mm256_set1_ps(1.0);
+    let mut yiv = [_mm256_setzero_ps(); D];
+    for a in 0..D {
+        yiv[a] = _mm256_set1_ps(yi[a]);
+    }
+    let mut acc = [_mm256_setzero_ps(); D];
+    let full = len - len % LANES;
+    let mut e = 0;
+    while e < full {
+        let c = &cols[e..e + LANES];
+        let q = [
+            y[c[0] as usize],
+            y[c[1] as usize],
+            y[c[2] as usize],
+            y[c[3] as usize],
+            y[c[4] as usize],
+            y[c[5] as usize],
+            y[c[6] as usize],
+            y[c[7] as usize],
+        ];
+        let mut dd = [_mm256_setzero_ps(); D];
+        let mut d2 = _mm256_setzero_ps();
+        if D == 2 {
+            // A 2-D position is 8 bytes: four of them per register as `f64` lanes, then
+            // the x and the y halves picked out and put back in partner order.
+            let pair = |l: usize| {
+                let (x, y) = (q[l][0].to_bits(), q[l][1].to_bits());
+                f64::from_bits(u64::from(x) | (u64::from(y) << 32))
+            };
+            let lo = _mm256_castpd_ps(_mm256_setr_pd(pair(0), pair(1), pair(2), pair(3)));
+            let hi = _mm256_castpd_ps(_mm256_setr_pd(pair(4), pair(5), pair(6), pair(7)));
+            // [x0 x1 x4 x5 | x2 x3 x6 x7], then the 64-bit blocks in the order 0 2 1 3.
+            let xs = _mm256_shuffle_ps::<0b10_00_10_00>(lo, hi);
+            let ys = _mm256_shuffle_ps::<0b11_01_11_01>(lo, hi);
+            let order =
+                |v| _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(v)));
+            for (a, qa) in [order(xs), order(ys)].into_iter().enumerate() {
+                dd[a] = _mm256_sub_ps(yiv[a], qa);
+                d2 = _mm256_add_ps(d2, _mm256_mul_ps(dd[a], dd[a]));
+            }
+        } else {
+            for a in 0..D {
+                let qa = _mm256_setr_ps(
+                    q[0][a], q[1][a], q[2][a], q[3][a], q[4][a], q[5][a], q[6][a], q[7][a],
+                );
+                dd[a] = _mm256_sub_ps(yiv[a], qa);
+                d2 = _mm256_add_ps(d2, _mm256_mul_ps(dd[a], dd[a]));
+            }
+        }
+        let v = &vals[e..e + LANES];
+        let pv = _mm256_setr_ps(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
+        let pw = _mm256_div_ps(pv, _mm256_add_ps(one, d2));
+        for a in 0..D {
+            acc[a] = _mm256_add_ps(acc[a], _mm256_mul_ps(pw, dd[a]));
+        }
+        e += LANES;
+    }
+    let mut out = [0.0; D];
+    for a in 0..D {
+        out[a] = combine8(acc[a]);
+    }
+    attraction_tail(yi, y, cols, vals, full, &mut out);
+    out
+}
+
+/// `((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7))` in `f64` over the lanes of `v`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+#[inline]
+fn combine8(v: std::arch::x86_64::__m256) -> f64 {
+    use std::arch::x86_64::{
+        _mm_add_pd, _mm_cvtsd_f64, _mm_unpackhi_pd, _mm256_add_pd, _mm256_castpd256_pd128,
+        _mm256_castps256_ps128, _mm256_cvtps_pd, _mm256_extractf128_pd, _mm256_extractf128_ps,
+    };
+    let t = _mm256_add_pd(
+        _mm256_cvtps_pd(_mm256_castps256_ps128(v)),
+        _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(v)),
+    );
+    let u = _mm_add_pd(_mm256_castpd256_pd128(t), _mm256_extractf128_pd::<1>(t));
+    _mm_cvtsd_f64(u) + _mm_cvtsd_f64(_mm_unpackhi_pd(u, u))
+}
+
+/// The attraction of one row in 128-bit registers (SSE2): lanes 0–3 and 4–7 of the running
+/// sums in two registers per axis.
+fn attraction_sse<const D: usize>(
     yi: &[f32; D],
     y: &[[f32; D]],
     cols: &[u32],
@@ -302,28 +423,47 @@ fn attraction<const D: usize>(
     let (cols, vals) = (&cols[..len], &vals[..len]);
     let yiv: [f32x4; D] = std::array::from_fn(|a| f32x4::splat(yi[a]));
     let one = f32x4::splat(1.0);
-    let mut acc = [f32x4::splat(0.0); D];
-    let full = len - len % 4;
+    let zero = f32x4::splat(0.0);
+    let mut acc = [[zero; 2]; D];
+    let full = len - len % LANES;
     let mut e = 0;
     while e < full {
-        let q: [[f32; D]; 4] = std::array::from_fn(|l| y[cols[e + l] as usize]);
-        let mut dd = [f32x4::splat(0.0); D];
-        let mut d2 = f32x4::splat(0.0);
-        for a in 0..D {
-            dd[a] = yiv[a] - f32x4::new(std::array::from_fn(|l| q[l][a]));
-            d2 += dd[a] * dd[a];
+        for h in 0..2 {
+            let k = e + 4 * h;
+            let q: [[f32; D]; 4] = std::array::from_fn(|l| y[cols[k + l] as usize]);
+            let mut dd = [zero; D];
+            let mut d2 = zero;
+            for a in 0..D {
+                dd[a] = yiv[a] - f32x4::new(std::array::from_fn(|l| q[l][a]));
+                d2 += dd[a] * dd[a];
+            }
+            let pw = f32x4::new(std::array::from_fn(|l| vals[k + l])) / (one + d2);
+            for a in 0..D {
+                acc[a][h] += pw * dd[a];
+            }
         }
-        let pw = f32x4::new(std::array::from_fn(|l| vals[e + l])) / (one + d2);
-        for a in 0..D {
-            acc[a] += pw * dd[a];
-        }
-        e += 4;
+        e += LANES;
     }
     let mut out: [f64; D] = std::array::from_fn(|a| {
-        let s = acc[a].to_array();
-        (f64::from(s[0]) + f64::from(s[2])) + (f64::from(s[1]) + f64::from(s[3]))
+        let (lo, hi) = (acc[a][0].to_array(), acc[a][1].to_array());
+        let t: [f64; 4] = std::array::from_fn(|l| f64::from(lo[l]) + f64::from(hi[l]));
+        (t[0] + t[2]) + (t[1] + t[3])
     });
-    for e in full..len {
+    attraction_tail(yi, y, cols, vals, full, &mut out);
+    out
+}
+
+/// Adds the neighbours `from..` of a row to the attraction, one by one in order.
+#[inline(always)]
+fn attraction_tail<const D: usize>(
+    yi: &[f32; D],
+    y: &[[f32; D]],
+    cols: &[u32],
+    vals: &[f32],
+    from: usize,
+    out: &mut [f64; D],
+) {
+    for e in from..cols.len().min(vals.len()) {
         let yj = y[cols[e] as usize];
         let mut dd = [0.0f32; D];
         let mut d2 = 0.0f32;
@@ -336,5 +476,37 @@ fn attraction<const D: usize>(
             out[a] += f64::from(pw * dd[a]);
         }
     }
-    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use insiders_core::Rng;
+
+    /// The AVX attraction and the SSE2 one give the same bits (every row length, so every
+    /// tail length).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn attraction_paths_agree_bitwise() {
+        if !std::is_x86_feature_detected!("avx2") {
+            return;
+        }
+        let mut rng = Rng::new(5);
+        let y: Vec<[f32; 2]> = (0..100)
+            .map(|_| [(rng.normal() * 4.0) as f32, (rng.normal() * 4.0) as f32])
+            .collect();
+        for len in 0..40 {
+            let cols: Vec<u32> = (0..len).map(|_| rng.below(100) as u32).collect();
+            let vals: Vec<f32> = (0..len).map(|_| rng.uniform() as f32 * 1e-3).collect();
+            let yi = [0.5f32, -0.25];
+            // SAFETY: the CPU has AVX (checked above).
+            #[allow(unsafe_code)]
+            let fa = unsafe { attraction_avx(&yi, &y, &cols, &vals) };
+            let fs = attraction_sse(&yi, &y, &cols, &vals);
+            for a in 0..2 {
+                assert_eq!(fa[a].to_bits(), fs[a].to_bits(), "len {len}");
+            }
+            assert!(len == 0 || fa != [0.0, 0.0]);
+        }
+    }
 }
