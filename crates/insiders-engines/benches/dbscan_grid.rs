@@ -11,37 +11,14 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr, clippy::print_stdout)]
 
 use criterion::{Criterion, criterion_group};
-use insiders_core::{Engine, Matrix, Rng};
+use insiders_core::{Engine, Matrix};
 use insiders_engines::density::{Dbscan, DbscanParams};
 use std::hint::black_box;
 
-const N: usize = 5_695;
-const FACTORS: [f64; 6] = [0.5, 1.0, 2.0, 4.0, 8.0, 16.0];
+mod common;
+use common::load;
 
-fn load(name: &str, cols: &[&str], seed: u64) -> Matrix {
-    let path = insiders_fixtures::fixture_path(&format!("{name}.csv.gz"));
-    if path.exists() {
-        let t = insiders_fixtures::read_table(&path);
-        let (n, d, v) = t.matrix(cols);
-        return Matrix::from_shape_vec((n, d), v).unwrap();
-    }
-    eprintln!(
-        "{} is missing: benchmarking a seeded synthetic {N} x {} matrix instead",
-        path.display(),
-        cols.len()
-    );
-    let mut rng = Rng::new(seed);
-    let d = cols.len();
-    let centres: Vec<Vec<f64>> = (0..12)
-        .map(|_| (0..d).map(|_| rng.uniform() * 20.0 - 10.0).collect())
-        .collect();
-    let mut v = Vec::with_capacity(N * d);
-    for _ in 0..N {
-        let c = &centres[rng.below(12)];
-        v.extend(c.iter().map(|m| m + rng.normal()));
-    }
-    Matrix::from_shape_vec((N, d), v).unwrap()
-}
+const FACTORS: [f64; 6] = [0.5, 1.0, 2.0, 4.0, 8.0, 16.0];
 
 fn engines() -> Vec<Dbscan> {
     FACTORS

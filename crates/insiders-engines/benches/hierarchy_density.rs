@@ -11,40 +11,15 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use insiders_core::{Engine, Matrix, Rng};
+use insiders_core::Engine;
 use insiders_engines::density::{
     Dbscan, DbscanParams, Hdbscan, HdbscanBackend, HdbscanParams, Optics, OpticsParams,
 };
 use insiders_engines::hierarchical::{Hierarchical, Linkage};
 use std::hint::black_box;
 
-const N: usize = 5_695;
-
-fn load(name: &str, cols: &[&str], seed: u64) -> Matrix {
-    let path = insiders_fixtures::fixture_path(&format!("{name}.csv.gz"));
-    if path.exists() {
-        let t = insiders_fixtures::read_table(&path);
-        let (n, d, v) = t.matrix(cols);
-        return Matrix::from_shape_vec((n, d), v).unwrap();
-    }
-    eprintln!(
-        "{} is missing: benchmarking a seeded synthetic {N} x {} matrix instead",
-        path.display(),
-        cols.len()
-    );
-    // a mixture of 12 gaussian blobs, like an embedding of customers
-    let mut rng = Rng::new(seed);
-    let d = cols.len();
-    let centres: Vec<Vec<f64>> = (0..12)
-        .map(|_| (0..d).map(|_| rng.uniform() * 20.0 - 10.0).collect())
-        .collect();
-    let mut v = Vec::with_capacity(N * d);
-    for _ in 0..N {
-        let c = &centres[rng.below(12)];
-        v.extend(c.iter().map(|m| m + rng.normal()));
-    }
-    Matrix::from_shape_vec((N, d), v).unwrap()
-}
+mod common;
+use common::load;
 
 fn benches(c: &mut Criterion) {
     let tree = load("tree_space", &["x0", "x1"], 1);

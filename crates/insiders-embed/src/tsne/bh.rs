@@ -756,11 +756,12 @@ fn load8(v: &[f32]) -> std::arch::x86_64::__m256 {
     std::arch::x86_64::_mm256_setr_ps(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7])
 }
 
-/// `((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7))` in `f64` over the lanes of `v`.
+/// `((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7))` in `f64` over the lanes of `v`
+/// (the kernel's sums here, the attraction's in `optimize.rs`).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
 #[inline]
-fn combine8(v: std::arch::x86_64::__m256) -> f64 {
+pub(super) fn combine8(v: std::arch::x86_64::__m256) -> f64 {
     use std::arch::x86_64::{
         _mm_add_pd, _mm_cvtsd_f64, _mm_unpackhi_pd, _mm256_add_pd, _mm256_castpd256_pd128,
         _mm256_castps256_ps128, _mm256_cvtps_pd, _mm256_extractf128_pd, _mm256_extractf128_ps,

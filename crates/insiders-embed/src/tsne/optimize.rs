@@ -15,6 +15,8 @@
 
 use super::affinity::JointP;
 use super::bh::Tree;
+#[cfg(target_arch = "x86_64")]
+use super::bh::combine8;
 use rayon::prelude::*;
 use wide::f32x4;
 
@@ -392,23 +394,6 @@ fn attraction_avx<const D: usize>(
     }
     attraction_tail(yi, y, cols, vals, full, &mut out);
     out
-}
-
-/// `((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7))` in `f64` over the lanes of `v`.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx")]
-#[inline]
-fn combine8(v: std::arch::x86_64::__m256) -> f64 {
-    use std::arch::x86_64::{
-        _mm_add_pd, _mm_cvtsd_f64, _mm_unpackhi_pd, _mm256_add_pd, _mm256_castpd256_pd128,
-        _mm256_castps256_ps128, _mm256_cvtps_pd, _mm256_extractf128_pd, _mm256_extractf128_ps,
-    };
-    let t = _mm256_add_pd(
-        _mm256_cvtps_pd(_mm256_castps256_ps128(v)),
-        _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(v)),
-    );
-    let u = _mm_add_pd(_mm256_castpd256_pd128(t), _mm256_extractf128_pd::<1>(t));
-    _mm_cvtsd_f64(u) + _mm_cvtsd_f64(_mm_unpackhi_pd(u, u))
 }
 
 /// The attraction of one row in 128-bit registers (SSE2): lanes 0–3 and 4–7 of the running
