@@ -499,6 +499,10 @@ struct Run {
     refine_moves: usize,
     /// Inertia before the Hartigan refinement (the Lloyd result's).
     lloyd_inertia: f64,
+    /// Per point, a lower bound on its distance to every centre but its own (Hamerly's
+    /// lower bound, valid for `centres`); empty when not known. Lets Hartigan's passes skip
+    /// the points that cannot move.
+    lower: Vec<f64>,
 }
 
 /// Greedy k-means++ seeding; returns `k x d` centres (row-major).
@@ -630,6 +634,62 @@ fn nearest_two<const D: usize>(x: &[f64], centres: &[f64], k: usize) -> (usize, 
     (b1, d1, d2)
 }
 
+/// Hamerly's bound update after the centres moved, not yet applied to the points: each
+/// point's upper bound grows by the move of its own centre, `p[a]`, and its lower bound
+/// shrinks by the largest move of another centre (`m2` for the points of the centre that
+/// moved most, `arg`, else `m1`). The assignment passes apply it to each point just before
+/// testing it (one pass over the points per iteration instead of two; the same additions,
+/// so the same bits). The zero shift changes nothing (`x + 0.0 == x`, `x - 0.0 == x`).
+#[derive(Debug, Clone)]
+struct Shift {
+    p: Vec<f64>,
+    arg: usize,
+    m1: f64,
+    m2: f64,
+}
+
+impl Shift {
+    fn zero(k: usize) -> Self {
+        Shift {
+            p: vec![0.0; k],
+            arg: 0,
+            m1: 0.0,
+            m2: 0.0,
+        }
+    }
+
+    /// Per cluster `a`: `[half_sep[a], p[a], the lower-bound decrease of its points]`, the
+    /// three numbers an assignment pass needs per point, in one place.
+    fn per_cluster(&self, half_sep: &[f64]) -> Vec<[f64; 3]> {
+        half_sep
+            .iter()
+            .zip(&self.p)
+            .enumerate()
+            .map(|(a, (&h, &p))| [h, p, if a == self.arg { self.m2 } else { self.m1 }])
+            .collect()
+    }
+}
+
+/// Row `i` of the data, with the dimension known at compile time when `D > 0`.
+#[inline(always)]
+fn row_of<const D: usize>(data: &Data, i: usize) -> &[f64] {
+    if D == 0 {
+        data.row(i)
+    } else {
+        &data.xs[i * D..][..D]
+    }
+}
+
+/// Adds `x` to the sums of cluster `l` (component by component: the same bits whatever `D`).
+#[inline(always)]
+fn add_row<const D: usize>(sums: &mut [f64], l: usize, x: &[f64]) {
+    let d = if D == 0 { x.len() } else { D };
+    let (s, x) = (&mut sums[l * d..][..d], &x[..d]);
+    for c in 0..d {
+        s[c] += x[c];
+    }
+}
+
 /// Assignment of the points `start..start + lab.len()` (one chunk): adds their coordinates
 /// to `sums` and counts to `counts` (both zeroed by the caller); returns the label changes.
 #[allow(clippy::too_many_arguments)]
@@ -638,7 +698,7 @@ fn assign_chunk<const D: usize>(
     data: &Data,
     centres: &[f64],
     k: usize,
-    half_sep: &[f64],
+    cl: &[[f64; 3]],
     start: usize,
     lab: &mut [u32],
     up: &mut [f64],
@@ -650,11 +710,13 @@ fn assign_chunk<const D: usize>(
     let d = data.d;
     let mut changed = 0;
     for t in 0..lab.len() {
-        let x = data.row(start + t);
+        let x = row_of::<D>(data, start + t);
         let a = lab[t] as usize;
         let mut search = full;
         if !full {
-            let m = fmax(half_sep[a], lo[t]);
+            let [hs, pa, la] = cl[a];
+            (up[t], lo[t]) = (up[t] + pa, lo[t] - la);
+            let m = fmax(hs, lo[t]);
             if up[t] > m {
                 up[t] = sq::<D>(x, &centres[a * d..(a + 1) * d]).sqrt();
                 search = up[t] > m;
@@ -673,9 +735,7 @@ fn assign_chunk<const D: usize>(
         }
         let l = lab[t] as usize;
         counts[l] += 1;
-        for (s, v) in sums[l * d..(l + 1) * d].iter_mut().zip(x) {
-            *s += v;
-        }
+        add_row::<D>(sums, l, x);
     }
     changed
 }
@@ -688,7 +748,7 @@ fn assign_moves<const D: usize>(
     data: &Data,
     centres: &[f64],
     k: usize,
-    half_sep: &[f64],
+    cl: &[[f64; 3]],
     labels: &mut [u32],
     upper: &mut [f64],
     lower: &mut [f64],
@@ -700,9 +760,11 @@ fn assign_moves<const D: usize>(
     let mut changed = 0;
     for i in 0..labels.len() {
         let a = labels[i] as usize;
-        let x = data.row(i);
+        let x = row_of::<D>(data, i);
         if !full {
-            let m = fmax(half_sep[a], lower[i]);
+            let [hs, pa, la] = cl[a];
+            (upper[i], lower[i]) = (upper[i] + pa, lower[i] - la);
+            let m = fmax(hs, lower[i]);
             if upper[i] <= m {
                 continue;
             }
@@ -730,15 +792,16 @@ fn assign_moves<const D: usize>(
 
 /// Bounds-accelerated (or exhaustive) assignment of every point, with per-cluster sums.
 ///
-/// `half_sep[j]` is half the distance from centre `j` to its nearest other centre. With
-/// `full`, every point is assigned exhaustively and its bounds are reset. The chunks run in
+/// `cl[j]` is [`Shift::per_cluster`]: half the distance from centre `j` to its nearest
+/// other centre, and the pending bound update of its points. With `full`, every point is
+/// assigned exhaustively and its bounds are reset. The chunks run in
 /// parallel (`par`) or in order; their partial sums are added in chunk order either way.
 #[allow(clippy::too_many_arguments)]
 fn assign(
     data: &Data,
     centres: &[f64],
     k: usize,
-    half_sep: &[f64],
+    cl: &[[f64; 3]],
     labels: &mut [u32],
     upper: &mut [f64],
     lower: &mut [f64],
@@ -767,7 +830,7 @@ fn assign(
                         data,
                         centres,
                         k,
-                        half_sep,
+                        cl,
                         c * CHUNK,
                         lab,
                         up,
@@ -805,7 +868,7 @@ fn assign(
                     data,
                     centres,
                     k,
-                    half_sep,
+                    cl,
                     c * CHUNK,
                     lab,
                     up,
@@ -893,7 +956,7 @@ fn run_once(
     } else {
         by_dim!(data.d, seed_pp(data, k, rng, false))
     };
-    let mut st = Lloyd::new(data.n, centres, None, bounds);
+    let mut st = Lloyd::new(data.n, k, centres, None, bounds);
     st.iterate(data, k, max_iter, max_iter, tol_abs, par);
     st.finish(data, k, par)
 }
@@ -914,6 +977,8 @@ struct Lloyd {
     labels: Vec<u32>,
     upper: Vec<f64>,
     lower: Vec<f64>,
+    /// The bound update of the last centre move, applied by the next assignment pass.
+    shift: Shift,
     /// Labels and bounds are not yet meaningful: the first iteration assigns exhaustively.
     cold: bool,
     bounds: bool,
@@ -928,7 +993,7 @@ struct Lloyd {
 }
 
 impl Lloyd {
-    fn new(n: usize, centres: Vec<f64>, warm: Option<Warm>, bounds: bool) -> Self {
+    fn new(n: usize, k: usize, centres: Vec<f64>, warm: Option<Warm>, bounds: bool) -> Self {
         let cold = warm.is_none() || !bounds;
         let Warm {
             labels,
@@ -944,6 +1009,7 @@ impl Lloyd {
             labels,
             upper,
             lower,
+            shift: Shift::zero(k),
             cold,
             bounds,
             n_iter: 0,
@@ -977,6 +1043,7 @@ impl Lloyd {
             } else {
                 vec![0.0; k]
             };
+            let cl = self.shift.per_cluster(&half_sep);
             let full = (it == 0 && self.cold) || !bounds;
             let (changed, sums, counts) = if let Some((sums, counts)) = self.inc.as_mut() {
                 let changed = by_dim!(
@@ -985,7 +1052,7 @@ impl Lloyd {
                         data,
                         centres,
                         k,
-                        &half_sep,
+                        &cl,
                         &mut self.labels,
                         &mut self.upper,
                         &mut self.lower,
@@ -1008,7 +1075,7 @@ impl Lloyd {
                     data,
                     centres,
                     k,
-                    &half_sep,
+                    &cl,
                     &mut self.labels,
                     &mut self.upper,
                     &mut self.lower,
@@ -1050,24 +1117,7 @@ impl Lloyd {
                         m2 = pj;
                     }
                 }
-                let update = |((u, l), &a): ((&mut f64, &mut f64), &u32)| {
-                    let a = a as usize;
-                    *u += p[a];
-                    *l -= if a == arg { m2 } else { m1 };
-                };
-                if par {
-                    self.upper
-                        .par_iter_mut()
-                        .zip(self.lower.par_iter_mut())
-                        .zip(self.labels.par_iter())
-                        .for_each(update);
-                } else {
-                    self.upper
-                        .iter_mut()
-                        .zip(self.lower.iter_mut())
-                        .zip(self.labels.iter())
-                        .for_each(update);
-                }
+                self.shift = Shift { p, arg, m1, m2 };
             }
             self.centres = new_centres;
             if it > 0 && changed == 0 {
@@ -1096,13 +1146,21 @@ impl Lloyd {
             mut labels,
             mut upper,
             mut lower,
+            shift,
             bounds,
             n_iter,
             converged,
             strict,
             ..
         } = self;
-        if !strict {
+        let mut bounds_valid = true;
+        if strict {
+            // The pending bound update (zero when no label changed: the same means).
+            for (l, &a) in lower.iter_mut().zip(&labels) {
+                let a = a as usize;
+                *l -= if a == shift.arg { shift.m2 } else { shift.m1 };
+            }
+        } else {
             // Labels consistent with the final centres (scikit-learn's last E-step).
             let half_sep = if bounds {
                 half_separation(&centres, k, d)
@@ -1113,7 +1171,7 @@ impl Lloyd {
                 data,
                 &centres,
                 k,
-                &half_sep,
+                &shift.per_cluster(&half_sep),
                 &mut labels,
                 &mut upper,
                 &mut lower,
@@ -1127,6 +1185,7 @@ impl Lloyd {
                 for (i, j) in moves {
                     labels[i] = j as u32;
                 }
+                bounds_valid = false;
                 for j in 0..k {
                     if counts[j] > 0 {
                         for c in 0..d {
@@ -1145,6 +1204,7 @@ impl Lloyd {
             converged,
             refine_moves: 0,
             lloyd_inertia: inertia,
+            lower: if bounds_valid { lower } else { Vec::new() },
         }
     }
 }
@@ -1176,10 +1236,12 @@ fn inertia_of(data: &Data, centres: &[f64], labels: &[u32], par: bool) -> f64 {
 /// clusters that changed since it was last examined (all clusters when its own changed), so
 /// late passes cost O(k) per point instead of O(k d).
 fn hartigan_refine(data: &Data, k: usize, run: &mut Run, max_passes: usize) {
-    by_dim!(data.d, hartigan(data, k, run, max_passes))
+    by_dim!(data.d, hartigan(data, k, run, max_passes, true))
 }
 
-fn hartigan<const D: usize>(data: &Data, k: usize, run: &mut Run, max_passes: usize) {
+/// `prune`: skip the points that the bounds show cannot move (the same result; `false` only
+/// in the test that checks this).
+fn hartigan<const D: usize>(data: &Data, k: usize, run: &mut Run, max_passes: usize, prune: bool) {
     let (n, d) = (data.n, data.d);
     if k < 2 {
         return;
@@ -1220,6 +1282,21 @@ fn hartigan<const D: usize>(data: &Data, k: usize, run: &mut Run, max_passes: us
     let mut latest_change = 1u64; // max of last_change
     let mut last_check = vec![0u64; n];
     let mut moves = 0;
+    // Pruning (exact: only points that cannot move are skipped). Every centre has moved by
+    // at most `drift` from the run's centres, so a point x of cluster a is at least
+    // `max(lower - drift, 2 half_sep[a] - 2 drift - |x - c_a|)` from every other centre
+    // (`lower`: the Lloyd run's bounds, when known; `half_sep`: of the run's centres), and
+    // adding it to cluster j costs at least `min_j factor_j` times the square of that.
+    // Small relative margins absorb the rounding of the bounds.
+    let lower = std::mem::take(&mut run.lower);
+    let has_lower = lower.len() == n;
+    let base = run.centres.clone();
+    let sep2 = half_separation(&base, k, d);
+    let drift_of = |j: usize, centres: &[f64]| {
+        sq::<D>(&centres[j * d..(j + 1) * d], &base[j * d..(j + 1) * d]).sqrt()
+    };
+    let mut drift = (0..k).map(|j| drift_of(j, &centres)).fold(0.0, fmax);
+    let mut min_factor = factor.iter().copied().fold(f64::INFINITY, fmin);
     for _ in 0..max_passes {
         let mut moved = 0;
         for i in 0..n {
@@ -1236,7 +1313,18 @@ fn hartigan<const D: usize>(data: &Data, k: usize, run: &mut Run, max_passes: us
                 continue;
             }
             let x = data.row(i);
-            let remove = na as f64 / (na - 1) as f64 * sq::<D>(x, &centres[a * d..(a + 1) * d]);
+            let own = sq::<D>(x, &centres[a * d..(a + 1) * d]);
+            let remove = na as f64 / (na - 1) as f64 * own;
+            let by_sep = 2.0 * (sep2[a] * (1.0 - 1e-10) - drift * (1.0 + 1e-10))
+                - own.sqrt() * (1.0 + 1e-10);
+            let l = if has_lower {
+                fmax(by_sep, lower[i] * (1.0 - 1e-10) - drift * (1.0 + 1e-10))
+            } else {
+                by_sep
+            };
+            if prune && l > 0.0 && min_factor * (l * l) >= remove * (1.0 + 1e-10) {
+                continue;
+            }
             let mut best = (remove, a);
             for j in 0..k {
                 if j == a || !(own_live || last_change[j] > seen) {
@@ -1258,6 +1346,8 @@ fn hartigan<const D: usize>(data: &Data, k: usize, run: &mut Run, max_passes: us
                 factor[b] = add_factor(counts[b]);
                 refresh(a, &mut centres, &sums, &counts);
                 refresh(b, &mut centres, &sums, &counts);
+                drift = fmax(drift, fmax(drift_of(a, &centres), drift_of(b, &centres)));
+                min_factor = factor.iter().copied().fold(f64::INFINITY, fmin);
                 run.labels[i] = b as u32;
                 last_change[a] = step;
                 last_change[b] = step;
@@ -1498,7 +1588,7 @@ fn swap_trial<const D: usize>(
             *s += v;
         }
     }
-    let mut st = Lloyd::new(n, centres, Some(warm), cfg.bounds);
+    let mut st = Lloyd::new(n, k, centres, Some(warm), cfg.bounds);
     st.inc = Some((sums, counts));
     st.iterate(data, k, cfg.steps, cfg.max_iter, cfg.tol_abs, false);
     (st.label_cost(data, false), st)
@@ -1566,6 +1656,57 @@ mod tests {
                 assert_eq!(h.inertia.to_bits(), l.inertia.to_bits(), "k={k}");
             }
         }
+    }
+
+    #[test]
+    fn hartigan_pruning_changes_nothing() {
+        // Overlapping blobs (many boundary points), a 5-D set with duplicated rows, and
+        // Lloyd runs from several seeds: the pruned passes give the same bits as full ones.
+        let x2 = blobs(
+            3,
+            150,
+            &[[0.0, 0.0], [1.5, 0.5], [1.0, 1.5], [3.0, 3.0], [-1.0, 2.5]],
+            0.8,
+        );
+        let mut rng = Rng::new(11);
+        let mut x5 = Matrix::zeros((600, 5));
+        for i in 0..600 {
+            for c in 0..5 {
+                x5[[i, c]] = if i >= 500 {
+                    x5[[i - 500, c]]
+                } else {
+                    (rng.uniform() * 4.0).floor() + 0.3 * rng.normal()
+                };
+            }
+        }
+        let mut pruned_any = 0;
+        for x in [&x2, &x5] {
+            let data = Data::new(x.view());
+            for k in [2, 4, 9, 17] {
+                for seed in 0..4 {
+                    let one = |prune: bool| {
+                        let mut rng = Rng::new(seed);
+                        let mut run = run_once(&data, k, &mut rng, 300, 1e-4, true, false);
+                        assert_eq!(run.lower.len(), data.n);
+                        by_dim!(data.d, hartigan(&data, k, &mut run, 50, prune));
+                        run
+                    };
+                    let (a, b) = (one(true), one(false));
+                    assert_eq!(a.labels, b.labels, "k={k} seed={seed}");
+                    assert_eq!(a.inertia.to_bits(), b.inertia.to_bits());
+                    assert_eq!(a.refine_moves, b.refine_moves);
+                    assert!(
+                        a.centres
+                            .iter()
+                            .zip(&b.centres)
+                            .all(|(p, q)| p.to_bits() == q.to_bits())
+                    );
+                    pruned_any += usize::from(a.refine_moves > 0);
+                }
+            }
+        }
+        // Hartigan moved points in some of these runs (the comparison is not vacuous).
+        assert!(pruned_any > 4, "{pruned_any}");
     }
 
     #[test]
