@@ -544,12 +544,13 @@ fn seed_pp<const D: usize>(data: &Data, k: usize, rng: &mut Rng, par: bool) -> V
             })
             .collect();
         // Potential with candidate `c` added; the new distances go to `out`.
+        let dd = if D == 0 { d.max(1) } else { D };
         let score = |c: usize, out: &mut [f64]| -> f64 {
             let cand = data.row(c);
             let mut s = 0.0;
-            for i in 0..n {
-                let v = fmin(sq::<D>(data.row(i), cand), closest[i]);
-                out[i] = v;
+            for ((x, o), &cl) in data.xs.chunks_exact(dd).zip(out.iter_mut()).zip(&closest) {
+                let v = fmin(sq::<D>(x, cand), cl);
+                *o = v;
                 s += v;
             }
             s
@@ -621,10 +622,10 @@ fn fmax(a: f64, b: f64) -> f64 {
 /// nearest (ties keep the lower index).
 #[inline(always)]
 fn nearest_two<const D: usize>(x: &[f64], centres: &[f64], k: usize) -> (usize, f64, f64) {
-    let d = x.len();
+    let d = if D == 0 { x.len().max(1) } else { D };
     let (mut b1, mut d1, mut d2) = (0usize, f64::INFINITY, f64::INFINITY);
-    for j in 0..k {
-        let dj = sq::<D>(x, &centres[j * d..(j + 1) * d]);
+    for (j, c) in centres.chunks_exact(d).take(k).enumerate() {
+        let dj = sq::<D>(x, c);
         // branch-free form of "if dj < d1 { d2 = d1; d1 = dj; b1 = j } else if dj < d2
         // { d2 = dj }" (the same values: d1 <= d2 always)
         d2 = fmin(d2, fmax(d1, dj));
@@ -670,16 +671,6 @@ impl Shift {
     }
 }
 
-/// Row `i` of the data, with the dimension known at compile time when `D > 0`.
-#[inline(always)]
-fn row_of<const D: usize>(data: &Data, i: usize) -> &[f64] {
-    if D == 0 {
-        data.row(i)
-    } else {
-        &data.xs[i * D..][..D]
-    }
-}
-
 /// Adds `x` to the sums of cluster `l` (component by component: the same bits whatever `D`).
 #[inline(always)]
 fn add_row<const D: usize>(sums: &mut [f64], l: usize, x: &[f64]) {
@@ -707,33 +698,37 @@ fn assign_chunk<const D: usize>(
     sums: &mut [f64],
     counts: &mut [usize],
 ) -> usize {
-    let d = data.d;
+    let d = if D == 0 { data.d.max(1) } else { D };
     let mut changed = 0;
-    for t in 0..lab.len() {
-        let x = row_of::<D>(data, start + t);
-        let a = lab[t] as usize;
+    let rows = data.xs[start * d..].chunks_exact(d);
+    for (((x, lab), up), lo) in rows
+        .zip(lab.iter_mut())
+        .zip(up.iter_mut())
+        .zip(lo.iter_mut())
+    {
+        let a = *lab as usize;
         let mut search = full;
         if !full {
             let [hs, pa, la] = cl[a];
-            (up[t], lo[t]) = (up[t] + pa, lo[t] - la);
-            let m = fmax(hs, lo[t]);
-            if up[t] > m {
-                up[t] = sq::<D>(x, &centres[a * d..(a + 1) * d]).sqrt();
-                search = up[t] > m;
+            (*up, *lo) = (*up + pa, *lo - la);
+            let m = fmax(hs, *lo);
+            if *up > m {
+                *up = sq::<D>(x, &centres[a * d..][..d]).sqrt();
+                search = *up > m;
             }
         }
         if search {
             let (b1, d1, d2) = nearest_two::<D>(x, centres, k);
             if b1 != a || full {
-                if lab[t] as usize != b1 {
+                if *lab as usize != b1 {
                     changed += 1;
                 }
-                lab[t] = b1 as u32;
+                *lab = b1 as u32;
             }
-            up[t] = d1.sqrt();
-            lo[t] = d2.sqrt();
+            *up = d1.sqrt();
+            *lo = d2.sqrt();
         }
-        let l = lab[t] as usize;
+        let l = *lab as usize;
         counts[l] += 1;
         add_row::<D>(sums, l, x);
     }
@@ -756,36 +751,41 @@ fn assign_moves<const D: usize>(
     sums: &mut [f64],
     counts: &mut [usize],
 ) -> usize {
-    let d = data.d;
+    let d = if D == 0 { data.d.max(1) } else { D };
     let mut changed = 0;
-    for i in 0..labels.len() {
-        let a = labels[i] as usize;
-        let x = row_of::<D>(data, i);
+    let rows = data.xs.chunks_exact(d);
+    for (((x, lab), up), lo) in rows
+        .zip(labels.iter_mut())
+        .zip(upper.iter_mut())
+        .zip(lower.iter_mut())
+    {
+        let a = *lab as usize;
         if !full {
             let [hs, pa, la] = cl[a];
-            (upper[i], lower[i]) = (upper[i] + pa, lower[i] - la);
-            let m = fmax(hs, lower[i]);
-            if upper[i] <= m {
+            (*up, *lo) = (*up + pa, *lo - la);
+            let m = fmax(hs, *lo);
+            if *up <= m {
                 continue;
             }
-            upper[i] = sq::<D>(x, &centres[a * d..(a + 1) * d]).sqrt();
-            if upper[i] <= m {
+            *up = sq::<D>(x, &centres[a * d..][..d]).sqrt();
+            if *up <= m {
                 continue;
             }
         }
         let (b1, d1, d2) = nearest_two::<D>(x, centres, k);
         if b1 != a {
             changed += 1;
-            labels[i] = b1 as u32;
+            *lab = b1 as u32;
             counts[a] -= 1;
             counts[b1] += 1;
+            let (sa, sb) = (&mut sums[a * d..][..d], x);
             for c in 0..d {
-                sums[a * d + c] -= x[c];
-                sums[b1 * d + c] += x[c];
+                sa[c] -= sb[c];
             }
+            add_row::<D>(sums, b1, x);
         }
-        upper[i] = d1.sqrt();
-        lower[i] = d2.sqrt();
+        *up = d1.sqrt();
+        *lo = d2.sqrt();
     }
     changed
 }
