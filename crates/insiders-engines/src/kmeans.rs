@@ -1212,13 +1212,19 @@ impl Lloyd {
 /// Sum of squared distances of the points to the centres of their labels, summed per chunk
 /// and then over chunks in order (the same bits in parallel or not).
 fn inertia_of(data: &Data, centres: &[f64], labels: &[u32], par: bool) -> f64 {
-    let (n, d) = (data.n, data.d);
+    by_dim!(data.d, inertia_in(data, centres, labels, par))
+}
+
+/// [`inertia_of`] with the dimension known at compile time when `D > 0` (the same bits).
+fn inertia_in<const D: usize>(data: &Data, centres: &[f64], labels: &[u32], par: bool) -> f64 {
+    let n = data.n;
+    let d = if D == 0 { data.d.max(1) } else { D };
     let chunk = |c: usize| -> f64 {
-        (c * CHUNK..((c + 1) * CHUNK).min(n))
-            .map(|i| {
-                let l = labels[i] as usize;
-                sqdist(data.row(i), &centres[l * d..(l + 1) * d])
-            })
+        let (lo, hi) = (c * CHUNK, ((c + 1) * CHUNK).min(n));
+        data.xs[lo * d..hi * d]
+            .chunks_exact(d)
+            .zip(&labels[lo..hi])
+            .map(|(x, &l)| sq::<D>(x, &centres[l as usize * d..][..d]))
             .sum::<f64>()
     };
     let parts: Vec<f64> = if par {
@@ -1530,11 +1536,12 @@ fn swap_trial<const D: usize>(
 ) -> (f64, Lloyd) {
     let (n, d) = (data.n, data.d);
     let mut best: Option<(f64, usize)> = None;
+    let dd = if D == 0 { d.max(1) } else { D };
     for &c in draws {
         let y = data.row(c);
         let mut pot = 0.0;
-        for i in 0..n {
-            pot += fmin(d1[i], sq::<D>(data.row(i), y));
+        for (x, &o) in data.xs.chunks_exact(dd).zip(d1) {
+            pot += fmin(o, sq::<D>(x, y));
         }
         if best.is_none_or(|(p, _)| pot < p) {
             best = Some((pot, c));
