@@ -1004,8 +1004,8 @@ fn m_step(
     let scatter = chunked_sum(n, k * width, |range, acc| {
         scatter_chunk(xs, resp, k, d, full, &means, range, acc);
     });
+    // Sequential: a d x d factorisation per component is far cheaper than a fork-join.
     let comps: Vec<(Vec<f64>, Vec<f64>, f64)> = (0..k)
-        .into_par_iter()
         .map(|j| {
             let a = &scatter[j * width..(j + 1) * width];
             let mut cov = vec![0.0; d * d];
