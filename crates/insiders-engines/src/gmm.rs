@@ -1195,7 +1195,9 @@ fn scatter_block<const D: usize, const L: usize>(
         if nl == L {
             r.copy_from_slice(&resp[i * k + j0..i * k + j0 + L]);
         } else {
-            r[..nl].copy_from_slice(&resp[i * k + j0..i * k + j0 + nl]);
+            for l in 0..nl {
+                r[l] = resp[i * k + j0 + l];
+            }
         }
         let x = &xs[i * D..(i + 1) * D];
         let mut diff = [[0.0; L]; D];
@@ -2003,6 +2005,107 @@ mod tests {
         let (a, b) = (run(1), run(2));
         assert!(a.refine_trials > 0);
         assert_eq!(a, b);
+    }
+
+    /// The lane kernels against plain per-component loops, bit for bit: the E-step's
+    /// responsibilities and first moments against [`Params::responsibilities_of`] and
+    /// [`first_moments`], the scatter against the one-component loop with zero
+    /// responsibilities skipped; and the AVX2 path against the baseline one.
+    #[test]
+    fn lane_kernels_keep_the_bits() {
+        let bits = |v: &[f64]| v.iter().map(|a| a.to_bits()).collect::<Vec<_>>();
+        for (d, k) in [(2, 7), (5, 3), (3, 9)] {
+            let mut rng = Rng::new(11 + d as u64);
+            let n = 900;
+            let x = Matrix::from_shape_fn((n, d), |(i, c)| {
+                (i % 5) as f64 * (1.0 + c as f64) + 0.4 * rng.normal()
+            });
+            let data = Data::new(x.view());
+            // One-hot start with a few empty-ish components, then one EM step so that the
+            // responsibilities have exact zeros, tiny values and everything between.
+            let mut resp = vec![0.0; n * k];
+            for i in 0..n {
+                resp[i * k + (i % 5) % k] = 1.0;
+            }
+            let params = m_step(&data, &resp, k, CovarianceType::Full, 1e-6, true, None).unwrap();
+            let (first, len) = (CHUNK, 2 * CHUNK);
+            let mut out = vec![0.0; len * k];
+            let mut acc = vec![0.0; k * (d + 1)];
+            let sum = e_chunk_body(&data, &params, first, &mut out, Some(&mut acc));
+            // Reference: the per-component code.
+            let (mut ref_out, mut ref_acc) = (vec![0.0; len * k], vec![0.0; k * (d + 1)]);
+            let (mut diff, mut w) = (vec![0.0; d], vec![0.0; k]);
+            let mut ref_sum = 0.0;
+            for t in 0..len {
+                let xi = data.row(first + t);
+                let o = &mut ref_out[t * k..(t + 1) * k];
+                ref_sum += params.responsibilities_of(xi, &mut diff, &mut w, o);
+                first_moments(xi, o, &mut ref_acc, d + 1);
+            }
+            assert_eq!(sum.to_bits(), ref_sum.to_bits(), "d={d}");
+            assert_eq!(bits(&out), bits(&ref_out), "d={d}");
+            assert_eq!(bits(&acc), bits(&ref_acc), "d={d}");
+            assert!(
+                out.iter().any(|&r| r == 0.0) || d == 5,
+                "d={d}: no exact zero"
+            );
+            // Scatter of the new responsibilities around the parameters' means.
+            resp[first * k..(first + len) * k].copy_from_slice(&out);
+            let width = d * (d + 1) / 2;
+            let range = first..first + len;
+            let mut sc = vec![0.0; k * width];
+            scatter_chunk_body(
+                &data.xs,
+                &resp,
+                k,
+                d,
+                true,
+                &params.means,
+                range.clone(),
+                &mut sc,
+            );
+            let mut ref_sc = vec![0.0; k * width];
+            for j in 0..k {
+                let mu = &params.means[j * d..(j + 1) * d];
+                let mut m = vec![0.0; width];
+                for i in range.clone() {
+                    let r = resp[i * k + j];
+                    if r == 0.0 {
+                        continue;
+                    }
+                    let xi = data.row(i);
+                    let mut t = 0;
+                    for p in 0..d {
+                        let rp = r * (xi[p] - mu[p]);
+                        for q in p..d {
+                            m[t] += rp * (xi[q] - mu[q]);
+                            t += 1;
+                        }
+                    }
+                }
+                ref_sc[j * width..(j + 1) * width].copy_from_slice(&m);
+            }
+            assert_eq!(bits(&sc), bits(&ref_sc), "d={d}: scatter");
+            #[cfg(target_arch = "x86_64")]
+            if std::is_x86_feature_detected!("avx2") {
+                let mut out2 = vec![0.0; len * k];
+                let mut acc2 = vec![0.0; k * (d + 1)];
+                #[allow(unsafe_code)]
+                // SAFETY: AVX2 is available (checked just above).
+                let sum2 =
+                    unsafe { e_chunk_avx2(&data, &params, first, &mut out2, Some(&mut acc2)) };
+                assert_eq!(sum2.to_bits(), sum.to_bits());
+                assert_eq!(bits(&out2), bits(&out));
+                assert_eq!(bits(&acc2), bits(&acc));
+                let mut sc2 = vec![0.0; k * width];
+                #[allow(unsafe_code)]
+                // SAFETY: AVX2 is available (checked above).
+                unsafe {
+                    scatter_chunk_avx2(&data.xs, &resp, k, d, true, &params.means, range, &mut sc2)
+                };
+                assert_eq!(bits(&sc2), bits(&sc));
+            }
+        }
     }
 
     /// ulp distance between two positive finite numbers.
