@@ -924,13 +924,11 @@ fn e_step_with_sums(data: &Data, params: &Params, resp: &mut [f64]) -> (f64, Vec
 }
 
 /// Adds point `x`'s responsibilities `r` and weighted coordinates `r x` to the per-component
-/// sums `acc` (`k x width`, `width = d + 1`); zero responsibilities are skipped.
+/// sums `acc` (`k x width`, `width = d + 1`). Zero responsibilities are added too (no
+/// branch): adding `+0` or `-0` leaves a sum that started at `+0` unchanged, bit for bit.
 #[inline(always)]
 fn first_moments(x: &[f64], r: &[f64], acc: &mut [f64], width: usize) {
     for (&rj, a) in r.iter().zip(acc.chunks_exact_mut(width)) {
-        if rj == 0.0 {
-            continue;
-        }
         a[0] += rj;
         for (s, v) in a[1..].iter_mut().zip(x) {
             *s += rj * v;
