@@ -303,7 +303,21 @@ pub fn read_results(path: &Path) -> Result<(Vec<Cell>, Vec<String>)> {
                 .collect(),
         });
     }
-    Ok((cells, extra_cols.into_iter().map(|(n, _)| n).collect()))
+    // Extra columns with no value in any cell (e.g. the stability columns of a run without
+    // `--stability`) are dropped: an empty heat map would say nothing.
+    let extra: Vec<String> = extra_cols
+        .into_iter()
+        .map(|(n, _)| n)
+        .filter(|n| {
+            cells
+                .iter()
+                .any(|c| c.extra.get(n).copied().flatten().is_some())
+        })
+        .collect();
+    for c in &mut cells {
+        c.extra.retain(|n, _| extra.contains(n));
+    }
+    Ok((cells, extra))
 }
 
 /// Our engine name of a Python algorithm name.
@@ -1474,6 +1488,28 @@ mod tests {
         run(&args).unwrap();
         let html = std::fs::read_to_string(tmp.path().join("o/report.html")).unwrap();
         assert!(html.contains("coloured by pca/kmeans/k2 (ward k = 9 not in this run"));
+    }
+
+    #[test]
+    fn empty_extra_columns_are_not_reported() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("results.csv");
+        std::fs::write(
+            &path,
+            "cell,space,engine,k,silhouette,stability_seed_ari,stability_boot_ari\n\
+             a/k2,a,kmeans,2,0.5,,0.8\n\
+             a/k3,a,kmeans,3,0.4,,\n",
+        )
+        .unwrap();
+        let (cells, extra) = read_results(&path).unwrap();
+        assert_eq!(extra, vec!["stability_boot_ari".to_string()]);
+        assert_eq!(cells[0].extra.get("stability_boot_ari"), Some(&Some(0.8)));
+        assert_eq!(cells[1].extra.get("stability_boot_ari"), Some(&None));
+        assert!(
+            cells
+                .iter()
+                .all(|c| !c.extra.contains_key("stability_seed_ari"))
+        );
     }
 
     #[test]
