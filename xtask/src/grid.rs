@@ -2,7 +2,7 @@
 //! to one run folder.
 
 use anyhow::{Context, Result, bail};
-use insiders_core::{Matrix, Partition, derive_seed};
+use insiders_core::{Matrix, Partition, derive_seed, process_cpu_seconds};
 use insiders_features::{CleaningOptions, Scaler, ScalerKind, clean, customer_table};
 use insiders_ingest::{InputOptions, read_path, write_atomic};
 use serde::{Deserialize, Serialize};
@@ -107,22 +107,6 @@ pub struct Cell {
 
 /// A scored cell: (index, silhouette, Davies-Bouldin, Calinski-Harabasz, score error).
 type Scored = (usize, Option<f64>, Option<f64>, Option<f64>, Option<String>);
-
-/// CPU seconds (user + system) of this process so far, from `/proc/self/stat` (0 where
-/// that file does not exist). Clock ticks are taken as 100 per second (Linux's `USER_HZ`).
-pub fn process_cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    // Fields after the command name (which is in parentheses and may contain spaces).
-    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-        return 0.0;
-    };
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
-}
 
 /// The start of a timed stage: wall clock and process CPU time.
 pub struct Lap {

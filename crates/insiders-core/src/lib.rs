@@ -4,8 +4,10 @@
 //!
 //! This crate depends on almost nothing, so every other crate can depend on it.
 //! Engines and embedders are pure: they take a matrix and a seed and return values;
-//! only the ingest, report and store crates and the binaries touch the file system.
+//! only the ingest, report and store crates and the binaries touch the file system
+//! (besides [`clock`], which reads the process's own CPU time).
 
+pub mod clock;
 pub mod embed;
 pub mod engine;
 pub mod error;
@@ -13,6 +15,7 @@ pub mod params;
 pub mod pool;
 pub mod rng;
 
+pub use clock::process_cpu_seconds;
 pub use embed::{Embedder, Embedding, FittedEmbedder};
 pub use engine::{Caps, Diagnostics, Engine, Partition};
 pub use error::Error;

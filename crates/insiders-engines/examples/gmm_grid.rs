@@ -7,19 +7,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use insiders_core::Matrix;
+use insiders_core::{Matrix, process_cpu_seconds};
 use insiders_engines::gmm::{GaussianMixture, GmmParams};
 use insiders_fixtures::read_table;
-
-/// User + system CPU seconds of this process so far (Linux `/proc/self/stat`).
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit(')').next().unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
-        + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
-    ticks / 100.0
-}
 
 /// FNV-1a over the bits of `v`.
 fn hash(h: &mut u64, v: f64) {
@@ -49,7 +39,7 @@ fn main() {
         .collect();
     names.sort();
     let mut all = 0xcbf2_9ce4_8422_2325u64;
-    let start = cpu_seconds();
+    let start = process_cpu_seconds();
     for path in names {
         let t = read_table(&path);
         let cols: Vec<String> = (0..8)
@@ -59,7 +49,7 @@ fn main() {
         let cols: Vec<&str> = cols.iter().map(String::as_str).collect();
         let (n, d, v) = t.matrix(&cols);
         let x = Matrix::from_shape_vec((n, d), v).unwrap();
-        let t0 = cpu_seconds();
+        let t0 = process_cpu_seconds();
         let mut h = 0xcbf2_9ce4_8422_2325u64;
         let mut iters = 0;
         let mut pairs = 0;
@@ -83,11 +73,11 @@ fn main() {
             "{:10} {n} x {d}: {iters:5} EM iterations, {:.1} M (point, component) E-steps, {:.2} CPU s, checksum {h:016x}",
             path.file_stem().unwrap().to_string_lossy(),
             pairs as f64 * 1e-6,
-            cpu_seconds() - t0
+            process_cpu_seconds() - t0
         );
     }
     println!(
         "total {:.2} CPU s, checksum {all:016x}",
-        cpu_seconds() - start
+        process_cpu_seconds() - start
     );
 }

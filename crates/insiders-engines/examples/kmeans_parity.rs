@@ -7,19 +7,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use insiders_core::Matrix;
+use insiders_core::{Matrix, process_cpu_seconds};
 use insiders_engines::kmeans::{KMeans, KMeansParams};
 use insiders_fixtures::{fixture, read_records, read_table};
-
-/// User + system CPU seconds of this process so far (Linux `/proc/self/stat`).
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit(')').next().unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
-        + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
-    ticks / 100.0
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -50,7 +40,7 @@ fn main() {
         let t = read_table(&fixture(file).unwrap());
         let (n, d, v) = t.matrix(cols);
         let x = Matrix::from_shape_vec((n, d), v).unwrap();
-        let c0 = cpu_seconds();
+        let c0 = process_cpu_seconds();
         for k in 2..=22usize {
             let theirs: f64 = refs
                 .iter()
@@ -73,7 +63,7 @@ fn main() {
                 println!("{line}");
             }
         }
-        let cpu = cpu_seconds() - c0;
+        let cpu = process_cpu_seconds() - c0;
         cpu_total += cpu;
         println!("{name}: {cpu:.2} CPU s for 21 k x {} seeds", seeds.len());
     }

@@ -1074,14 +1074,15 @@ mod tests {
         }
     }
 
+    fn pool(threads: usize) -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+    }
+
     #[test]
     fn dbscan_is_the_same_for_one_and_two_threads() {
-        let pool = |n| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .unwrap()
-        };
         let (one, two) = (pool(1), pool(2));
         for seed in 0..3 {
             let x = blobs_with_duplicates(seed);
@@ -1540,12 +1541,6 @@ mod tests {
 
     #[test]
     fn hdbscan_native_is_the_same_for_one_and_two_threads_and_equals_the_definition() {
-        let pool = |n| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .unwrap()
-        };
         let (one, two) = (pool(1), pool(2));
         let mut petal_differs = 0;
         for seed in 0..3 {

@@ -475,6 +475,13 @@ fn sq<const D: usize>(a: &[f64], b: &[f64]) -> f64 {
     s
 }
 
+/// The row length of a kernel compiled for `D` (`D = 0`: the data dimension `d`, at least 1
+/// so that `chunks_exact` is defined).
+#[inline(always)]
+fn width<const D: usize>(d: usize) -> usize {
+    if D == 0 { d.max(1) } else { D }
+}
+
 /// Calls `f::<D>(args)` with `D` the data dimension when it has a specialised kernel
 /// (2, 3, 5: the study's embeddings and features), `D = 0` (any dimension) otherwise.
 macro_rules! by_dim {
@@ -544,7 +551,7 @@ fn seed_pp<const D: usize>(data: &Data, k: usize, rng: &mut Rng, par: bool) -> V
             })
             .collect();
         // Potential with candidate `c` added; the new distances go to `out`.
-        let dd = if D == 0 { d.max(1) } else { D };
+        let dd = width::<D>(d);
         let score = |c: usize, out: &mut [f64]| -> f64 {
             let cand = data.row(c);
             let mut s = 0.0;
@@ -622,7 +629,7 @@ fn fmax(a: f64, b: f64) -> f64 {
 /// nearest (ties keep the lower index).
 #[inline(always)]
 fn nearest_two<const D: usize>(x: &[f64], centres: &[f64], k: usize) -> (usize, f64, f64) {
-    let d = if D == 0 { x.len().max(1) } else { D };
+    let d = width::<D>(x.len());
     let (mut b1, mut d1, mut d2) = (0usize, f64::INFINITY, f64::INFINITY);
     for (j, c) in centres.chunks_exact(d).take(k).enumerate() {
         let dj = sq::<D>(x, c);
@@ -659,6 +666,12 @@ impl Shift {
         }
     }
 
+    /// How much the lower bound of a point of cluster `a` shrinks.
+    #[inline(always)]
+    fn lower_drop(&self, a: usize) -> f64 {
+        if a == self.arg { self.m2 } else { self.m1 }
+    }
+
     /// Per cluster `a`: `[half_sep[a], p[a], the lower-bound decrease of its points]`, the
     /// three numbers an assignment pass needs per point, in one place.
     fn per_cluster(&self, half_sep: &[f64]) -> Vec<[f64; 3]> {
@@ -666,7 +679,7 @@ impl Shift {
             .iter()
             .zip(&self.p)
             .enumerate()
-            .map(|(a, (&h, &p))| [h, p, if a == self.arg { self.m2 } else { self.m1 }])
+            .map(|(a, (&h, &p))| [h, p, self.lower_drop(a)])
             .collect()
     }
 }
@@ -674,7 +687,7 @@ impl Shift {
 /// Adds `x` to the sums of cluster `l` (component by component: the same bits whatever `D`).
 #[inline(always)]
 fn add_row<const D: usize>(sums: &mut [f64], l: usize, x: &[f64]) {
-    let d = if D == 0 { x.len() } else { D };
+    let d = width::<D>(x.len());
     let (s, x) = (&mut sums[l * d..][..d], &x[..d]);
     for c in 0..d {
         s[c] += x[c];
@@ -698,7 +711,7 @@ fn assign_chunk<const D: usize>(
     sums: &mut [f64],
     counts: &mut [usize],
 ) -> usize {
-    let d = if D == 0 { data.d.max(1) } else { D };
+    let d = width::<D>(data.d);
     let mut changed = 0;
     let rows = data.xs[start * d..].chunks_exact(d);
     for (((x, lab), up), lo) in rows
@@ -751,7 +764,7 @@ fn assign_moves<const D: usize>(
     sums: &mut [f64],
     counts: &mut [usize],
 ) -> usize {
-    let d = if D == 0 { data.d.max(1) } else { D };
+    let d = width::<D>(data.d);
     let mut changed = 0;
     let rows = data.xs.chunks_exact(d);
     for (((x, lab), up), lo) in rows
@@ -1157,8 +1170,7 @@ impl Lloyd {
         if strict {
             // The pending bound update (zero when no label changed: the same means).
             for (l, &a) in lower.iter_mut().zip(&labels) {
-                let a = a as usize;
-                *l -= if a == shift.arg { shift.m2 } else { shift.m1 };
+                *l -= shift.lower_drop(a as usize);
             }
         } else {
             // Labels consistent with the final centres (scikit-learn's last E-step).
@@ -1218,7 +1230,7 @@ fn inertia_of(data: &Data, centres: &[f64], labels: &[u32], par: bool) -> f64 {
 /// [`inertia_of`] with the dimension known at compile time when `D > 0` (the same bits).
 fn inertia_in<const D: usize>(data: &Data, centres: &[f64], labels: &[u32], par: bool) -> f64 {
     let n = data.n;
-    let d = if D == 0 { data.d.max(1) } else { D };
+    let d = width::<D>(data.d);
     let chunk = |c: usize| -> f64 {
         let (lo, hi) = (c * CHUNK, ((c + 1) * CHUNK).min(n));
         data.xs[lo * d..hi * d]
@@ -1536,7 +1548,7 @@ fn swap_trial<const D: usize>(
 ) -> (f64, Lloyd) {
     let (n, d) = (data.n, data.d);
     let mut best: Option<(f64, usize)> = None;
-    let dd = if D == 0 { d.max(1) } else { D };
+    let dd = width::<D>(d);
     for &c in draws {
         let y = data.row(c);
         let mut pot = 0.0;

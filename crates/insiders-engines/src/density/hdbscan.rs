@@ -746,16 +746,7 @@ pub(crate) mod tests {
                 k = cparent[k];
             }
         }
-        // renumber by first appearance
-        let mut map = std::collections::HashMap::new();
-        raw.iter()
-            .map(|l| {
-                l.map(|c| {
-                    let next = map.len();
-                    *map.entry(c).or_insert(next)
-                })
-            })
-            .collect()
+        renumber(&raw)
     }
 
     fn renumber(raw: &[Option<usize>]) -> Vec<Option<usize>> {
