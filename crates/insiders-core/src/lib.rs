@@ -11,6 +11,7 @@ pub mod clock;
 pub mod embed;
 pub mod engine;
 pub mod error;
+pub mod numeric;
 pub mod params;
 pub mod pool;
 pub mod rng;
@@ -19,6 +20,7 @@ pub use clock::process_cpu_seconds;
 pub use embed::{Embedder, Embedding, FittedEmbedder};
 pub use engine::{Caps, Diagnostics, Engine, Partition};
 pub use error::Error;
+pub use numeric::{fnv1a, fnv1a_str, jaccard_masks, jaccard_sorted, quantile_sorted};
 pub use pool::on_pool;
 pub use rng::{Rng, derive_seed};
 
