@@ -106,6 +106,9 @@ mod unit {
         assert_eq!(fnv1a_str(""), FNV_OFFSET);
         // The published FNV-1a 64 test vector for "a".
         assert_eq!(fnv1a_str("a"), 0xaf63_dc4c_8601_ec8c);
-        assert_eq!(fnv1a("ab".bytes(), FNV_OFFSET), fnv1a("b".bytes(), fnv1a_str("a")));
+        assert_eq!(
+            fnv1a("ab".bytes(), FNV_OFFSET),
+            fnv1a("b".bytes(), fnv1a_str("a"))
+        );
     }
 }

@@ -1,11 +1,10 @@
 //! The command implementations.
 
 use crate::DataArgs;
-use crate::config::Config;
 use crate::progress::Progress;
 use anyhow::{Context, Result, bail};
-use insiders_features::{Cleaned, CustomerTable, Scaler, clean, customer_table};
-use insiders_ingest::{IdColumn, Loaded, read_bytes, read_matrix, read_path, write_atomic};
+use insiders_ingest::{IdColumn, read_matrix, write_atomic};
+use insiders_pipeline::{Config, Prepared, Source, model_matrix};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -23,45 +22,16 @@ pub(crate) fn load_config(args: &DataArgs) -> Result<Config> {
     Ok(cfg)
 }
 
-/// Reads the invoice lines: the given file, or the built-in synthetic shop.
-fn load_lines(args: &DataArgs, cfg: &Config) -> Result<Loaded> {
-    match &args.data {
-        Some(p) => Ok(read_path(p, &cfg.input)?),
-        None => {
-            let shop_cfg = insiders_synth::ShopConfig {
-                customers: cfg.synth.customers,
-                seed: cfg.seed,
-                ..Default::default()
-            };
-            let shop = insiders_synth::generate(&shop_cfg)?;
-            let name = format!(
-                "synthetic shop ({} customers, seed {})",
-                cfg.synth.customers, cfg.seed
-            );
-            Ok(read_bytes(Path::new(&name), shop.csv, &cfg.input)?)
-        }
-    }
+/// The data source of a command: `--data`, or the built-in synthetic shop.
+pub(crate) fn source(args: &DataArgs) -> Source {
+    Source::from_option(args.data.as_deref())
 }
 
-/// Lines, cleaning and the customer table.
-pub(crate) struct Prepared {
-    pub(crate) loaded: Loaded,
-    pub(crate) cleaned: Cleaned,
-    pub(crate) table: CustomerTable,
-}
-
+/// Lines, cleaning and the customer table, with the stages shown on the terminal.
 pub(crate) fn prepare(args: &DataArgs, cfg: &Config, progress: &Progress) -> Result<Prepared> {
-    progress.stage("reading invoice lines");
-    let loaded = load_lines(args, cfg)?;
-    progress.stage("cleaning");
-    let cleaned = clean(&loaded.lines, &loaded.report, &cfg.cleaning)?;
-    progress.stage("computing customer features");
-    let table = customer_table(&loaded.lines, &cleaned)?;
-    Ok(Prepared {
-        loaded,
-        cleaned,
-        table,
-    })
+    Ok(insiders_pipeline::prepare(&source(args), cfg, &|s| {
+        progress.stage(s)
+    })?)
 }
 
 /// `insiders features`.
@@ -79,13 +49,9 @@ pub fn features(a: FeaturesArgs) -> Result<()> {
     let progress = Progress::start();
     let p = prepare(&a.data, &cfg, &progress)?;
     progress.stage("scaling");
-    let selected: Vec<&str> = cfg.features.selected.iter().map(String::as_str).collect();
-    let scaler = Scaler::fit(cfg.features.scaler, &p.table, &selected)?;
-    let scaled = scaler.transform(&p.table)?;
+    let m = model_matrix(&p.table, &cfg)?;
     // Everything is computed before anything is written: an error writes nothing.
-    let ids: Vec<String> = p.table.customer_id.iter().map(u32::to_string).collect();
-    let scaled_csv =
-        insiders_ingest::matrix::matrix_csv("customer_id", &ids, &cfg.features.selected, &scaled);
+    let scaled_csv = insiders_ingest::matrix::matrix_csv("customer_id", &m.ids, &m.names, &m.x);
     let accounting = serde_json::json!({
         "read": p.loaded.report,
         "accounting": p.cleaned.account,
@@ -95,7 +61,7 @@ pub fn features(a: FeaturesArgs) -> Result<()> {
     write_atomic(&a.out.join("scaled.csv"), &scaled_csv)?;
     write_atomic(
         &a.out.join("scaler.json"),
-        serde_json::to_string_pretty(&scaler)?.as_bytes(),
+        serde_json::to_string_pretty(&m.scaler)?.as_bytes(),
     )?;
     write_atomic(
         &a.out.join("row_accounting.json"),
@@ -133,7 +99,7 @@ pub struct InspectArgs {
 
 pub fn inspect(a: InspectArgs) -> Result<()> {
     let cfg = load_config(&a.data)?;
-    let loaded = load_lines(&a.data, &cfg)?;
+    let loaded = insiders_pipeline::load(&source(&a.data), &cfg)?;
     let d = insiders_ingest::describe::describe(&loaded.lines);
     if a.json {
         println!(

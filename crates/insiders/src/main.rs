@@ -1,10 +1,11 @@
 //! `insiders`: find an e-commerce company's most valuable customers by clustering.
 //!
-//! Commands: `run` (the main job), `features`, `inspect`, `synth`, `cluster`, `embed`, `list`. With no `--data`,
+//! Commands: `run` (the main job), `features`, `inspect`, `synth`, `cluster`, `embed`, `list`,
+//! `history`, `grid`, `grid-report`, `grid-check`. With no `--data`,
 //! the data is the built-in seeded synthetic shop, so every command works on a fresh machine.
 
 mod commands;
-mod config;
+mod grid;
 mod progress;
 mod run;
 
@@ -44,6 +45,13 @@ enum Command {
     History(run::HistoryArgs),
     /// List the registered engines and embedders.
     List,
+    /// The benchmark grid: every space x engine x k of a grid configuration, fitted and
+    /// scored on the pipeline's model matrix; writes a run folder.
+    Grid(grid::GridCmd),
+    /// The report of a grid run folder: report.html, report.md and SVG figures.
+    GridReport(grid::GridReportCmd),
+    /// Compare a run of the default grid on the real data with the Python grid.
+    GridCheck(grid::GridCheckCmd),
 }
 
 /// Options shared by the commands that read invoice lines.
@@ -88,5 +96,8 @@ fn dispatch(command: Command) -> Result<()> {
         Command::Embed(a) => commands::embed(a),
         Command::History(a) => run::history(a),
         Command::List => commands::list(),
+        Command::Grid(a) => grid::grid(a),
+        Command::GridReport(a) => grid::grid_report(a),
+        Command::GridCheck(a) => grid::grid_check(a),
     }
 }

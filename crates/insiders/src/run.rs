@@ -6,16 +6,16 @@
 
 use crate::DataArgs;
 use crate::commands::{load_config, prepare};
-use crate::config::Config;
 use crate::progress::Progress;
 use anyhow::{Context, Result, bail};
 use insiders_analysis::Inputs;
 use insiders_analysis::answers::{Answers, RunInfo};
 use insiders_analysis::report::{FlowRow, ReportInputs};
 use insiders_analysis::rules::MembershipChanges;
-use insiders_features::Scaler;
+use insiders_core::numeric::{FNV_OFFSET, fnv1a};
 use insiders_history::{History, Membership, RunRecord};
 use insiders_ingest::{date, matrix::format_f64, write_atomic};
+use insiders_pipeline::{Config, model_matrix};
 use serde_json::json;
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -39,17 +39,6 @@ pub struct RunArgs {
     #[arg(long)]
     seed: Option<u64>,
 }
-
-/// FNV-1a, 64 bits: fingerprints of the data and the configuration (not cryptographic).
-pub(crate) fn fnv1a(bytes: impl IntoIterator<Item = u8>, mut h: u64) -> u64 {
-    for b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x100_0000_01b3);
-    }
-    h
-}
-
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 
 /// A fingerprint of the invoice lines as read (every column, in file order).
 fn data_fingerprint(lines: &insiders_ingest::Transactions) -> String {
@@ -105,20 +94,7 @@ pub fn run(a: RunArgs) -> Result<()> {
     }
     let choice = match cfg.model.from_grid.clone() {
         Some(c) => {
-            let dir = PathBuf::from(&c.run);
-            let read = |name: &str| -> Result<serde_json::Value> {
-                let p = dir.join(name);
-                let text = std::fs::read_to_string(&p)
-                    .with_context(|| format!("model.from_grid: reading {}", p.display()))?;
-                serde_json::from_str(&text)
-                    .with_context(|| format!("model.from_grid: {} is not JSON", p.display()))
-            };
-            let chosen = insiders_analysis::choice::choose(
-                &read("results.json")?,
-                &read("manifest.json")?,
-                &c,
-                &cfg.features.selected,
-            )?;
+            let chosen = insiders_grid::choice::choose_from_run(&c, &cfg.features.selected)?;
             cfg.model = chosen.model.clone();
             Some(chosen)
         }
@@ -129,14 +105,12 @@ pub fn run(a: RunArgs) -> Result<()> {
     let p = prepare(&a.data, &cfg, &progress)?;
     timings.lap("read, clean, features");
     progress.stage("scaling");
-    let selected: Vec<&str> = cfg.features.selected.iter().map(String::as_str).collect();
-    let scaler = Scaler::fit(cfg.features.scaler, &p.table, &selected)?;
-    let scaled = scaler.transform(&p.table)?;
+    let m = model_matrix(&p.table, &cfg)?;
     let inputs = Inputs {
         lines: &p.loaded.lines,
         cleaned: &p.cleaned,
         table: &p.table,
-        scaled: &scaled,
+        scaled: &m.x,
         selected: &cfg.features.selected,
     };
     progress.stage("space, clusters, models and tests");

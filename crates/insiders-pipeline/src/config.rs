@@ -1,7 +1,7 @@
 //! The configuration file (`insiders.toml`): TOML options, validated; unknown keys are errors
 //! naming the key.
 
-use anyhow::{Context, Result};
+use crate::PipelineError;
 use insiders_analysis::{
     AnalysisOptions, ForecastOptions, InsidersOptions, ModelOptions, RulesOptions, StabilityOptions,
 };
@@ -84,10 +84,15 @@ impl Default for Config {
 
 impl Config {
     /// Reads a configuration file; absent keys take their defaults.
-    pub fn load(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading configuration {}", path.display()))?;
-        Self::parse(&text).with_context(|| format!("in configuration {}", path.display()))
+    pub fn load(path: &Path) -> Result<Config, PipelineError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PipelineError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| PipelineError::Config {
+            path: path.display().to_string(),
+            source: Box::new(source),
+        })
     }
 
     /// The options of the analysis (`insiders run`).
@@ -101,10 +106,17 @@ impl Config {
         }
     }
 
-    /// Parses configuration text.
-    pub fn parse(text: &str) -> Result<Config> {
-        let c: Config = toml::from_str(text)?;
-        Ok(c)
+    /// Parses configuration text (`what` names it in errors).
+    pub fn parse(text: &str) -> Result<Config, PipelineError> {
+        toml::from_str(text).map_err(|source| PipelineError::Config {
+            path: "configuration text".into(),
+            source: Box::new(source),
+        })
+    }
+
+    /// The selected features, as `&str`.
+    pub fn selected(&self) -> Vec<&str> {
+        self.features.selected.iter().map(String::as_str).collect()
     }
 }
 

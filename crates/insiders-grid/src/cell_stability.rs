@@ -22,7 +22,7 @@
 //! id, data): resamples and seeds are derived from ids, parallel tasks are collected in
 //! index order and averaged sequentially, so the scores do not depend on the thread count.
 
-use crate::grid::cell_seed;
+use crate::config::cell_seed;
 use insiders_core::{Engine, MatrixView, Partition, Rng, derive_seed};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -88,6 +88,7 @@ pub fn resample_ari(full: &[Option<u32>], idx: &[usize], boot: &[Option<u32>]) -
 
 /// One row of the grid: the cells of one (space, engine, parameter point), one per k
 /// (`ks == [None]` for engines without k).
+#[derive(Debug)]
 pub struct Row<'a> {
     /// The engine.
     pub engine: &'a dyn Engine,

@@ -1,66 +1,30 @@
-//! `cargo xtask grid`: every space x engine x k of a grid config, fitted and scored, written
-//! to one run folder.
+//! Running a grid: the model matrix from the one pipeline, every space built once, every
+//! cell of it fitted and scored, and the run folder written (`results.csv`/`.json`,
+//! `labels/`, `spaces/`, `manifest.json`).
 
-use anyhow::{Context, Result, bail};
-use insiders_core::{Matrix, Partition, derive_seed, process_cpu_seconds};
-use insiders_features::{CleaningOptions, Scaler, ScalerKind, clean, customer_table};
-use insiders_ingest::{InputOptions, read_path, write_atomic};
-use serde::{Deserialize, Serialize};
+use crate::GridError;
+use crate::cell_stability::{self, StabilityConfig};
+use crate::config::{
+    EngineSpec, GridConfig, SpaceSpec, cell_id, cell_seed, param_points, params_text,
+};
+use crate::results::{self, Cell};
+use insiders_core::{Matrix, Partition, process_cpu_seconds};
+use insiders_ingest::write_atomic;
+use insiders_pipeline::{Config, Source};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// A space of the grid.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SpaceSpec {
-    pub name: String,
-    /// `identity` (the scaled features) or a registered embedder.
-    pub method: String,
-    /// A feature used as the target (the forest) and removed from the inputs.
-    #[serde(default)]
-    pub target: Option<String>,
-    #[serde(default)]
-    pub params: toml::Table,
-}
-
-/// An engine of the grid.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EngineSpec {
-    /// Registered engine name.
-    pub name: String,
-    /// Fixed parameters.
-    #[serde(default)]
-    pub params: toml::Table,
-    /// Parameter grid (each key a list); the cartesian product is run.
-    #[serde(default)]
-    pub grid: toml::Table,
-}
-
-/// The grid configuration (`grid.toml`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GridConfig {
-    pub seed: u64,
-    pub k_min: usize,
-    pub k_max: usize,
-    #[serde(default)]
-    pub quick_ks: Vec<usize>,
-    pub features: Vec<String>,
-    #[serde(rename = "space")]
-    pub spaces: Vec<SpaceSpec>,
-    #[serde(rename = "engine")]
-    pub engines: Vec<EngineSpec>,
-    /// Stability scores (seed and bootstrap ARI per cell).
-    #[serde(default)]
-    pub stability: crate::stability::StabilityConfig,
-}
-
 /// Options of one run.
 #[derive(Debug, Clone, Default)]
 pub struct GridArgs {
-    pub config: PathBuf,
+    /// The grid configuration; `None`: the built-in default grid (the repository's
+    /// `grid.toml`).
+    pub config: Option<PathBuf>,
+    /// The pipeline configuration (`insiders.toml`: input, cleaning, features, scaler);
+    /// `None`: the defaults (the repository's `insiders.toml`).
+    pub pipeline: Option<PathBuf>,
+    /// The invoice lines; `None`: the pipeline's built-in synthetic shop.
     pub data: Option<PathBuf>,
     pub quick: bool,
     pub only_spaces: Vec<String>,
@@ -74,41 +38,11 @@ pub struct GridArgs {
     pub serial: bool,
 }
 
-/// One row of the results: one cell.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Cell {
-    pub cell: String,
-    pub space: String,
-    pub engine: String,
-    pub params: String,
-    pub k: Option<usize>,
-    pub seed: u64,
-    pub k_found: Option<usize>,
-    pub noise_share: Option<f64>,
-    pub silhouette: Option<f64>,
-    pub davies_bouldin: Option<f64>,
-    pub calinski_harabasz: Option<f64>,
-    pub fit_seconds: Option<f64>,
-    pub score_seconds: Option<f64>,
-    pub error: Option<String>,
-    /// Mean pairwise ARI between fits with different seeds (1 for deterministic engines).
-    #[serde(default)]
-    pub stability_seed_ari: Option<f64>,
-    /// Mean ARI between the fit and fits on bootstrap resamples of the customers.
-    #[serde(default)]
-    pub stability_boot_ari: Option<f64>,
-    /// Seconds spent on the stability fits of the cell (its row's time shared equally).
-    #[serde(default)]
-    pub stability_seconds: Option<f64>,
-    /// The engine's diagnostics: `inertia`, `log_likelihood`, `n_iter` and its extras.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub diagnostics: BTreeMap<String, f64>,
-}
-
 /// A scored cell: (index, silhouette, Davies-Bouldin, Calinski-Harabasz, score error).
 type Scored = (usize, Option<f64>, Option<f64>, Option<f64>, Option<String>);
 
 /// The start of a timed stage: wall clock and process CPU time.
+#[derive(Debug)]
 pub struct Lap {
     t: Instant,
     cpu: f64,
@@ -145,76 +79,40 @@ impl StageClock {
     }
 }
 
-/// FNV-1a of a string: the task id of a cell id in `derive_seed`.
-pub fn fnv1a(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+/// The model matrix of the grid: the pipeline's customer table and scaling, with the
+/// grid's `features` when it names them. Returns (customer ids, feature names, matrix).
+pub fn model_matrix(
+    source: &Source,
+    pipeline: &Config,
+    features: Option<&[String]>,
+) -> Result<(Vec<String>, Vec<String>, Matrix), GridError> {
+    let mut cfg = pipeline.clone();
+    if let Some(f) = features {
+        cfg.features.selected = f.to_vec();
     }
-    h
+    let p = insiders_pipeline::prepare(source, &cfg, &|_| {})?;
+    let m = insiders_pipeline::model_matrix(&p.table, &cfg)?;
+    Ok((m.ids, m.names, m.x))
 }
 
-/// The seed of a cell (or a space), from the master seed and its id.
-pub fn cell_seed(master: u64, id: &str) -> u64 {
-    derive_seed(master, fnv1a(id))
-}
-
-fn params_text(t: &toml::Table) -> String {
-    t.iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(";")
-}
-
-/// The cartesian product of an engine's parameter grid, merged over its fixed params.
-pub fn param_points(e: &EngineSpec) -> Result<Vec<toml::Table>> {
-    let mut points = vec![e.params.clone()];
-    for (key, values) in &e.grid {
-        let list = values
-            .as_array()
-            .with_context(|| format!("engine {}: grid.{key} must be a list", e.name))?;
-        let mut next = Vec::new();
-        for p in &points {
-            for v in list {
-                let mut q = p.clone();
-                q.insert(key.clone(), v.clone());
-                next.push(q);
-            }
-        }
-        points = next;
-    }
-    Ok(points)
-}
-
-/// The scaled feature matrix of the data: (customer ids, feature names, matrix).
-pub fn feature_matrix(data: &Path, features: &[String]) -> Result<(Vec<String>, Matrix)> {
-    let loaded = read_path(data, &InputOptions::default())?;
-    let cleaned = clean(&loaded.lines, &loaded.report, &CleaningOptions::default())?;
-    let table = customer_table(&loaded.lines, &cleaned)?;
-    let names: Vec<&str> = features.iter().map(String::as_str).collect();
-    let scaler = Scaler::fit(ScalerKind::MinMax, &table, &names)?;
-    let x = scaler.transform(&table)?;
-    Ok((table.customer_id.iter().map(u32::to_string).collect(), x))
-}
-
-/// Builds a space from the scaled features.
+/// Builds a space from the model matrix (`names` are its columns).
 pub fn build_space(
     spec: &SpaceSpec,
-    features: &[String],
+    names: &[String],
     x: &Matrix,
     seed: u64,
-) -> Result<(Matrix, BTreeMap<String, f64>)> {
+) -> Result<(Matrix, BTreeMap<String, f64>), GridError> {
     let (inputs, target) = match &spec.target {
         None => (x.clone(), None),
         Some(t) => {
-            let j = features.iter().position(|f| f == t).with_context(|| {
-                format!(
-                    "space {}: target `{t}` is not a selected feature",
-                    spec.name
-                )
+            let j = names.iter().position(|f| f == t).ok_or_else(|| {
+                GridError::Invalid(format!(
+                    "space {}: target `{t}` is not a selected feature ({})",
+                    spec.name,
+                    names.join(", ")
+                ))
             })?;
-            let keep: Vec<usize> = (0..features.len()).filter(|&c| c != j).collect();
+            let keep: Vec<usize> = (0..names.len()).filter(|&c| c != j).collect();
             (
                 x.select(ndarray::Axis(1), &keep),
                 Some(x.column(j).to_vec()),
@@ -229,17 +127,6 @@ pub fn build_space(
     Ok((e.coords, e.info))
 }
 
-fn default_data() -> PathBuf {
-    if let Some(p) = std::env::var_os("INSIDERS_DATA") {
-        return PathBuf::from(p);
-    }
-    let shared = std::env::var_os("INSIDERS_SHARED").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
-        PathBuf::from,
-    );
-    shared.join("datasets/online-retail/online-retail.csv.gz")
-}
-
 fn run_folder(args: &GridArgs) -> PathBuf {
     if let Some(o) = &args.out {
         return o.clone();
@@ -248,22 +135,18 @@ fn run_folder(args: &GridArgs) -> PathBuf {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     let stamp = insiders_ingest::date::format_timestamp(now).replace([' ', ':'], "-");
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../runs")
-        .join(format!("grid-{stamp}"))
+    Path::new("runs").join(format!("grid-{stamp}"))
 }
 
 /// Runs the grid; returns the run folder.
-pub fn run(args: &GridArgs) -> Result<PathBuf> {
+pub fn run(args: &GridArgs) -> Result<PathBuf, GridError> {
     let t_all = Instant::now();
     let lap_all = Lap::start();
-    let text = std::fs::read_to_string(&args.config)
-        .with_context(|| format!("reading {}", args.config.display()))?;
-    let cfg: GridConfig =
-        toml::from_str(&text).with_context(|| format!("in {}", args.config.display()))?;
-    if cfg.k_min == 0 || cfg.k_min > cfg.k_max {
-        bail!("k_min..=k_max must be a non-empty range of positive ks");
-    }
+    let mut cfg = GridConfig::load(args.config.as_deref())?;
+    let pipeline = match &args.pipeline {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    };
     let ks: Vec<usize> = if args.quick && !cfg.quick_ks.is_empty() {
         cfg.quick_ks.clone()
     } else {
@@ -280,18 +163,27 @@ pub fn run(args: &GridArgs) -> Result<PathBuf> {
         .filter(|e| args.only_engines.is_empty() || args.only_engines.contains(&e.name))
         .collect();
     if spaces.is_empty() || engines.is_empty() {
-        bail!("--only selects no space or no engine");
+        return Err(GridError::Invalid(
+            "--only selects no space or no engine".into(),
+        ));
     }
     let mut stability = cfg.stability.clone();
     if let Some(on) = args.stability {
         stability.enabled = on;
     }
-    let data = args.data.clone().unwrap_or_else(default_data);
+    let source = Source::from_option(args.data.as_deref());
     let mut clock = StageClock::default();
     let lap = Lap::start();
-    let (ids, x) = feature_matrix(&data, &cfg.features)
-        .with_context(|| format!("preparing the features of {}", data.display()))?;
+    let (ids, names, x) = model_matrix(&source, &pipeline, cfg.features.as_deref())?;
     clock.add("features", &lap);
+    // The manifest records the features the grid scored.
+    cfg.features = Some(names.clone());
+    let (spaces, engines): (Vec<SpaceSpec>, Vec<EngineSpec>) = (
+        spaces.into_iter().cloned().collect(),
+        engines.into_iter().cloned().collect(),
+    );
+    let spaces: Vec<&SpaceSpec> = spaces.iter().collect();
+    let engines: Vec<&EngineSpec> = engines.iter().collect();
 
     // Plan the cells.
     let mut jobs = Vec::new();
@@ -317,6 +209,7 @@ pub fn run(args: &GridArgs) -> Result<PathBuf> {
     let out = run_folder(args);
     let ctx = SpaceCtx {
         cfg: &cfg,
+        names: &names,
         jobs: &jobs,
         engines: &engines,
         x: &x,
@@ -326,7 +219,7 @@ pub fn run(args: &GridArgs) -> Result<PathBuf> {
         stability: &stability,
         serial: args.serial,
     };
-    let results: Vec<Result<SpaceOut>> = if args.serial {
+    let results: Vec<Result<SpaceOut, GridError>> = if args.serial {
         spaces.iter().map(|s| run_space(&ctx, s)).collect()
     } else {
         use rayon::prelude::*;
@@ -349,28 +242,49 @@ pub fn run(args: &GridArgs) -> Result<PathBuf> {
     }
     bar.finish_and_clear();
     clock.add("total", &lap_all);
-    write_results(&out, &cells)?;
+    results::write(&out, &cells)?;
+    let data = match &args.data {
+        Some(p) => p.display().to_string(),
+        None => format!(
+            "synthetic shop ({} customers, seed {})",
+            pipeline.synth.customers, pipeline.seed
+        ),
+    };
+    let config_path = args
+        .config
+        .as_ref()
+        .map_or("built-in grid.toml".to_string(), |p| {
+            p.display().to_string()
+        });
+    let pipeline_path = args
+        .pipeline
+        .as_ref()
+        .map_or("built-in insiders.toml".to_string(), |p| {
+            p.display().to_string()
+        });
     let mut manifest = crate::manifest::manifest(
         &cfg,
-        &args.config,
+        &config_path,
+        &pipeline_path,
         &data,
         &clock.wall,
         &space_info,
         args.quick,
-    )?;
+    );
     if !args.serial {
         // Stages overlap: only the whole run's CPU time is attributable.
         clock
             .cpu
             .retain(|stage, _| stage == "total" || stage == "features");
     }
-    manifest["cpu_seconds"] = serde_json::to_value(&clock.cpu)?;
+    manifest["cpu_seconds"] = serde_json::json!(clock.cpu);
     manifest["stages_concurrent"] = serde_json::Value::Bool(!args.serial);
-    manifest["stability"] = serde_json::to_value(&stability)?;
-    write_atomic(
-        &out.join("manifest.json"),
-        serde_json::to_string_pretty(&manifest)?.as_bytes(),
-    )?;
+    manifest["stability"] = serde_json::json!(stability);
+    let text = serde_json::to_string_pretty(&manifest).map_err(|source| GridError::Json {
+        path: out.join("manifest.json"),
+        source,
+    })?;
+    write_atomic(&out.join("manifest.json"), text.as_bytes())?;
     let failed_n = cells.iter().filter(|c| c.error.is_some()).count();
     println!(
         "{} cells ({} failed) in {:.2} s -> {}",
@@ -385,13 +299,14 @@ pub fn run(args: &GridArgs) -> Result<PathBuf> {
 /// What every space of a run shares.
 struct SpaceCtx<'a> {
     cfg: &'a GridConfig,
+    names: &'a [String],
     jobs: &'a [Job],
     engines: &'a [&'a EngineSpec],
     x: &'a Matrix,
     ids: &'a [String],
     out: &'a Path,
     bar: &'a indicatif::ProgressBar,
-    stability: &'a crate::stability::StabilityConfig,
+    stability: &'a StabilityConfig,
     serial: bool,
 }
 
@@ -410,9 +325,10 @@ struct SpaceOut {
 }
 
 /// Builds one space, fits and scores every cell of it, and writes its coordinates and labels.
-fn run_space(ctx: &SpaceCtx<'_>, s: &SpaceSpec) -> Result<SpaceOut> {
+fn run_space(ctx: &SpaceCtx<'_>, s: &SpaceSpec) -> Result<SpaceOut, GridError> {
     let SpaceCtx {
         cfg,
+        names,
         jobs,
         engines,
         x,
@@ -427,7 +343,7 @@ fn run_space(ctx: &SpaceCtx<'_>, s: &SpaceSpec) -> Result<SpaceOut> {
     let sseed = cell_seed(cfg.seed, &format!("space/{}", s.name));
     bar.set_message(format!("space {}", s.name));
     let lap = Lap::start();
-    let built = build_space(s, &cfg.features, x, sseed);
+    let built = build_space(s, names, x, sseed);
     let secs = clock.add(format!("space/{}", s.name), &lap);
     let (coords, info) = match built {
         Ok(v) => v,
@@ -440,14 +356,14 @@ fn run_space(ctx: &SpaceCtx<'_>, s: &SpaceSpec) -> Result<SpaceOut> {
                         .map_or(vec![None], |v| v.into_iter().map(Some).collect())
                 {
                     let id = cell_id(&s.name, e_name, &j.params, k);
-                    cells.push(failed(
+                    cells.push(Cell::failed(
                         &id,
                         &s.name,
                         e_name,
-                        &j.params,
+                        &params_text(&j.params),
                         k,
                         cfg.seed,
-                        format!("space failed: {e:#}"),
+                        format!("space failed: {e}"),
                     ));
                     bar.inc(1);
                 }
@@ -484,7 +400,15 @@ fn run_space(ctx: &SpaceCtx<'_>, s: &SpaceSpec) -> Result<SpaceOut> {
         clock.add(format!("fit/{e_name}"), &lap);
         let first = fitted.len();
         for (((&k, id), &seed), (r, secs)) in klist.iter().zip(&ids).zip(&seeds).zip(results) {
-            let mut c = failed(id, &s.name, e_name, &j.params, k, seed, String::new());
+            let mut c = Cell::failed(
+                id,
+                &s.name,
+                e_name,
+                &params_text(&j.params),
+                k,
+                seed,
+                String::new(),
+            );
             c.error = None;
             c.fit_seconds = Some(secs);
             match r {
@@ -507,7 +431,7 @@ fn run_space(ctx: &SpaceCtx<'_>, s: &SpaceSpec) -> Result<SpaceOut> {
             let row_cells = &fitted[first..];
             let fits: Vec<Option<&Partition>> = row_cells.iter().map(|(_, p)| p.as_ref()).collect();
             let row_id = cell_id(&s.name, e_name, &j.params, None);
-            let row = crate::stability::Row {
+            let row = cell_stability::Row {
                 engine: en.as_ref(),
                 x: coords.view(),
                 row_id: &row_id,
@@ -515,7 +439,7 @@ fn run_space(ctx: &SpaceCtx<'_>, s: &SpaceSpec) -> Result<SpaceOut> {
                 ks: &klist,
                 fits: &fits,
             };
-            let st = crate::stability::row_stability(&row, cfg.seed, stability);
+            let st = cell_stability::row_stability(&row, cfg.seed, stability);
             let secs = clock.add(format!("stability/{e_name}"), &lap);
             for ((c, _), v) in fitted[first..].iter_mut().zip(st) {
                 c.stability_seed_ari = v.seed_ari;
@@ -651,159 +575,4 @@ fn diagnostics(d: &insiders_core::Diagnostics) -> BTreeMap<String, f64> {
         m.insert("converged".into(), f64::from(u8::from(v)));
     }
     m
-}
-
-fn cell_id(space: &str, engine: &str, params: &toml::Table, k: Option<usize>) -> String {
-    let p = params_text(params);
-    let mut id = format!("{space}/{engine}");
-    if !p.is_empty() {
-        id.push_str(&format!("[{p}]"));
-    }
-    if let Some(k) = k {
-        id.push_str(&format!("/k{k}"));
-    }
-    id
-}
-
-fn failed(
-    id: &str,
-    space: &str,
-    engine: &str,
-    params: &toml::Table,
-    k: Option<usize>,
-    seed: u64,
-    e: String,
-) -> Cell {
-    Cell {
-        cell: id.to_string(),
-        space: space.to_string(),
-        engine: engine.to_string(),
-        params: params_text(params),
-        k,
-        seed,
-        k_found: None,
-        noise_share: None,
-        silhouette: None,
-        davies_bouldin: None,
-        calinski_harabasz: None,
-        fit_seconds: None,
-        score_seconds: None,
-        error: Some(e),
-        stability_seed_ari: None,
-        stability_boot_ari: None,
-        stability_seconds: None,
-        diagnostics: BTreeMap::new(),
-    }
-}
-
-fn opt(v: Option<f64>) -> String {
-    v.map_or(String::new(), |x| format!("{x}"))
-}
-
-/// Writes `results.csv` and `results.json` (one row per cell).
-pub fn write_results(out: &Path, cells: &[Cell]) -> Result<()> {
-    let mut csv = String::from(
-        "cell,space,engine,params,k,seed,k_found,noise_share,silhouette,davies_bouldin,calinski_harabasz,fit_seconds,score_seconds,stability_seed_ari,stability_boot_ari,stability_seconds,error\n",
-    );
-    for c in cells {
-        let q = |s: &str| {
-            if s.contains([',', '"', '\n']) {
-                format!("\"{}\"", s.replace('"', "\"\""))
-            } else {
-                s.to_string()
-            }
-        };
-        csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
-            q(&c.cell),
-            q(&c.space),
-            q(&c.engine),
-            q(&c.params),
-            c.k.map_or(String::new(), |k| k.to_string()),
-            c.seed,
-            c.k_found.map_or(String::new(), |k| k.to_string()),
-            opt(c.noise_share),
-            opt(c.silhouette),
-            opt(c.davies_bouldin),
-            opt(c.calinski_harabasz),
-            opt(c.fit_seconds),
-            opt(c.score_seconds),
-            opt(c.stability_seed_ari),
-            opt(c.stability_boot_ari),
-            opt(c.stability_seconds),
-            q(c.error.as_deref().unwrap_or("")),
-        ));
-    }
-    write_atomic(&out.join("results.csv"), csv.as_bytes())?;
-    write_atomic(
-        &out.join("results.json"),
-        serde_json::to_string_pretty(cells)?.as_bytes(),
-    )?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cell_ids_and_seeds_are_stable() {
-        let mut p = toml::Table::new();
-        p.insert("n_init".into(), toml::Value::Integer(10));
-        assert_eq!(
-            cell_id("tree", "kmeans", &p, Some(3)),
-            "tree/kmeans[n_init=10]/k3"
-        );
-        assert_eq!(
-            cell_id("tree", "ward", &toml::Table::new(), Some(3)),
-            "tree/ward/k3"
-        );
-        assert_eq!(cell_seed(42, "tree/ward/k3"), cell_seed(42, "tree/ward/k3"));
-        assert_ne!(cell_seed(42, "tree/ward/k3"), cell_seed(42, "tree/ward/k4"));
-        assert_eq!(fnv1a(""), 0xcbf2_9ce4_8422_2325);
-    }
-
-    #[test]
-    fn parameter_grids_are_cartesian() {
-        let e: EngineSpec = toml::from_str(
-            "name = \"dbscan\"\nparams = { min_samples = 20 }\ngrid = { eps = [0.5, 1.0, 2.0] }",
-        )
-        .unwrap();
-        let pts = param_points(&e).unwrap();
-        assert_eq!(pts.len(), 3);
-        assert!(
-            pts.iter()
-                .all(|p| p["min_samples"].as_integer() == Some(20))
-        );
-    }
-
-    #[test]
-    fn the_default_grid_parses() {
-        let text = include_str!("../../grid.toml");
-        let g: GridConfig = toml::from_str(text).unwrap();
-        assert_eq!(g.spaces.len(), 5);
-        assert_eq!((g.k_min, g.k_max), (2, 22));
-        let names: Vec<&str> = g.spaces.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(names, ["features", "pca", "umap", "tsne", "tree"]);
-        // The Python grid's DBSCAN: min_samples 5, eps = m x elbow for six m.
-        let d = g.engines.iter().find(|e| e.name == "dbscan").unwrap();
-        let pts = param_points(d).unwrap();
-        let m: Vec<f64> = pts
-            .iter()
-            .map(|p| p["eps_factor"].as_float().unwrap())
-            .collect();
-        assert_eq!(m, [0.5, 1.0, 2.0, 4.0, 8.0, 16.0]);
-        assert!(pts.iter().all(|p| p["min_samples"].as_integer() == Some(5)));
-        for p in &pts {
-            insiders_engines::build("dbscan", p).unwrap();
-        }
-        assert!(!g.stability.enabled && g.stability.seeds >= 2 && g.stability.bootstraps >= 1);
-        for e in &g.engines {
-            assert!(
-                insiders_engines::names().contains(&e.name.as_str()),
-                "grid engine {} is not registered",
-                e.name
-            );
-        }
-    }
 }

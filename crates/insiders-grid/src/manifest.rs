@@ -1,6 +1,5 @@
 //! The run manifest: what produced a run (commit, config, seed, versions, machine, timings).
 
-use anyhow::Result;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -25,7 +24,7 @@ fn git_dirty() -> bool {
 
 /// Versions of the named dependencies, from Cargo.lock.
 fn dependency_versions() -> BTreeMap<String, String> {
-    let lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock");
+    let lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.lock");
     let wanted = [
         "ndarray",
         "nalgebra",
@@ -78,24 +77,26 @@ pub fn machine() -> serde_json::Value {
 
 /// The manifest of a grid run.
 pub fn manifest(
-    cfg: &crate::grid::GridConfig,
-    config_path: &Path,
-    data: &Path,
+    cfg: &crate::config::GridConfig,
+    config_path: &str,
+    pipeline_path: &str,
+    data: &str,
     timings: &BTreeMap<String, f64>,
     spaces: &BTreeMap<String, serde_json::Value>,
     quick: bool,
-) -> Result<serde_json::Value> {
-    Ok(serde_json::json!({
+) -> serde_json::Value {
+    serde_json::json!({
         "git_commit": git_commit(),
         "git_dirty": git_dirty(),
-        "config_path": config_path.display().to_string(),
+        "config_path": config_path,
+        "pipeline_path": pipeline_path,
         "config": cfg,
         "seed": cfg.seed,
         "quick": quick,
-        "data": data.display().to_string(),
+        "data": data,
         "versions": dependency_versions(),
         "machine": machine(),
         "timings_seconds": timings,
         "spaces": spaces,
-    }))
+    })
 }

@@ -1,4 +1,4 @@
-//! `cargo xtask grid-check RUN [--fixtures DIR]`: a run of the default grid on the real data
+//! `insiders grid-check RUN [--fixtures DIR]` (alias `cargo xtask grid-check`): a run of the default grid on the real data
 //! against the Python grid (`fixtures/reference_grid.csv`) and scikit-learn's KMeans inertia
 //! (`fixtures/kmeans_gmm.csv`).
 //!
@@ -24,10 +24,11 @@
 //! UMAP, t-SNE and tree spaces are our own embeddings and differ from umap-learn's), with
 //! the kmeans silhouette differences and the dbscan eps and cluster counts.
 
-use crate::grid::Cell;
-use anyhow::{Context, Result, bail};
+use crate::GridError;
+use crate::python::{PyRow, read_kmeans_inertia};
+use crate::results::Cell;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Ward silhouettes: exact partitions, so only rounding separates the scores.
 pub const WARD_TOL: f64 = 1e-6;
@@ -42,116 +43,6 @@ pub const DBSCAN_EPS_RTOL: f64 = 1e-5;
 /// GMM: the mean over the features and PCA cells of (ours - Python) silhouette must be at
 /// least minus this.
 pub const GMM_MEAN_SIL_TOL: f64 = 0.05;
-
-/// One row of the Python grid.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RefRow {
-    pub space: String,
-    /// Our engine name (`hclust_ward` is `ward`).
-    pub engine: String,
-    /// k asked (k-engines) or clusters found (dbscan).
-    pub k: usize,
-    pub silhouette: Option<f64>,
-    pub fit_seconds: f64,
-    /// dbscan's `m=..;eps=..;min_samples=..`.
-    pub param: String,
-    pub noise_frac: Option<f64>,
-}
-
-impl RefRow {
-    /// dbscan's eps factor `m`.
-    pub fn eps_factor(&self) -> Option<f64> {
-        self.param_value("m")
-    }
-
-    /// A `key=value` of the param column.
-    pub fn param_value(&self, key: &str) -> Option<f64> {
-        self.param
-            .split(';')
-            .filter_map(|kv| kv.split_once('='))
-            .find(|(k, _)| *k == key)
-            .and_then(|(_, v)| v.parse().ok())
-    }
-}
-
-/// Reads `reference_grid.csv`.
-pub fn read_reference_grid(path: &Path) -> Result<Vec<RefRow>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines
-        .next()
-        .context("empty reference grid")?
-        .split(',')
-        .collect();
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| *h == name)
-            .with_context(|| format!("reference grid: no column {name}"))
-    };
-    let (cs, ca, ck, csil, cfit, cp, cn) = (
-        col("space")?,
-        col("algorithm")?,
-        col("k")?,
-        col("silhouette")?,
-        col("fit_seconds")?,
-        col("param")?,
-        col("noise_frac")?,
-    );
-    let mut rows = Vec::new();
-    for (i, line) in lines.enumerate() {
-        let f: Vec<&str> = line.split(',').collect();
-        if f.len() != header.len() {
-            bail!("reference grid line {}: {} fields", i + 2, f.len());
-        }
-        let engine = match f[ca] {
-            "hclust_ward" => "ward",
-            other => other,
-        };
-        rows.push(RefRow {
-            space: f[cs].to_string(),
-            engine: engine.to_string(),
-            k: f[ck]
-                .parse()
-                .with_context(|| format!("line {}: k", i + 2))?,
-            silhouette: f[csil].parse().ok(),
-            fit_seconds: f[cfit].parse().unwrap_or(f64::NAN),
-            param: f[cp].to_string(),
-            noise_frac: f[cn].parse().ok(),
-        });
-    }
-    Ok(rows)
-}
-
-/// scikit-learn's KMeans inertia (n_init 10) on the scaled features, by k.
-pub fn read_kmeans_inertia(path: &Path) -> Result<BTreeMap<usize, f64>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines
-        .next()
-        .context("empty kmeans_gmm.csv")?
-        .split(',')
-        .collect();
-    let ci = header
-        .iter()
-        .position(|h| *h == "input")
-        .context("no input")?;
-    let ck = header.iter().position(|h| *h == "k").context("no k")?;
-    let cv = header
-        .iter()
-        .position(|h| *h == "kmeans_inertia")
-        .context("no kmeans_inertia")?;
-    let mut out = BTreeMap::new();
-    for line in lines {
-        let f: Vec<&str> = line.split(',').collect();
-        if f.get(ci) == Some(&"scaled_features") {
-            out.insert(f[ck].parse()?, f[cv].parse()?);
-        }
-    }
-    Ok(out)
-}
 
 /// One line of the comparison.
 #[derive(Debug, Clone)]
@@ -180,7 +71,7 @@ fn fmt(v: Option<f64>) -> String {
 /// Compares the cells of a run with the Python grid.
 pub fn compare(
     cells: &[Cell],
-    reference: &[RefRow],
+    reference: &[PyRow],
     inertia: &BTreeMap<usize, f64>,
     expected_cells: Option<usize>,
 ) -> Outcome {
@@ -419,17 +310,14 @@ pub fn print(o: &Outcome) {
     }
 }
 
-fn default_fixtures() -> PathBuf {
-    let shared = std::env::var_os("INSIDERS_SHARED").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
-        PathBuf::from,
-    );
-    shared.join("fixtures")
+/// The shared fixtures folder.
+pub fn default_fixtures() -> std::path::PathBuf {
+    crate::shared_dir().join("fixtures")
 }
 
 /// The number of cells a config plans (spaces × (k-engines × ks + other engines × points)).
 fn expected_cells(manifest: &serde_json::Value) -> Option<usize> {
-    let cfg: crate::grid::GridConfig =
+    let cfg: crate::config::GridConfig =
         serde_json::from_value(manifest.get("config")?.clone()).ok()?;
     if manifest.get("quick")?.as_bool()? {
         return None;
@@ -437,7 +325,7 @@ fn expected_cells(manifest: &serde_json::Value) -> Option<usize> {
     let nk = cfg.k_max + 1 - cfg.k_min;
     let mut per_space = 0;
     for e in &cfg.engines {
-        let points = crate::grid::param_points(e).ok()?;
+        let points = crate::config::param_points(e).ok()?;
         for p in points {
             let needs_k = insiders_engines::build(&e.name, &p).ok()?.caps().needs_k;
             per_space += if needs_k { nk } else { 1 };
@@ -446,28 +334,12 @@ fn expected_cells(manifest: &serde_json::Value) -> Option<usize> {
     Some(per_space * cfg.spaces.len())
 }
 
-/// `cargo xtask grid-check RUN [--fixtures DIR]`.
-pub fn main(args: &[String]) -> Result<()> {
-    let mut run = None;
-    let mut fixtures = default_fixtures();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--fixtures" => {
-                fixtures = PathBuf::from(it.next().context("--fixtures needs a value")?);
-            }
-            s if s.starts_with('-') => bail!("grid-check: unknown argument `{s}`"),
-            s => run = Some(PathBuf::from(s)),
-        }
-    }
-    let run = run.context("usage: cargo xtask grid-check RUN [--fixtures DIR]")?;
-    let cells: Vec<Cell> = serde_json::from_slice(
-        &std::fs::read(run.join("results.json"))
-            .with_context(|| format!("reading {}/results.json", run.display()))?,
-    )?;
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(run.join("manifest.json"))?)?;
-    let reference = read_reference_grid(&fixtures.join("reference_grid.csv"))?;
+/// Checks the run folder `run` against the Python grid in `fixtures`; prints the
+/// comparison table and the stage timings; fails listing every failed check.
+pub fn check_run(run: &Path, fixtures: &Path) -> Result<Outcome, GridError> {
+    let cells = crate::results::read_json(&run.join("results.json"))?;
+    let manifest: serde_json::Value = crate::read_json(&run.join("manifest.json"))?;
+    let reference = crate::python::read(&fixtures.join("reference_grid.csv"))?;
     let inertia = read_kmeans_inertia(&fixtures.join("kmeans_gmm.csv"))?;
     let o = compare(&cells, &reference, &inertia, expected_cells(&manifest));
     print(&o);
@@ -486,18 +358,14 @@ pub fn main(args: &[String]) -> Result<()> {
         }
     }
     if !o.failures.is_empty() {
-        bail!(
-            "{} check(s) failed:\n  {}",
-            o.failures.len(),
-            o.failures.join("\n  ")
-        );
+        return Err(GridError::CheckFailed(o.failures));
     }
     println!(
         "\nall checks passed ({} cells, {} compared)",
         cells.len(),
         o.lines.len()
     );
-    Ok(())
+    Ok(o)
 }
 
 #[cfg(test)]
@@ -518,13 +386,15 @@ mod tests {
         c
     }
 
-    fn reference(engine: &str, k: usize, sil: f64) -> RefRow {
-        RefRow {
+    fn reference(engine: &str, k: usize, sil: f64) -> PyRow {
+        PyRow {
             space: "features".into(),
             engine: engine.into(),
+            algorithm: engine.into(),
             k,
             silhouette: Some(sil),
-            fit_seconds: 0.1,
+            fit_seconds: Some(0.1),
+            score_seconds: None,
             param: String::new(),
             noise_frac: Some(0.0),
         }
@@ -554,12 +424,18 @@ mod tests {
 
     #[test]
     fn the_reference_grid_parses() {
-        let Some(dir) = Some(default_fixtures()).filter(|d| d.is_dir()) else {
+        let dir = default_fixtures();
+        if !dir.is_dir() {
+            assert!(
+                std::env::var("CI").is_err(),
+                "{} is missing (CI: a missing data set is a failure)",
+                dir.display()
+            );
             return;
-        };
-        let rows = read_reference_grid(&dir.join("reference_grid.csv")).unwrap();
+        }
+        let rows = crate::python::read(&dir.join("reference_grid.csv")).unwrap();
         assert_eq!(rows.len(), 345);
-        let d: Vec<&RefRow> = rows.iter().filter(|r| r.engine == "dbscan").collect();
+        let d: Vec<&PyRow> = rows.iter().filter(|r| r.engine == "dbscan").collect();
         assert_eq!(d.len(), 30);
         assert!(d.iter().all(|r| r.param_value("min_samples") == Some(5.0)));
         let m: Vec<f64> = d[..6].iter().filter_map(|r| r.eps_factor()).collect();

@@ -1,0 +1,170 @@
+//! The one pipeline: a data source and the `insiders.toml` settings ([`Config`]) to the
+//! invoice lines, the cleaning with its row accounting, the customer table and the model
+//! matrix (the selected features, scaled). `insiders run`, `insiders features`, the grid
+//! and the later stages all start here, so a setting changed in the configuration changes
+//! the same table everywhere.
+//!
+//! ```text
+//! Source --load--> Loaded --clean--> Cleaned --customer_table--> CustomerTable
+//!        \_______________ prepare() _______________/      --model_matrix()--> ModelMatrix
+//! ```
+
+pub mod config;
+
+pub use config::{Config, FeatureOptions, SynthOptions};
+
+use insiders_core::Matrix;
+use insiders_features::{Cleaned, CustomerTable, FeaturesError, Scaler, clean, customer_table};
+use insiders_ingest::{IngestError, Loaded, read_bytes, read_path};
+use std::path::{Path, PathBuf};
+
+/// What can go wrong between a data source and the model matrix.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// A configuration file could not be read.
+    #[error("reading {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A configuration is not valid TOML for its schema (the message names the key).
+    #[error("in {path}: {source}")]
+    Config {
+        path: String,
+        source: Box<toml::de::Error>,
+    },
+    /// The invoice lines could not be read.
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    /// Cleaning, features or scaling failed.
+    #[error(transparent)]
+    Features(#[from] FeaturesError),
+    /// The synthetic shop could not be generated.
+    #[error(transparent)]
+    Synth(#[from] insiders_synth::SynthError),
+}
+
+/// Where the invoice lines come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// A file (CSV, gzip CSV or xlsx), read with the configuration's `[input]` options.
+    File(PathBuf),
+    /// The built-in seeded synthetic shop of the configuration's `[synth]` size and seed.
+    Synthetic,
+}
+
+impl Source {
+    /// `Some(path)`: that file; `None`: the built-in synthetic shop.
+    pub fn from_option(path: Option<&Path>) -> Source {
+        path.map_or(Source::Synthetic, |p| Source::File(p.to_path_buf()))
+    }
+}
+
+/// Reads the invoice lines of `source`.
+pub fn load(source: &Source, cfg: &Config) -> Result<Loaded, PipelineError> {
+    match source {
+        Source::File(p) => Ok(read_path(p, &cfg.input)?),
+        Source::Synthetic => {
+            let shop_cfg = insiders_synth::ShopConfig {
+                customers: cfg.synth.customers,
+                seed: cfg.seed,
+                ..Default::default()
+            };
+            let shop = insiders_synth::generate(&shop_cfg)?;
+            let name = format!(
+                "synthetic shop ({} customers, seed {})",
+                cfg.synth.customers, cfg.seed
+            );
+            Ok(read_bytes(Path::new(&name), shop.csv, &cfg.input)?)
+        }
+    }
+}
+
+/// The invoice lines, their cleaning (with the row accounting) and the customer table.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The lines as read, with the read report (rejects, format, encoding).
+    pub loaded: Loaded,
+    /// The kept rows and the row accounting.
+    pub cleaned: Cleaned,
+    /// One row per customer, ascending `customer_id`, the 11 features.
+    pub table: CustomerTable,
+}
+
+/// Reads, cleans and aggregates `source` under `cfg`; `stage` is told each step's name
+/// (progress on a terminal).
+pub fn prepare(
+    source: &Source,
+    cfg: &Config,
+    stage: &dyn Fn(&str),
+) -> Result<Prepared, PipelineError> {
+    stage("reading invoice lines");
+    let loaded = load(source, cfg)?;
+    stage("cleaning");
+    let cleaned = clean(&loaded.lines, &loaded.report, &cfg.cleaning)?;
+    stage("computing customer features");
+    let table = customer_table(&loaded.lines, &cleaned)?;
+    Ok(Prepared {
+        loaded,
+        cleaned,
+        table,
+    })
+}
+
+/// The model matrix: the configuration's selected features, scaled by its scaler.
+#[derive(Debug, Clone)]
+pub struct ModelMatrix {
+    /// The customer ids, one per row, as text (the first column of matrix files).
+    pub ids: Vec<String>,
+    /// The selected features, one per column.
+    pub names: Vec<String>,
+    /// The fitted scaler (reusable on other tables).
+    pub scaler: Scaler,
+    /// Customers x selected features, scaled.
+    pub x: Matrix,
+}
+
+/// Fits the configured scaler on `table`'s selected features and scales them.
+pub fn model_matrix(table: &CustomerTable, cfg: &Config) -> Result<ModelMatrix, PipelineError> {
+    let selected = cfg.selected();
+    let scaler = Scaler::fit(cfg.features.scaler, table, &selected)?;
+    let x = scaler.transform(table)?;
+    Ok(ModelMatrix {
+        ids: table.customer_id.iter().map(u32::to_string).collect(),
+        names: cfg.features.selected.clone(),
+        scaler,
+        x,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_source_is_the_synthetic_shop_and_scaling_follows_the_config() {
+        let mut cfg = Config::default();
+        cfg.synth.customers = 300;
+        let p = prepare(&Source::Synthetic, &cfg, &|_| {}).unwrap();
+        assert!(p.table.len() >= 300, "{} customers", p.table.len());
+        let m = model_matrix(&p.table, &cfg).unwrap();
+        assert_eq!(m.x.nrows(), p.table.len());
+        assert_eq!(m.names, cfg.features.selected);
+        // Min-max (the default): every column spans [0, 1].
+        for c in m.x.columns() {
+            let lo = c.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = c.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            assert_eq!((lo, hi), (0.0, 1.0));
+        }
+        cfg.features.scaler = insiders_features::ScalerKind::Standard;
+        let s = model_matrix(&p.table, &cfg).unwrap();
+        let mean = s.x.column(0).sum() / s.x.nrows() as f64;
+        assert!(mean.abs() < 1e-12, "standard scaling centres: mean {mean}");
+    }
+
+    #[test]
+    fn a_missing_config_file_names_the_path() {
+        let e = Config::load(Path::new("/nonexistent/insiders.toml")).unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/insiders.toml"), "{e}");
+    }
+}
