@@ -3,8 +3,8 @@
 //! seed give the same bytes (timings live in `run.json`, never here).
 
 use crate::actions::{Action, Hypothesis};
+use crate::membership_stability::Stability;
 use crate::profile::{ClusterProfile, Contrast};
-use crate::stability::Stability;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

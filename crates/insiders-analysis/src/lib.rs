@@ -9,13 +9,13 @@ pub mod choice;
 pub mod error;
 pub mod events;
 pub mod guarantee;
+pub mod membership_stability;
 pub mod model;
 pub mod options;
 pub mod profile;
-pub mod report;
 pub mod revenue;
 pub mod rules;
-pub mod stability;
+pub mod run_report;
 
 pub use error::AnalysisError;
 pub use options::{
@@ -24,9 +24,9 @@ pub use options::{
 
 use crate::actions::{Action, Hypothesis, HypothesisInputs};
 use crate::events::DayPurchase;
+use crate::membership_stability::Stability;
 use crate::model::{Fitted, ModelInput};
 use crate::profile::{ClusterProfile, Contrast, Summary};
-use crate::stability::Stability;
 use insiders_core::Matrix;
 use insiders_features::{Cleaned, CustomerTable};
 use insiders_ingest::Transactions;
@@ -218,7 +218,7 @@ pub fn membership_stability(
     seed: u64,
 ) -> Result<Stability, AnalysisError> {
     let revenue = inputs.table.column("gross_revenue")?;
-    stability::stability(
+    membership_stability::stability(
         ModelInput {
             scaled: inputs.scaled,
             names: inputs.selected,

@@ -9,7 +9,7 @@
 //! - [`cell_stability`]: stability as a score (seed and bootstrap ARI per cell);
 //! - [`python`]: the Python grid (`reference_grid.csv`) read once, with our names;
 //! - [`check`]: a run against the Python grid (`insiders grid-check`);
-//! - [`report`]: a run folder as HTML and Markdown with SVG figures (`insiders grid-report`);
+//! - [`grid_report`]: a run folder as HTML and Markdown with SVG figures (`insiders grid-report`);
 //! - [`choice`]: the best cell by stated criteria (`[model.from_grid]` of `insiders run`);
 //! - [`manifest`]: what produced a run (commit, config, versions, machine, timings).
 
@@ -17,9 +17,9 @@ pub mod cell_stability;
 pub mod check;
 pub mod choice;
 pub mod config;
+pub mod grid_report;
 pub mod manifest;
 pub mod python;
-pub mod report;
 pub mod results;
 pub mod run;
 

@@ -2,7 +2,7 @@
 //! `insiders_grid` on the command line (`cargo xtask grid|report|grid-check` call these).
 
 use anyhow::{Context, Result};
-use insiders_grid::report::{Baseline, ReportArgs};
+use insiders_grid::grid_report::{Baseline, ReportArgs};
 use std::path::PathBuf;
 
 /// `insiders grid`.
@@ -122,7 +122,7 @@ pub fn grid_report(a: GridReportCmd) -> Result<()> {
         k: usize::try_from(a.k).context("--k")?,
         out: a.out,
     };
-    insiders_grid::report::run(&args)?;
+    insiders_grid::grid_report::run(&args)?;
     Ok(())
 }
 

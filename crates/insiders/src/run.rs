@@ -10,8 +10,8 @@ use crate::progress::Progress;
 use anyhow::{Context, Result, bail};
 use insiders_analysis::Inputs;
 use insiders_analysis::answers::{Answers, RunInfo};
-use insiders_analysis::report::{FlowRow, ReportInputs};
 use insiders_analysis::rules::MembershipChanges;
+use insiders_analysis::run_report::{FlowRow, ReportInputs};
 use insiders_core::numeric::{FNV_OFFSET, fnv1a};
 use insiders_history::{History, Membership, RunRecord};
 use insiders_ingest::{date, matrix::format_f64, write_atomic};
@@ -239,7 +239,7 @@ pub fn run(a: RunArgs) -> Result<()> {
         &space_cols,
         &seg.fitted.coords,
     );
-    let report = insiders_analysis::report::build(ReportInputs {
+    let report = insiders_analysis::run_report::build(ReportInputs {
         answers: &answers,
         coords: &seg.fitted.coords,
         cluster: &seg.fitted.cluster,

@@ -8,19 +8,10 @@ use insiders_core::{Rng, derive_seed};
 use rayon::prelude::*;
 use serde::Serialize;
 
-/// Jaccard index |A ∩ B| / |A ∪ B| of two membership vectors over the same customers
-/// (1 when both are empty).
+/// Jaccard index |A ∩ B| / |A ∪ B| of two Insider memberships over the same customers:
+/// two refits that both find no Insider agree, so two empty sets count as 1.
 pub fn jaccard(a: &[bool], b: &[bool]) -> f64 {
-    let (mut both, mut any) = (0usize, 0usize);
-    for (&x, &y) in a.iter().zip(b) {
-        both += usize::from(x && y);
-        any += usize::from(x || y);
-    }
-    if any == 0 {
-        1.0
-    } else {
-        both as f64 / any as f64
-    }
+    insiders_core::jaccard_masks(a, b).unwrap_or(1.0)
 }
 
 /// The Jaccard index of the Insiders of each refit against the run's Insiders.
