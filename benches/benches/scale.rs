@@ -5,7 +5,7 @@
 //! Each shop is generated once, outside the measurement; an iteration parses its CSV bytes.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use insiders_benches::prepare;
+use insiders_benches::{cleaning_for, prepare_with};
 use insiders_ingest::{InputOptions, read_bytes};
 use std::hint::black_box;
 use std::path::Path;
@@ -23,12 +23,13 @@ fn scale(c: &mut Criterion) {
             other => panic!("{id}: {other:?}"),
         };
         let customers = shop.truth.len() as u64;
+        let cleaning = cleaning_for(&shop);
         g.throughput(Throughput::Elements(customers));
         let name = format!("{id}.csv");
         g.bench_function(format!("{id}/read+clean+features"), |b| {
             b.iter(|| {
                 let l = read_bytes(Path::new(&name), shop.csv.clone(), &opts).expect("read");
-                black_box(prepare(&l).table.len())
+                black_box(prepare_with(&l, &cleaning).table.len())
             })
         });
     }

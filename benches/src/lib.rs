@@ -22,9 +22,29 @@ pub struct Prepared {
 /// # Panics
 /// When a step fails (a benchmark has no use for a failed run).
 pub fn prepare(l: &Loaded) -> Prepared {
-    let cleaned = clean(&l.lines, &l.report, &CleaningOptions::default()).expect("clean");
+    prepare_with(l, &CleaningOptions::default())
+}
+
+/// Cleaning and customer features with the given cleaning options.
+///
+/// # Panics
+/// When a step fails.
+pub fn prepare_with(l: &Loaded, opts: &CleaningOptions) -> Prepared {
+    let cleaned = clean(&l.lines, &l.report, opts).expect("clean");
     let table = customer_table(&l.lines, &cleaned).expect("features");
     Prepared { cleaned, table }
+}
+
+/// Cleaning options for a synthetic shop: the default, with the ids given to id-less
+/// invoices starting above the shop's largest customer id (the default start, 19000, is
+/// inside the id range of shops of more than about 6,600 customers).
+pub fn cleaning_for(shop: &insiders_datasets::synthetic::Shop) -> CleaningOptions {
+    let largest = shop.truth.iter().map(|t| t.customer_id).max().unwrap_or(0);
+    let default = CleaningOptions::default();
+    CleaningOptions {
+        synthetic_id_start: default.synthetic_id_start.max(largest + 1),
+        ..default
+    }
 }
 
 /// The model matrix: the five selected features, min-max scaled (the canonical scaler).

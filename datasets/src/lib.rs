@@ -109,7 +109,7 @@ pub struct Dataset {
 #[derive(Debug, Clone)]
 pub enum Data {
     /// Invoice lines read by `insiders_ingest` (online-retail).
-    Invoices(insiders_ingest::Loaded),
+    Invoices(Box<insiders_ingest::Loaded>),
     /// A generated shop: its CSV bytes (the UCI format) and ground truth (synthetic).
     Shop(insiders_synth::Shop),
     /// CDNOW's purchase lines.
@@ -145,7 +145,7 @@ impl Dataset {
     /// A missing file ([`DatasetError::Missing`] naming it), or any error of the loader.
     pub fn load(&self) -> Result<Data, DatasetError> {
         Ok(match &self.kind {
-            Kind::OnlineRetail => Data::Invoices(self.invoices(&Default::default())?),
+            Kind::OnlineRetail => Data::Invoices(Box::new(self.invoices(&Default::default())?)),
             Kind::Cdnow => Data::Purchases(cdnow::read(&self.files[0].path)?),
             Kind::Synthetic(p) => Data::Shop(insiders_synth::generate(&p.config())?),
             Kind::Clustbench { battery, name } => {

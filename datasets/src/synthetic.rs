@@ -1,7 +1,7 @@
 //! The synthetic shop presets: seeded configurations of `insiders_synth`, each a registry
 //! entry (`synthetic`, `synthetic-10k`, ...).
 
-use insiders_synth::ShopConfig;
+pub use insiders_synth::{Shop, ShopConfig};
 
 /// A named synthetic shop: the default configuration with another number of customers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
