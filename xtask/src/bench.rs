@@ -420,10 +420,22 @@ mod tests {
             name: "kmeans_gmm".into()
         }));
         assert!(t.iter().any(|b| b.package == "insiders-eval"));
-        // Every declared target has its source file.
+        // The workspace-level whole-pipeline and scale benchmarks (benches/).
+        for name in ["pipeline", "scale"] {
+            assert!(t.contains(&BenchTarget {
+                package: "insiders-benches".into(),
+                name: name.into()
+            }));
+        }
+        // Every declared target has its source file, in its package's benches/.
         for b in &t {
-            let dir = root.join("crates").join(&b.package).join("benches");
-            assert!(dir.join(format!("{}.rs", b.name)).is_file(), "{b:?}");
+            let package_dir = if b.package == "insiders-benches" {
+                root.join("benches")
+            } else {
+                root.join("crates").join(&b.package)
+            };
+            let file = package_dir.join("benches").join(format!("{}.rs", b.name));
+            assert!(file.is_file(), "{b:?}: no {}", file.display());
         }
     }
 
