@@ -34,7 +34,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             dir.join(format!("{stem}.stats.txt")),
             format!("{:#?}\n", shop.stats),
         )?;
-        println!("{stem}: {} lines, {} bytes", shop.stats.lines, shop.stats.bytes);
+        println!(
+            "{stem}: {} lines, {} bytes",
+            shop.stats.lines, shop.stats.bytes
+        );
     }
     Ok(())
 }
