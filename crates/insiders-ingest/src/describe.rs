@@ -42,18 +42,13 @@ pub struct Description {
     pub cancellation_lines: usize,
 }
 
-/// Linear-interpolation quantile of sorted values (pandas' default).
-pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let pos = q * (sorted.len() - 1) as f64;
-    let lo = pos.floor() as usize;
-    let hi = pos.ceil() as usize;
-    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
-}
+/// The quantile of sorted data used here: [`insiders_core::quantile_sorted`] (numpy's
+/// linear rule). Re-exported so that the old path keeps working; new code should call
+/// `insiders_core::quantile_sorted`.
+pub use insiders_core::quantile_sorted;
 
-/// Statistics of a column.
+/// Statistics of a column. Quartiles are [`insiders_core::quantile_sorted`] (numpy's and
+/// pandas' linear rule, to the bit).
 pub fn numeric_stats(column: &str, values: &[f64]) -> NumericStats {
     let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
     v.sort_by(f64::total_cmp);
@@ -246,5 +241,13 @@ mod tests {
             s.skewness
         );
         assert!((s.kurtosis - 3.152).abs() < 1e-12, "{}", s.kurtosis);
+    }
+
+    #[test]
+    fn quartiles_are_numpys_to_the_bit() {
+        // numpy.quantile([0.85, 1.45], 0.75) = 1.3; `a + (b - a) * t` gives 1.2999999999999998.
+        let s = numeric_stats("x", &[1.45, 0.85]);
+        assert_eq!(s.q75, 1.3);
+        assert_eq!(s.q25, 1.0);
     }
 }

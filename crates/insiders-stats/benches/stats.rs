@@ -17,7 +17,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use insiders_core::{Matrix, Rng};
 use insiders_fixtures::read_table;
 use insiders_stats::clv::{BgNbd, CustomerSummary, Event, ForecastConfig, GammaGamma, forecast};
-use insiders_stats::tests::{Statistic, bootstrap_diff_ci, mann_whitney_u};
+use insiders_stats::hypothesis::{Statistic, bootstrap_diff_ci, mann_whitney_u};
 use insiders_stats::tree::{DecisionTree, TreeConfig};
 
 const FEATURES: [&str; 10] = [

@@ -3,7 +3,7 @@
 //! - [`clv`]: customer-lifetime value. BG/NBD and Gamma-Gamma fitted by maximum likelihood,
 //!   a backtest against actuals and a naive baseline, and a forecast of a group's revenue with
 //!   an uncertainty band (question 5: expected revenue of the Insiders in the coming months);
-//! - [`tests`]: Mann-Whitney U with effect sizes, bootstrap confidence intervals of the
+//! - [`hypothesis`]: Mann-Whitney U with effect sizes, bootstrap confidence intervals of the
 //!   difference of means or medians, and the Jaccard index (question 8: evidence that the
 //!   Insiders differ from the rest, and how stable their membership is);
 //! - [`tree`]: a shallow CART classifier whose positive leaves read as plain-language rules
@@ -18,9 +18,9 @@
 
 pub mod clv;
 mod error;
+pub mod hypothesis;
 mod optim;
 mod special;
-pub mod tests;
 pub mod tree;
 
 pub use error::StatsError;

@@ -1,5 +1,6 @@
-//! Special functions and samplers used by the models and tests: `ln Γ`, `erfc`, the normal
-//! tail, sample quantiles, and Gamma / Beta draws from [`insiders_core::Rng`].
+//! Special functions and samplers used by the models and hypothesis tests: `ln Γ`, `erfc`,
+//! the normal tail, and Gamma / Beta draws from [`insiders_core::Rng`] (sample quantiles are
+//! [`insiders_core::quantile_sorted`]).
 //!
 //! Everything here is written for this crate (Rust's standard library has no `lgamma` or
 //! `erfc` on stable), accurate to a few units in the last place over the ranges we use.
@@ -135,27 +136,6 @@ pub fn normal_sf(z: f64) -> f64 {
     0.5 * erfc(z / std::f64::consts::SQRT_2)
 }
 
-/// The `q`-quantile (`0 <= q <= 1`) of sorted data by linear interpolation between order
-/// statistics (numpy's default `method="linear"`, Hyndman & Fan type 7).
-///
-/// `sorted` must be non-empty and ascending (callers guarantee it).
-pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
-    let n = sorted.len();
-    if n == 0 {
-        return f64::NAN;
-    }
-    let h = (n - 1) as f64 * q.clamp(0.0, 1.0);
-    let lo = h.floor() as usize;
-    let hi = (lo + 1).min(n - 1);
-    let t = h - lo as f64;
-    let (a, b) = (sorted[lo], sorted[hi]);
-    if t >= 0.5 {
-        b - (b - a) * (1.0 - t)
-    } else {
-        a + (b - a) * t
-    }
-}
-
 /// A Gamma(shape, rate) draw (Marsaglia & Tsang 2000; shape < 1 via the `U^{1/shape}` boost).
 pub fn gamma_draw(rng: &mut Rng, shape: f64, rate: f64) -> f64 {
     if shape < 1.0 {
@@ -191,7 +171,7 @@ pub fn beta_draw(rng: &mut Rng, a: f64, b: f64) -> f64 {
 }
 
 #[cfg(test)]
-mod unit {
+mod tests {
     use super::*;
 
     #[test]
@@ -240,15 +220,6 @@ mod unit {
                 "erfc({x}) = {got}, want {want}"
             );
         }
-    }
-
-    #[test]
-    fn quantile_matches_numpy_linear() {
-        let v = [1.0, 2.0, 4.0, 8.0];
-        assert_eq!(quantile_sorted(&v, 0.0), 1.0);
-        assert_eq!(quantile_sorted(&v, 1.0), 8.0);
-        assert!((quantile_sorted(&v, 0.5) - 3.0).abs() < 1e-15);
-        assert!((quantile_sorted(&v, 0.025) - 1.075).abs() < 1e-12);
     }
 
     #[test]

@@ -565,7 +565,7 @@ pub fn format_number(v: f64) -> String {
 }
 
 #[cfg(test)]
-mod unit {
+mod tests {
     use super::*;
     use insiders_core::Matrix;
 

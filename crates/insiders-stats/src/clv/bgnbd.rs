@@ -493,7 +493,7 @@ impl BgNbd {
 }
 
 #[cfg(test)]
-mod unit {
+mod tests {
     use super::*;
 
     fn cdnow() -> BgNbd {

@@ -2,13 +2,13 @@
 
 use std::collections::BTreeSet;
 
-use insiders_core::Rng;
+use insiders_core::{Rng, quantile_sorted};
 use rayon::prelude::*;
 
 use super::{BgNbd, BgNbdFit, CustomerSummary, Event, GammaGamma, GammaGammaFit, summarise};
 use crate::StatsError;
 use crate::optim::{cholesky, numeric_hessian, spd_inverse};
-use crate::special::{beta_draw, gamma_draw, quantile_sorted};
+use crate::special::{beta_draw, gamma_draw};
 
 /// Settings of [`forecast`].
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -286,7 +286,7 @@ impl GammaGamma {
 }
 
 #[cfg(test)]
-mod unit {
+mod tests {
     use super::*;
 
     #[test]

@@ -215,7 +215,7 @@ pub(crate) fn check_summaries(customers: &[CustomerSummary]) -> Result<(), Stats
 }
 
 #[cfg(test)]
-mod unit {
+mod tests {
     use super::*;
 
     #[test]

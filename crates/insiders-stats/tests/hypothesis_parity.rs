@@ -1,4 +1,5 @@
-//! Parity of the statistical tests with scipy 1.17 (`tests/data/make_tests_reference.py`):
+//! Parity of the hypothesis tests (`insiders_stats::hypothesis`) with scipy 1.17
+//! (`tests/data/make_tests_reference.py`):
 //! small hand-made samples with and without ties, and the Insiders of the fixtures (Ward,
 //! k = 10 on the study's tree space; the cluster of highest mean gross revenue) against the
 //! rest of the base.
@@ -8,7 +9,9 @@
 use std::path::PathBuf;
 
 use insiders_fixtures::{fixture, read_table};
-use insiders_stats::tests::{Statistic, bootstrap_diff_ci, effect_sizes, jaccard, mann_whitney_u};
+use insiders_stats::hypothesis::{
+    Statistic, bootstrap_diff_ci, effect_sizes, jaccard, mann_whitney_u,
+};
 
 fn reference() -> serde_json::Value {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/tests_reference.json");

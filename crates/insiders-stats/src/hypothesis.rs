@@ -11,7 +11,7 @@
 //!
 //! # Example
 //! ```
-//! use insiders_stats::tests::{Statistic, bootstrap_diff_ci, jaccard, mann_whitney_u};
+//! use insiders_stats::hypothesis::{Statistic, bootstrap_diff_ci, jaccard, mann_whitney_u};
 //!
 //! let insiders = [120.0, 340.0, 95.0, 410.0, 280.0, 150.0];
 //! let rest = [20.0, 35.0, 95.0, 12.0, 60.0, 41.0, 18.0];
@@ -25,12 +25,12 @@
 //! # Ok::<(), insiders_stats::StatsError>(())
 //! ```
 
-use insiders_core::Rng;
+use insiders_core::{Rng, jaccard_sorted, quantile_sorted};
 use rayon::prelude::*;
 
 use crate::StatsError;
 use crate::error::check_sample;
-use crate::special::{normal_sf, quantile_sorted};
+use crate::special::normal_sf;
 
 /// Effect sizes of group `x` against group `y`, all functions of the pairwise comparisons
 /// `(x_i, y_j)`.
@@ -309,7 +309,8 @@ pub fn bootstrap_diff_ci(
     })
 }
 
-/// The Jaccard index `|A ∩ B| / |A ∪ B|` of two id sets (duplicates ignored).
+/// The Jaccard index `|A ∩ B| / |A ∪ B|` of two id sets given as unsorted lists (duplicates
+/// ignored): [`insiders_core::jaccard_sorted`] of the sorted, deduplicated lists.
 ///
 /// # Errors
 /// [`StatsError::Empty`] when both sets are empty (the index is undefined).
@@ -320,28 +321,13 @@ pub fn jaccard<T: Ord + Copy>(a: &[T], b: &[T]) -> Result<f64, StatsError> {
     a.dedup();
     b.sort_unstable();
     b.dedup();
-    if a.is_empty() && b.is_empty() {
-        return Err(StatsError::Empty {
-            what: "both id sets",
-        });
-    }
-    let (mut i, mut j, mut inter) = (0, 0, 0usize);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                inter += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    Ok(inter as f64 / (a.len() + b.len() - inter) as f64)
+    jaccard_sorted(&a, &b).ok_or(StatsError::Empty {
+        what: "both id sets",
+    })
 }
 
 #[cfg(test)]
-mod unit {
+mod tests {
     use super::*;
 
     #[test]

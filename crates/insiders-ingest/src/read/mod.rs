@@ -1,0 +1,160 @@
+//! Reading invoice lines from CSV (plain or gzip) and Excel workbooks.
+//!
+//! The published copies of the data are recognised by their headers and value formats
+//! (see `docs/data-formats.md`). CSV bodies are split into chunks at record boundaries
+//! (quote-aware) and parsed in parallel; chunks are merged in file order, so the result
+//! (including interned ids, which follow first appearance) does not depend on the thread count.
+//!
+//! The entry points are [`read_path`] and [`read_bytes`]; the format is chosen from the
+//! options, the zip signature or the extension (xlsx, read by [`crate::xlsx`]), and the gzip
+//! signature (streamed CSV) or else plain CSV. `detect` recognises the copy, `values` parses
+//! row values, `record` turns CSV records into lines, `csv` and `gzip` are the two CSV paths.
+
+mod csv;
+mod detect;
+mod gzip;
+mod record;
+mod values;
+
+pub use detect::Field;
+pub(crate) use detect::{date_offset, describe_source, map_columns, resolve_date_format};
+pub(crate) use values::{
+    customer_from_f64, parse_customer, parse_date, parse_price, parse_quantity,
+};
+
+use crate::error::IngestError;
+use crate::options::{Encoding, InputFormat, InputOptions};
+use crate::transactions::Transactions;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A skipped row (with `on_bad_row = skip`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reject {
+    /// Where: `line 17` or `sheet Sheet1, cell E17`.
+    pub location: String,
+    /// The column concerned.
+    pub column: String,
+    /// The reason class (counted in the row accounting).
+    pub reason: String,
+    /// The full message.
+    pub detail: String,
+    /// The row's fields, comma-joined.
+    pub record: String,
+}
+
+/// What a read found out about its input.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReadReport {
+    /// The file read (or the name of an in-memory source).
+    pub path: String,
+    /// The published copy recognised (or `custom`).
+    pub source: String,
+    /// The date format used.
+    pub date_format: String,
+    /// The text encoding used.
+    pub encoding: String,
+    /// Days added to every date.
+    pub date_offset_days: i64,
+    /// Data rows read (header excluded), kept or rejected.
+    pub rows_read: u64,
+    /// Rows rejected at parse time, by reason.
+    pub rejected: BTreeMap<String, u64>,
+    /// The rejected rows themselves (for the rejects file).
+    #[serde(skip)]
+    pub rejects: Vec<Reject>,
+}
+
+/// Invoice lines and the report of their read.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub lines: Transactions,
+    pub report: ReadReport,
+}
+
+/// Reads a file of invoice lines (CSV, gzip-compressed CSV, or xlsx).
+pub fn read_path(path: &Path, opts: &InputOptions) -> Result<Loaded, IngestError> {
+    let bytes = std::fs::read(path).map_err(|e| IngestError::io(path, e))?;
+    read_bytes(path, bytes, opts)
+}
+
+/// Reads invoice lines from bytes; `name` is used in messages.
+pub fn read_bytes(name: &Path, bytes: Vec<u8>, opts: &InputOptions) -> Result<Loaded, IngestError> {
+    if bytes.is_empty() {
+        return Err(IngestError::Empty {
+            path: name.to_path_buf(),
+        });
+    }
+    let is_zip = bytes.starts_with(b"PK\x03\x04");
+    let ext_xlsx = name
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "xlsx" | "xlsm" | "xls"));
+    let format = match opts.format {
+        InputFormat::Auto if is_zip || ext_xlsx => InputFormat::Xlsx,
+        InputFormat::Auto => InputFormat::Csv,
+        f => f,
+    };
+    match format {
+        InputFormat::Xlsx => crate::xlsx::read_xlsx(name, bytes, opts),
+        _ => {
+            if crate::gz::is_gzip(&bytes) {
+                gzip::read_csv_gz(name, bytes, opts)
+            } else {
+                csv::read_csv(name, &bytes, opts)
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn finish(
+    path: &Path,
+    lines: Transactions,
+    rows_read: u64,
+    rejects: Vec<Reject>,
+    source: String,
+    date_spec: &str,
+    opts: &InputOptions,
+    offset_days: i64,
+) -> Result<Loaded, IngestError> {
+    if rows_read == 0 {
+        return Err(IngestError::NoRows {
+            path: PathBuf::from(path),
+        });
+    }
+    let mut rejected = BTreeMap::new();
+    for r in &rejects {
+        *rejected.entry(r.reason.clone()).or_insert(0) += 1;
+    }
+    let encoding = match opts.encoding {
+        Encoding::Auto => "auto (UTF-8, ISO-8859-1 where not UTF-8)",
+        Encoding::Utf8 => "UTF-8",
+        Encoding::Latin1 => "ISO-8859-1",
+    };
+    Ok(Loaded {
+        lines,
+        report: ReadReport {
+            path: path.display().to_string(),
+            source,
+            date_format: date_spec.to_string(),
+            encoding: encoding.to_string(),
+            date_offset_days: offset_days,
+            rows_read,
+            rejected,
+            rejects,
+        },
+    })
+}
+
+/// Writes rejected rows as CSV: `location,column,reason,detail,record`.
+pub fn write_rejects(rejects: &[Reject], w: impl std::io::Write) -> Result<(), ::csv::Error> {
+    let mut wr = ::csv::Writer::from_writer(w);
+    wr.write_record(["location", "column", "reason", "detail", "record"])?;
+    for r in rejects {
+        wr.write_record([&r.location, &r.column, &r.reason, &r.detail, &r.record])?;
+    }
+    wr.flush()?;
+    Ok(())
+}
