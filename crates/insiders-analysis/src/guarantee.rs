@@ -8,7 +8,7 @@ use crate::profile::Summary;
 use insiders_core::derive_seed;
 use insiders_features::CustomerTable;
 use insiders_stats::StatsError;
-use insiders_stats::tests::{Statistic, bootstrap_diff_ci, mann_whitney_u};
+use insiders_stats::hypothesis::{Statistic, bootstrap_diff_ci, mann_whitney_u};
 
 /// The features compared (revenue, frequency, recency, returns and two more of volume).
 pub const TESTED_FEATURES: [&str; 6] = [

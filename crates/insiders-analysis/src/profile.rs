@@ -29,7 +29,7 @@ impl Summary {
     pub fn of(values: impl Iterator<Item = f64>) -> Summary {
         let mut v: Vec<f64> = values.filter(|x| x.is_finite()).collect();
         v.sort_by(f64::total_cmp);
-        let q = |p| insiders_ingest::describe::quantile_sorted(&v, p);
+        let q = |p| insiders_core::quantile_sorted(&v, p);
         let mean = if v.is_empty() {
             f64::NAN
         } else {

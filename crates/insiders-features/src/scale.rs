@@ -29,7 +29,7 @@ pub struct Scaler {
 }
 
 fn sorted_quantile(v: &[f64], q: f64) -> f64 {
-    insiders_ingest::describe::quantile_sorted(v, q)
+    insiders_core::quantile_sorted(v, q)
 }
 
 impl Scaler {
