@@ -30,7 +30,9 @@ use serde::{Deserialize, Serialize};
 /// The embedders this module registers.
 pub const SPECS: &[EmbedderSpec] = &[EmbedderSpec {
     name: "forest",
+    aliases: &["tree"],
     about: "tree space: random-forest leaves (target required) embedded by UMAP",
+    supervised: true,
     build: build_forest,
 }];
 

@@ -14,7 +14,9 @@ use std::collections::BTreeMap;
 /// The embedders this module registers.
 pub const SPECS: &[EmbedderSpec] = &[EmbedderSpec {
     name: "pca",
+    aliases: &[],
     about: "principal components of the (centred) input; all components by default",
+    supervised: false,
     build: build_pca,
 }];
 

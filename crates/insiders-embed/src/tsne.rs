@@ -57,7 +57,9 @@ pub use bh::LEAF_SIZE;
 /// The embedders this module registers.
 pub const SPECS: &[EmbedderSpec] = &[EmbedderSpec {
     name: "tsne",
+    aliases: &[],
     about: "t-SNE (Barnes-Hut), scikit-learn's defaults: 2-D, perplexity 30, PCA init; cannot place new points",
+    supervised: false,
     build: build_tsne,
 }];
 

@@ -35,7 +35,9 @@ use std::collections::BTreeMap;
 /// The embedders this module registers.
 pub const SPECS: &[EmbedderSpec] = &[EmbedderSpec {
     name: "umap",
+    aliases: &[],
     about: "UMAP (McInnes et al. 2018): fuzzy kNN graph laid out by seeded SGD; reproducible",
+    supervised: false,
     build: build_umap,
 }];
 
