@@ -1,5 +1,5 @@
 //! Embedding spaces behind the [`insiders_core::Embedder`] contract:
-//! PCA, UMAP, t-SNE and the random-forest leaf ("tree") space.
+//! PCA, UMAP, t-SNE and the random-forest leaf space (`forest`, alias `tree`).
 //!
 //! [`registry`] lists every embedder; [`space::fit_space`] builds a space (identity or a
 //! registered embedder, with the target column of a supervised one) from a named feature
