@@ -43,6 +43,7 @@
 
 pub mod affinity;
 mod bh;
+mod kernel;
 mod optimize;
 
 use crate::knn::{self, Metric};
