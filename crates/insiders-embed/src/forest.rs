@@ -38,14 +38,14 @@ pub const SPECS: &[EmbedderSpec] = &[EmbedderSpec {
 }];
 
 fn build_forest(table: &toml::Table) -> Result<Box<dyn Embedder>, Error> {
-    let params: ForestSpaceParams = insiders_core::params::from_table(table)?;
+    let params: ForestSpaceParams = crate::params::from_table(table)?;
     params.validate()?;
     Ok(Box::new(ForestSpace { params }))
 }
 
 /// How leaf vectors are compared in the forest space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum LeafMode {
     /// Leaf numbers compared with the Hamming distance: `1 - random-forest proximity`
     /// (the share of trees in which two rows share a leaf).

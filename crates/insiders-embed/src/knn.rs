@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 /// A distance between two rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Metric {
     /// Square root of the sum of squared differences.
     #[default]
@@ -368,7 +368,7 @@ fn hamming_by_shared_values(x: MatrixView<'_>, k: usize) -> Option<Knn> {
 
 /// How [`search`] finds the neighbours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum KnnMethod {
     /// [`exact`] up to [`EXACT_MAX_N`] rows, [`nn_descent`] above.
     #[default]

@@ -7,6 +7,7 @@
 
 pub mod forest;
 pub mod knn;
+mod params;
 pub mod pca;
 pub mod registry;
 pub mod space;

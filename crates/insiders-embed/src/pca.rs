@@ -21,7 +21,7 @@ pub const SPECS: &[EmbedderSpec] = &[EmbedderSpec {
 }];
 
 fn build_pca(table: &toml::Table) -> Result<Box<dyn Embedder>, Error> {
-    let params: PcaParams = insiders_core::params::from_table(table)?;
+    let params: PcaParams = crate::params::from_table(table)?;
     if params.n_components == Some(0) {
         return Err(Error::param("n_components", "must be at least 1"));
     }

@@ -65,7 +65,7 @@ pub const SPECS: &[EmbedderSpec] = &[EmbedderSpec {
 }];
 
 fn build_tsne(table: &toml::Table) -> Result<Box<dyn Embedder>, Error> {
-    let params: TsneParams = insiders_core::params::from_table(table)?;
+    let params: TsneParams = crate::params::from_table(table)?;
     params.validate()?;
     Ok(Box::new(Tsne { params }))
 }
@@ -110,7 +110,7 @@ impl<'de> Deserialize<'de> for LearningRate {
 
 /// How the positions start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Init {
     /// PCA projection, scaled so that the first coordinate has standard deviation `1e-4`
     /// (scikit-learn's default). Falls back to `Random` when that coordinate is constant.
