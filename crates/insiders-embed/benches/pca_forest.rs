@@ -1,4 +1,4 @@
-//! PCA, the random forest and the tree space on the study's input (5,695 customers).
+//! PCA, the random forest and the forest space on the study's input (5,695 customers).
 //!
 //! Inputs come from `../shared/fixtures/scaled_features.csv.gz`; when it is missing, a seeded
 //! synthetic matrix of the same shape stands in (and a message says so).
@@ -8,7 +8,7 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use insiders_core::{Matrix, Rng};
 use insiders_embed::forest::{
-    ForestParams, LeafMode, RandomForest, RandomStream, TreeSpaceParams, tree_space,
+    ForestParams, ForestSpaceParams, LeafMode, RandomForest, RandomStream, forest_space,
 };
 use insiders_embed::pca::fit_pca;
 use std::hint::black_box;
@@ -70,25 +70,26 @@ fn benches(c: &mut Criterion) {
     }
     group.finish();
 
-    let mut group = c.benchmark_group("tree space");
+    let mut group = c.benchmark_group("forest space");
     group.sample_size(10);
     for (name, mode) in [
         ("proximity", LeafMode::Proximity),
         ("compat", LeafMode::Compat),
     ] {
-        let params = TreeSpaceParams {
+        let params = ForestSpaceParams {
             mode,
-            ..TreeSpaceParams::default()
+            ..ForestSpaceParams::default()
         };
-        match tree_space(x4.view(), &y, &params, 42) {
+        match forest_space(x4.view(), &y, &params, 42) {
             Ok(_) => {
                 group.bench_function(format!("forest + UMAP ({name})"), |b| {
                     b.iter(|| {
-                        tree_space(black_box(x4.view()), &y, &params, 42).map(|t| t.leaves[[0, 0]])
+                        forest_space(black_box(x4.view()), &y, &params, 42)
+                            .map(|t| t.leaves[[0, 0]])
                     })
                 });
             }
-            Err(e) => println!("tree space ({name}) skipped: {e}"),
+            Err(e) => println!("forest space ({name}) skipped: {e}"),
         }
     }
     group.finish();

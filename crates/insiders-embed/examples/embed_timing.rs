@@ -1,14 +1,14 @@
 //! Times the embedders on the study's 5,695 x 5 scaled features, one task per run, for CPU
 //! measurements with `/usr/bin/time -v`:
 //!
-//! `cargo run --release -p insiders-embed --example embed_timing -- umap|tsne|forest|treespace [threads] [repeats]`
+//! `cargo run --release -p insiders-embed --example embed_timing -- umap|tsne|forest|forest-sklearn|forest-space [threads] [repeats]`
 //!
 //! Prints the wall time of every repeat and a checksum of the output bits (equal checksums:
 //! bit-identical output).
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
 
 use insiders_core::Matrix;
-use insiders_embed::forest::{ForestParams, RandomForest, TreeSpaceParams, tree_space};
+use insiders_embed::forest::{ForestParams, ForestSpaceParams, RandomForest, forest_space};
 use insiders_embed::tsne::{TsneParams, tsne};
 use insiders_embed::umap::{UmapParams, umap};
 use std::time::Instant;
@@ -73,8 +73,8 @@ fn main() {
                     println!("oob_r2 {:?}", f.oob_r2());
                     checksum(f.predict(x4.view()).unwrap().iter())
                 }
-                "treespace" => checksum(
-                    tree_space(x4.view(), &y, &TreeSpaceParams::default(), 42)
+                "forest-space" => checksum(
+                    forest_space(x4.view(), &y, &ForestSpaceParams::default(), 42)
                         .unwrap()
                         .embedding
                         .coords

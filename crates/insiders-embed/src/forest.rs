@@ -1,10 +1,11 @@
-//! The random-forest regressor and the tree ("forest") space built on its leaves.
+//! The random-forest regressor and the forest space built on its leaves (the study's "tree
+//! space"; registry name `forest`, alias `tree`).
 //!
 //! - [`tree`]: one CART regression tree (squared-error splits, flat node array, scikit-learn's
 //!   node numbering);
 //! - [`RandomForest`]: bootstrap forest of such trees grown in parallel, with out-of-bag R²,
 //!   impurity importances and leaf indices (`apply`);
-//! - [`tree_space`] and the registered embedder `forest`: the forest predicts a target from the
+//! - [`forest_space`] and the registered embedder `forest`: the forest predicts a target from the
 //!   input, every row becomes the vector of leaves it reaches (rows × trees), and UMAP takes
 //!   that matrix to a few dimensions.
 //!
@@ -30,19 +31,21 @@ use serde::{Deserialize, Serialize};
 /// The embedders this module registers.
 pub const SPECS: &[EmbedderSpec] = &[EmbedderSpec {
     name: "forest",
-    about: "tree space: random-forest leaves (target required) embedded by UMAP",
+    aliases: &["tree"],
+    about: "forest space: random-forest leaves (target required) embedded by UMAP",
+    supervised: true,
     build: build_forest,
 }];
 
 fn build_forest(table: &toml::Table) -> Result<Box<dyn Embedder>, Error> {
-    let params: TreeSpaceParams = insiders_core::params::from_table(table)?;
+    let params: ForestSpaceParams = crate::params::from_table(table)?;
     params.validate()?;
     Ok(Box::new(ForestSpace { params }))
 }
 
-/// How leaf vectors are compared in the tree space.
+/// How leaf vectors are compared in the forest space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum LeafMode {
     /// Leaf numbers compared with the Hamming distance: `1 - random-forest proximity`
     /// (the share of trees in which two rows share a leaf).
@@ -52,11 +55,11 @@ pub enum LeafMode {
     Compat,
 }
 
-/// Parameters of the tree space ([`tree_space`], embedder `forest`): the forest's, the leaf
+/// Parameters of the forest space ([`forest_space`], embedder `forest`): the forest's, the leaf
 /// mode and UMAP's.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct TreeSpaceParams {
+pub struct ForestSpaceParams {
     /// Number of trees (100).
     pub n_estimators: usize,
     /// Maximum tree depth; unlimited when absent.
@@ -84,11 +87,11 @@ pub struct TreeSpaceParams {
     pub n_epochs: Option<usize>,
 }
 
-impl Default for TreeSpaceParams {
+impl Default for ForestSpaceParams {
     fn default() -> Self {
         let f = ForestParams::default();
         let u = UmapParams::default();
-        TreeSpaceParams {
+        ForestSpaceParams {
             n_estimators: f.n_estimators,
             max_depth: f.max_depth,
             min_samples_split: f.min_samples_split,
@@ -105,7 +108,7 @@ impl Default for TreeSpaceParams {
     }
 }
 
-impl TreeSpaceParams {
+impl ForestSpaceParams {
     /// The forest part.
     pub fn forest(&self) -> ForestParams {
         ForestParams {
@@ -156,9 +159,9 @@ impl TreeSpaceParams {
     }
 }
 
-/// A computed tree space: the forest, the leaf matrix UMAP saw, and the embedding.
+/// A computed forest space: the forest, the leaf matrix UMAP saw, and the embedding.
 #[derive(Debug, Clone)]
-pub struct TreeSpace {
+pub struct ForestSpaceFit {
     /// The fitted forest.
     pub forest: RandomForest,
     /// Rows × trees: leaf numbers (`proximity`) or scikit-learn node ids (`compat`), as f64.
@@ -168,30 +171,30 @@ pub struct TreeSpace {
     pub embedding: Embedding,
 }
 
-/// The seed UMAP gets inside [`tree_space`]: derived from the master seed, so that UMAP's
+/// The seed UMAP gets inside [`forest_space`]: derived from the master seed, so that UMAP's
 /// stream is unrelated to the trees' (tree `t` uses `derive_seed(seed, t)`).
 pub fn umap_seed(seed: u64) -> u64 {
     derive_seed(seed, 0x756d_6170_u64 << 32)
 }
 
-/// Computes the tree space of `x` for `target`: a [`RandomForest`] fitted with `seed`, its
+/// Computes the forest space of `x` for `target`: a [`RandomForest`] fitted with `seed`, its
 /// leaf matrix on `x`, and UMAP (seeded with [`umap_seed`]`(seed)`) of that matrix.
-pub fn tree_space(
+pub fn forest_space(
     x: MatrixView<'_>,
     target: &[f64],
-    params: &TreeSpaceParams,
+    params: &ForestSpaceParams,
     seed: u64,
-) -> Result<TreeSpace, Error> {
-    insiders_core::on_pool(|| tree_space_here(x, target, params, seed))
+) -> Result<ForestSpaceFit, Error> {
+    insiders_core::on_pool(|| forest_space_here(x, target, params, seed))
 }
 
-/// [`tree_space`] on the current thread (a rayon worker: see [`insiders_core::on_pool`]).
-fn tree_space_here(
+/// [`forest_space`] on the current thread (a rayon worker: see [`insiders_core::on_pool`]).
+fn forest_space_here(
     x: MatrixView<'_>,
     target: &[f64],
-    params: &TreeSpaceParams,
+    params: &ForestSpaceParams,
     seed: u64,
-) -> Result<TreeSpace, Error> {
+) -> Result<ForestSpaceFit, Error> {
     params.validate()?;
     let forest = RandomForest::fit(x, target, &params.forest(), seed)?;
     let ids = match params.mode {
@@ -211,18 +214,18 @@ fn tree_space_here(
     embedding
         .info
         .insert("mean_leaves".into(), forest.mean_leaves());
-    Ok(TreeSpace {
+    Ok(ForestSpaceFit {
         forest,
         leaves,
         embedding,
     })
 }
 
-/// The `forest` embedder (tree space); needs the `target` argument of `fit_transform`.
+/// The `forest` embedder (forest space); needs the `target` argument of `fit_transform`.
 #[derive(Debug, Clone, Default)]
 pub struct ForestSpace {
     /// Its parameters.
-    pub params: TreeSpaceParams,
+    pub params: ForestSpaceParams,
 }
 
 impl Embedder for ForestSpace {
@@ -242,7 +245,7 @@ impl Embedder for ForestSpace {
                 "the forest space is supervised: give the column the forest predicts",
             )
         })?;
-        Ok(tree_space(x, target, &self.params, seed)?.embedding)
+        Ok(forest_space(x, target, &self.params, seed)?.embedding)
     }
 }
 
@@ -265,11 +268,11 @@ mod tests {
         assert!(
             matches!(crate::build("forest", &t), Err(Error::Param { key, .. }) if key == "n_estimators")
         );
-        let p = TreeSpaceParams::default();
+        let p = ForestSpaceParams::default();
         assert_eq!(p.forest(), ForestParams::default());
-        let compat = TreeSpaceParams {
+        let compat = ForestSpaceParams {
             mode: LeafMode::Compat,
-            ..TreeSpaceParams::default()
+            ..ForestSpaceParams::default()
         };
         assert_eq!(compat.forest().rng, RandomStream::Sklearn);
         assert_eq!(compat.umap().metric, Metric::Euclidean);

@@ -14,12 +14,14 @@ use std::collections::BTreeMap;
 /// The embedders this module registers.
 pub const SPECS: &[EmbedderSpec] = &[EmbedderSpec {
     name: "pca",
+    aliases: &[],
     about: "principal components of the (centred) input; all components by default",
+    supervised: false,
     build: build_pca,
 }];
 
 fn build_pca(table: &toml::Table) -> Result<Box<dyn Embedder>, Error> {
-    let params: PcaParams = insiders_core::params::from_table(table)?;
+    let params: PcaParams = crate::params::from_table(table)?;
     if params.n_components == Some(0) {
         return Err(Error::param("n_components", "must be at least 1"));
     }

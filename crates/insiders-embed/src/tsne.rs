@@ -43,6 +43,7 @@
 
 pub mod affinity;
 mod bh;
+mod kernel;
 mod optimize;
 
 use crate::knn::{self, Metric};
@@ -57,12 +58,14 @@ pub use bh::LEAF_SIZE;
 /// The embedders this module registers.
 pub const SPECS: &[EmbedderSpec] = &[EmbedderSpec {
     name: "tsne",
+    aliases: &[],
     about: "t-SNE (Barnes-Hut), scikit-learn's defaults: 2-D, perplexity 30, PCA init; cannot place new points",
+    supervised: false,
     build: build_tsne,
 }];
 
 fn build_tsne(table: &toml::Table) -> Result<Box<dyn Embedder>, Error> {
-    let params: TsneParams = insiders_core::params::from_table(table)?;
+    let params: TsneParams = crate::params::from_table(table)?;
     params.validate()?;
     Ok(Box::new(Tsne { params }))
 }
@@ -107,7 +110,7 @@ impl<'de> Deserialize<'de> for LearningRate {
 
 /// How the positions start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Init {
     /// PCA projection, scaled so that the first coordinate has standard deviation `1e-4`
     /// (scikit-learn's default). Falls back to `Random` when that coordinate is constant.

@@ -35,19 +35,21 @@ use std::collections::BTreeMap;
 /// The embedders this module registers.
 pub const SPECS: &[EmbedderSpec] = &[EmbedderSpec {
     name: "umap",
+    aliases: &[],
     about: "UMAP (McInnes et al. 2018): fuzzy kNN graph laid out by seeded SGD; reproducible",
+    supervised: false,
     build: build_umap,
 }];
 
 fn build_umap(table: &toml::Table) -> Result<Box<dyn Embedder>, Error> {
-    let params: UmapParams = insiders_core::params::from_table(table)?;
+    let params: UmapParams = crate::params::from_table(table)?;
     params.validate()?;
     Ok(Box::new(Umap { params }))
 }
 
 /// How the layout starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum UmapInit {
     /// Eigenvectors of the normalised graph Laplacian (umap-learn's default).
     #[default]

@@ -104,7 +104,7 @@ impl Serialize for MaxFeatures {
 
 /// Where a forest's random numbers come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum RandomStream {
     /// Tree `t` draws its bootstrap and its feature order from
     /// `insiders_core::Rng::new(derive_seed(seed, t))`; inputs split in full `f64` precision,

@@ -38,8 +38,8 @@
 // Loops over the (1 to 3) output axes index several arrays at once.
 #![allow(clippy::needless_range_loop)]
 
+use super::kernel::{Soa, kernel};
 use rayon::prelude::*;
-use wide::f32x4;
 
 /// Largest number of points in a leaf.
 pub const LEAF_SIZE: usize = 16;
@@ -64,62 +64,6 @@ struct Node<const D: usize> {
     /// The node after this subtree in preorder (its first child is the next node).
     next: u32,
     leaf: bool,
-}
-
-/// Interaction partners in `f32` (as scikit-learn's float32 Barnes-Hut), one vector per
-/// axis, with their masses.
-#[derive(Debug, Clone)]
-struct Soa<const D: usize> {
-    cols: [Vec<f32>; D],
-    mass: Vec<f32>,
-}
-
-impl<const D: usize> Soa<D> {
-    fn new() -> Self {
-        Soa {
-            cols: std::array::from_fn(|_| Vec::new()),
-            mass: Vec::new(),
-        }
-    }
-
-    #[inline]
-    fn len(&self) -> usize {
-        self.mass.len()
-    }
-
-    #[inline]
-    fn push(&mut self, c: [f32; D], m: f32) {
-        for a in 0..D {
-            self.cols[a].push(c[a]);
-        }
-        self.mass.push(m);
-    }
-
-    /// Appends the points `ps` relative to `origin`, each of mass 1 (one pass per
-    /// column: no per-point capacity checks).
-    fn extend_relative(&mut self, ps: &[[f64; D]], origin: &[f64; D]) {
-        for a in 0..D {
-            let o = origin[a];
-            self.cols[a].extend(ps.iter().map(|p| (p[a] - o) as f32));
-        }
-        self.mass.extend(std::iter::repeat_n(1.0f32, ps.len()));
-    }
-
-    fn truncate(&mut self, len: usize) {
-        for c in &mut self.cols {
-            c.truncate(len);
-        }
-        self.mass.truncate(len);
-    }
-
-    fn assign(&mut self, other: &Soa<D>) {
-        for a in 0..D {
-            self.cols[a].clear();
-            self.cols[a].extend_from_slice(&other.cols[a]);
-        }
-        self.mass.clear();
-        self.mass.extend_from_slice(&other.mass);
-    }
 }
 
 /// Per-task buffers of the walk.
@@ -680,172 +624,6 @@ impl<const D: usize> Tree<D> {
     }
 }
 
-/// Lanes of the kernel's running sums (one AVX register of `f32`).
-const LANES: usize = 8;
-
-/// Sums an interaction list for one point `p` (in the list's frame):
-/// `(Σ m w² (p - c), Σ m w)` with `w = 1 / (1 + |p - c|²)`. The terms are computed in
-/// `f32` (as scikit-learn's float32 Barnes-Hut), eight partners at a time, each running sum
-/// kept per lane; the eight lane sums are combined pairwise in `f64`, then the tail
-/// partners are added in order. On a CPU with AVX the same arithmetic runs in 256-bit
-/// registers ([`kernel_avx`]), else in SSE2 ones: IEEE add, multiply and divide give the
-/// same bits either way (no fused multiply-add), so the output does not depend on the path.
-#[inline(never)]
-fn kernel<const D: usize>(p: &[f32; D], list: &Soa<D>) -> ([f64; D], f64) {
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx") {
-        // SAFETY: `kernel_avx` only needs AVX, which the CPU has (checked just above).
-        #[allow(unsafe_code)]
-        return unsafe { kernel_avx(p, list) };
-    }
-    kernel_body(p, list)
-}
-
-/// The kernel in 256-bit AVX registers: one register per running sum, the eight lanes
-/// being those of [`kernel_body`] (same operations, same order: the same bits).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx")]
-fn kernel_avx<const D: usize>(p: &[f32; D], list: &Soa<D>) -> ([f64; D], f64) {
-    use std::arch::x86_64::{
-        __m256, _mm256_add_ps, _mm256_div_ps, _mm256_mul_ps, _mm256_set1_ps, _mm256_setzero_ps,
-        _mm256_sub_ps,
-    };
-    let len = list.len();
-    let cols: [&[f32]; D] = std::array::from_fn(|a| &list.cols[a][..len]);
-    let mass = &list.mass[..len];
-    let one = _mm256_set1_ps(1.0);
-    let mut pv = [_mm256_setzero_ps(); D];
-    for a in 0..D {
-        pv[a] = _mm256_set1_ps(p[a]);
-    }
-    let mut sz: __m256 = _mm256_setzero_ps();
-    let mut sf = [_mm256_setzero_ps(); D];
-    let full = len - len % LANES;
-    let mut j = 0;
-    while j < full {
-        let m = load8(&mass[j..j + LANES]);
-        let mut dd = [_mm256_setzero_ps(); D];
-        let mut d2 = _mm256_setzero_ps();
-        for a in 0..D {
-            dd[a] = _mm256_sub_ps(pv[a], load8(&cols[a][j..j + LANES]));
-            d2 = _mm256_add_ps(d2, _mm256_mul_ps(dd[a], dd[a]));
-        }
-        let w = _mm256_div_ps(one, _mm256_add_ps(one, d2));
-        let mw = _mm256_mul_ps(m, w);
-        sz = _mm256_add_ps(sz, mw);
-        let mw2 = _mm256_mul_ps(mw, w);
-        for a in 0..D {
-            sf[a] = _mm256_add_ps(sf[a], _mm256_mul_ps(mw2, dd[a]));
-        }
-        j += LANES;
-    }
-    let mut z = combine8(sz);
-    let mut f = [0.0; D];
-    for a in 0..D {
-        f[a] = combine8(sf[a]);
-    }
-    kernel_tail(p, &cols, mass, full, &mut f, &mut z);
-    (f, z)
-}
-
-/// Eight consecutive `f32` (`v` holds eight) in one AVX register.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx")]
-#[inline]
-fn load8(v: &[f32]) -> std::arch::x86_64::__m256 {
-    std::arch::x86_64::_mm256_setr_ps(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7])
-}
-
-/// `((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7))` in `f64` over the lanes of `v`
-/// (the kernel's sums here, the attraction's in `optimize.rs`).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx")]
-#[inline]
-pub(super) fn combine8(v: std::arch::x86_64::__m256) -> f64 {
-    use std::arch::x86_64::{
-        _mm_add_pd, _mm_cvtsd_f64, _mm_unpackhi_pd, _mm256_add_pd, _mm256_castpd256_pd128,
-        _mm256_castps256_ps128, _mm256_cvtps_pd, _mm256_extractf128_pd, _mm256_extractf128_ps,
-    };
-    let t = _mm256_add_pd(
-        _mm256_cvtps_pd(_mm256_castps256_ps128(v)),
-        _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(v)),
-    );
-    let u = _mm_add_pd(_mm256_castpd256_pd128(t), _mm256_extractf128_pd::<1>(t));
-    _mm_cvtsd_f64(u) + _mm_cvtsd_f64(_mm_unpackhi_pd(u, u))
-}
-
-/// The kernel in 128-bit registers (SSE2): lanes 0–3 and 4–7 of the running sums in two
-/// registers each.
-fn kernel_body<const D: usize>(p: &[f32; D], list: &Soa<D>) -> ([f64; D], f64) {
-    let len = list.len();
-    let cols: [&[f32]; D] = std::array::from_fn(|a| &list.cols[a][..len]);
-    let mass = &list.mass[..len];
-    let pv: [f32x4; D] = std::array::from_fn(|a| f32x4::splat(p[a]));
-    let one = f32x4::splat(1.0);
-    let zero = f32x4::splat(0.0);
-    let mut sz = [zero; 2];
-    let mut sf = [[zero; 2]; D];
-    let full = len - len % LANES;
-    let load = |v: &[f32], j: usize| f32x4::new(std::array::from_fn(|l| v[j + l]));
-    let mut j = 0;
-    while j < full {
-        for h in 0..2 {
-            let k = j + 4 * h;
-            let m = load(mass, k);
-            let mut dd = [zero; D];
-            let mut d2 = zero;
-            for a in 0..D {
-                dd[a] = pv[a] - load(cols[a], k);
-                d2 += dd[a] * dd[a];
-            }
-            let w = one / (one + d2);
-            let mw = m * w;
-            sz[h] += mw;
-            let mw2 = mw * w;
-            for a in 0..D {
-                sf[a][h] += mw2 * dd[a];
-            }
-        }
-        j += LANES;
-    }
-    let combine = |v: &[f32x4; 2]| {
-        let (lo, hi) = (v[0].to_array(), v[1].to_array());
-        let t: [f64; 4] = std::array::from_fn(|l| f64::from(lo[l]) + f64::from(hi[l]));
-        (t[0] + t[2]) + (t[1] + t[3])
-    };
-    let mut z = combine(&sz);
-    let mut f: [f64; D] = std::array::from_fn(|a| combine(&sf[a]));
-    kernel_tail(p, &cols, mass, full, &mut f, &mut z);
-    (f, z)
-}
-
-/// Adds the partners `from..` of a list to the kernel's sums, one by one in order.
-#[inline(always)]
-fn kernel_tail<const D: usize>(
-    p: &[f32; D],
-    cols: &[&[f32]; D],
-    mass: &[f32],
-    from: usize,
-    f: &mut [f64; D],
-    z: &mut f64,
-) {
-    for j in from..mass.len() {
-        let mut dd = [0.0f32; D];
-        let mut d2 = 0.0f32;
-        for a in 0..D {
-            dd[a] = p[a] - cols[a][j];
-            d2 += dd[a] * dd[a];
-        }
-        let w = 1.0 / (1.0 + d2);
-        let mw = mass[j] * w;
-        *z += f64::from(mw);
-        let mw2 = mw * w;
-        for a in 0..D {
-            f[a] += f64::from(mw2 * dd[a]);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -913,34 +691,6 @@ mod tests {
         check::<1>(300);
         check::<2>(700);
         check::<3>(500);
-    }
-
-    /// The AVX kernel and the SSE2 one give the same bits (every list length, so every
-    /// tail length).
-    #[cfg(target_arch = "x86_64")]
-    #[test]
-    fn kernel_paths_agree_bitwise() {
-        if !std::is_x86_feature_detected!("avx") {
-            return;
-        }
-        let mut rng = Rng::new(11);
-        for len in 0..40 {
-            let mut list = Soa::<2>::new();
-            for _ in 0..len {
-                let c = [(rng.normal() * 3.0) as f32, (rng.normal() * 3.0) as f32];
-                list.push(c, (1.0 + rng.below(5) as f64) as f32);
-            }
-            let p = [rng.normal() as f32, rng.normal() as f32];
-            // SAFETY: the CPU has AVX (checked above).
-            #[allow(unsafe_code)]
-            let (fa, za) = unsafe { kernel_avx(&p, &list) };
-            let (fs, zs) = kernel_body(&p, &list);
-            assert_eq!(za.to_bits(), zs.to_bits(), "len {len}");
-            for a in 0..2 {
-                assert_eq!(fa[a].to_bits(), fs[a].to_bits(), "len {len}");
-            }
-            assert!(len == 0 || za > 0.0);
-        }
     }
 
     #[test]

@@ -1,9 +1,11 @@
-//! The tree ("forest") space: random-forest leaves embedded by UMAP. Needs UMAP: a UMAP that
+//! The forest space: random-forest leaves embedded by UMAP. Needs UMAP: a UMAP that
 //! still answers `Unsupported` makes these tests fail, on purpose.
 #![allow(clippy::unwrap_used)] // helpers of tests may unwrap too
 
 use insiders_core::{Error, Matrix, Rng};
-use insiders_embed::forest::{LeafMode, RandomStream, TreeSpace, TreeSpaceParams, tree_space};
+use insiders_embed::forest::{
+    ForestSpaceFit, ForestSpaceParams, LeafMode, RandomStream, forest_space,
+};
 use insiders_embed::knn::{Metric, exact};
 use insiders_fixtures::{fixture, read_table};
 use rayon::prelude::*;
@@ -107,7 +109,7 @@ fn trustworthiness_vs_leaves(leaves: &Matrix, coords: &Matrix, k: usize) -> (f64
 }
 
 #[test]
-fn study_tree_space_is_thread_count_independent_and_reported() {
+fn study_forest_space_is_thread_count_independent_and_reported() {
     let Some(path) = fixture("scaled_features.csv.gz") else {
         return;
     };
@@ -115,12 +117,12 @@ fn study_tree_space_is_thread_count_independent_and_reported() {
     let (n, d, v) = t.matrix(&["x1", "x2", "x3", "x4"]);
     let x = Matrix::from_shape_vec((n, d), v).unwrap();
     let y = t.column("x0");
-    let params = TreeSpaceParams::default();
+    let params = ForestSpaceParams::default();
     let run = |threads| {
         in_pool(threads, || {
             let t0 = std::time::Instant::now();
-            let s = tree_space(x.view(), &y, &params, 42)
-                .unwrap_or_else(|e| panic!("tree space failed (is UMAP implemented?): {e}"));
+            let s = forest_space(x.view(), &y, &params, 42)
+                .unwrap_or_else(|e| panic!("forest space failed (is UMAP implemented?): {e}"));
             (s, t0.elapsed())
         })
     };
@@ -131,7 +133,7 @@ fn study_tree_space_is_thread_count_independent_and_reported() {
     assert_eq!(
         bits(&s1.embedding.coords),
         bits(&s2.embedding.coords),
-        "tree space differs between 1 and 2 threads"
+        "forest space differs between 1 and 2 threads"
     );
     assert_eq!(s1.embedding.info, s2.embedding.info);
     assert_eq!(s1.embedding.coords.dim(), (n, 2));
@@ -142,7 +144,7 @@ fn study_tree_space_is_thread_count_independent_and_reported() {
     }
     let (tw_index, tw) = trustworthiness_vs_leaves(&s1.leaves, &s1.embedding.coords, 15);
     println!(
-        "tree space (proximity, seed 42): trustworthiness vs the leaf space (Hamming, k = 15) \
+        "forest space (proximity, seed 42): trustworthiness vs the leaf space (Hamming, k = 15) \
          {tw:.4} (ties share their best rank), {tw_index:.4} (ties by row index); \
          oob_r2 {:.4}, train_r2 {:.4}, mean_depth {:.2}, mean_leaves {:.2}; \
          {t1:?} on 1 thread, {t2:?} on 2 (test profile)",
@@ -156,10 +158,10 @@ fn study_tree_space_is_thread_count_independent_and_reported() {
     );
 }
 
-/// Two clusters of customers with different targets: in both modes the tree space is finite,
+/// Two clusters of customers with different targets: in both modes the forest space is finite,
 /// has the asked dimension, and keeps the two groups apart.
 #[test]
-fn small_tree_space_in_both_modes() {
+fn small_forest_space_in_both_modes() {
     let mut rng = Rng::new(11);
     let n = 240;
     let x = Matrix::from_shape_fn((n, 3), |(i, j)| {
@@ -170,17 +172,17 @@ fn small_tree_space_in_both_modes() {
         .map(|i| if i < n / 2 { 1.0 } else { 5.0 } + 0.1 * rng.normal())
         .collect();
     for mode in [LeafMode::Proximity, LeafMode::Compat] {
-        let params = TreeSpaceParams {
+        let params = ForestSpaceParams {
             n_estimators: 20,
             mode,
             n_epochs: Some(100),
-            ..TreeSpaceParams::default()
+            ..ForestSpaceParams::default()
         };
-        let TreeSpace {
+        let ForestSpaceFit {
             forest,
             leaves,
             embedding,
-        } = tree_space(x.view(), &y, &params, 5).unwrap();
+        } = forest_space(x.view(), &y, &params, 5).unwrap();
         assert_eq!(leaves.dim(), (n, 20));
         assert_eq!(embedding.coords.dim(), (n, 2));
         assert!(embedding.coords.iter().all(|v| v.is_finite()));
@@ -197,11 +199,11 @@ fn small_tree_space_in_both_modes() {
         }
         // The compat default is scikit-learn's stream (f32 inputs): same forest as asking for it.
         if mode == LeafMode::Compat {
-            let explicit = TreeSpaceParams {
+            let explicit = ForestSpaceParams {
                 rng: Some(RandomStream::Sklearn),
                 ..params.clone()
             };
-            let again = tree_space(x.view(), &y, &explicit, 5).unwrap();
+            let again = forest_space(x.view(), &y, &explicit, 5).unwrap();
             assert_eq!(again.forest, forest);
         }
         // The two groups stay apart: each point's 10 nearest embedded neighbours are mostly
