@@ -33,51 +33,31 @@ fn step_seeds(seed: u64) -> (u64, u64) {
     (derive_seed(seed, 1), derive_seed(seed, 2))
 }
 
-/// Embeds the model input into the configured space.
+/// Embeds the model input into the configured space (the one rule of
+/// [`insiders_embed::fit_space`]: a supervised space predicts `space_target` from the other
+/// selected features; the others embed every selected feature).
 pub fn fit_space(
     input: ModelInput<'_>,
     opts: &ModelOptions,
     seed: u64,
 ) -> Result<(Matrix, BTreeMap<String, f64>), AnalysisError> {
-    if opts.space == "identity" {
-        return Ok((input.scaled.clone(), BTreeMap::new()));
-    }
-    let embedder = insiders_embed::build(&opts.space, &opts.space_params).map_err(|source| {
-        AnalysisError::Model {
-            stage: "space",
-            source,
+    let e = insiders_embed::fit_space(
+        &opts.space,
+        &opts.space_params,
+        input.names,
+        input.scaled,
+        Some(&opts.space_target),
+        seed,
+    )
+    .map_err(|source| match source {
+        insiders_core::Error::Param { key, message } if key == "target" => {
+            AnalysisError::option("model.space_target", message)
         }
-    })?;
-    let supervised = opts.space == "forest";
-    let (x, target) = if supervised {
-        let j = input
-            .names
-            .iter()
-            .position(|n| *n == opts.space_target)
-            .ok_or_else(|| {
-                AnalysisError::option(
-                    "model.space_target",
-                    format!(
-                        "`{}` is not one of the selected features ({})",
-                        opts.space_target,
-                        input.names.join(", ")
-                    ),
-                )
-            })?;
-        let keep: Vec<usize> = (0..input.names.len()).filter(|&c| c != j).collect();
-        (
-            input.scaled.select(ndarray::Axis(1), &keep),
-            Some(input.scaled.column(j).to_vec()),
-        )
-    } else {
-        (input.scaled.clone(), None)
-    };
-    let e = embedder
-        .fit_transform(x.view(), target.as_deref(), seed)
-        .map_err(|source| AnalysisError::Model {
+        source => AnalysisError::Model {
             stage: "space",
             source,
-        })?;
+        },
+    })?;
     Ok((e.coords, e.info))
 }
 

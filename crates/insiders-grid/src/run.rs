@@ -95,35 +95,22 @@ pub fn model_matrix(
     Ok((m.ids, m.names, m.x))
 }
 
-/// Builds a space from the model matrix (`names` are its columns).
+/// Builds a space from the model matrix (`names` are its columns): the one rule of
+/// [`insiders_embed::fit_space`] (a supervised method predicts the spec's `target`).
 pub fn build_space(
     spec: &SpaceSpec,
     names: &[String],
     x: &Matrix,
     seed: u64,
 ) -> Result<(Matrix, BTreeMap<String, f64>), GridError> {
-    let (inputs, target) = match &spec.target {
-        None => (x.clone(), None),
-        Some(t) => {
-            let j = names.iter().position(|f| f == t).ok_or_else(|| {
-                GridError::Invalid(format!(
-                    "space {}: target `{t}` is not a selected feature ({})",
-                    spec.name,
-                    names.join(", ")
-                ))
-            })?;
-            let keep: Vec<usize> = (0..names.len()).filter(|&c| c != j).collect();
-            (
-                x.select(ndarray::Axis(1), &keep),
-                Some(x.column(j).to_vec()),
-            )
-        }
-    };
-    if spec.method == "identity" {
-        return Ok((inputs, BTreeMap::new()));
-    }
-    let embedder = insiders_embed::build(&spec.method, &spec.params)?;
-    let e = embedder.fit_transform(inputs.view(), target.as_deref(), seed)?;
+    let e = insiders_embed::fit_space(
+        &spec.method,
+        &spec.params,
+        names,
+        x,
+        spec.target.as_deref(),
+        seed,
+    )?;
     Ok((e.coords, e.info))
 }
 
