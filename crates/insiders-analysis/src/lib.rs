@@ -19,7 +19,8 @@ pub mod run_report;
 
 pub use error::AnalysisError;
 pub use options::{
-    AnalysisOptions, ForecastOptions, InsidersOptions, ModelOptions, RulesOptions, StabilityOptions,
+    AnalysisOptions, Eligible, ForecastOptions, InsidersOptions, ModelOptions, RulesOptions,
+    StabilityOptions,
 };
 
 use crate::actions::{Action, Hypothesis, HypothesisInputs};
@@ -87,10 +88,12 @@ pub fn segment(
             ));
         }
     };
+    let eligible = eligible(inputs, opts.insiders.eligible);
     let insider: Vec<bool> = fitted
         .cluster
         .iter()
-        .map(|c| *c == Some(insiders_cluster))
+        .zip(&eligible)
+        .map(|(c, &e)| e && *c == Some(insiders_cluster))
         .collect();
     let distance = model::distance_to_centre(&fitted.coords, &fitted.cluster, fitted.k);
     let profiles = profile::profiles(inputs.table, revenue, &fitted.cluster, fitted.k);
@@ -103,6 +106,30 @@ pub fn segment(
         profiles,
         noise,
     })
+}
+
+/// Whether each customer of the table is an anonymous invoice: a synthetic id given by the
+/// cleaning to an invoice without a customer id.
+pub fn anonymous(inputs: Inputs<'_>) -> Vec<bool> {
+    let ids = &inputs.table.customer_id;
+    let mut anon = vec![false; ids.len()];
+    for &i in &inputs.cleaned.kept {
+        let i = i as usize;
+        if inputs.lines.customer_id[i].is_none()
+            && let Ok(row) = ids.binary_search(&inputs.cleaned.customer[i])
+        {
+            anon[row] = true;
+        }
+    }
+    anon
+}
+
+/// Whether each customer may be an Insider under `rule`.
+pub fn eligible(inputs: Inputs<'_>, rule: Eligible) -> Vec<bool> {
+    match rule {
+        Eligible::Everyone => vec![true; inputs.table.len()],
+        Eligible::Identified => anonymous(inputs).into_iter().map(|a| !a).collect(),
+    }
 }
 
 /// Q2 and Q4: how many Insiders, and their share of revenue.

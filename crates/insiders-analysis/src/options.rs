@@ -42,13 +42,28 @@ impl Default for ModelOptions {
     }
 }
 
-/// Which cluster is the Insiders.
+/// Which cluster is the Insiders, and who may be one.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct InsidersOptions {
     /// `0` (default): the cluster with the highest mean gross revenue. Otherwise the cluster
     /// of that rank (clusters are numbered 1.. by decreasing mean gross revenue).
     pub cluster: u32,
+    /// Who may be an Insider: `everyone`, or `identified` (customers with a real id: the
+    /// synthetic ids of anonymous invoices cannot be enrolled in a loyalty programme).
+    /// Anonymous invoices count in every total either way.
+    pub eligible: Eligible,
+}
+
+/// Who may be an Insider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Eligible {
+    /// Every customer of the table, anonymous invoices included (the study's rule).
+    #[default]
+    Everyone,
+    /// Customers with a real id only.
+    Identified,
 }
 
 /// The revenue forecast (Q5) and its backtest.

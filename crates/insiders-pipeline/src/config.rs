@@ -82,7 +82,54 @@ impl Default for Config {
     }
 }
 
+/// The named presets (`--preset NAME`): a whole configuration, on which a `--config` file's
+/// keys are laid.
+pub const PRESETS: [&str; 1] = ["study"];
+
 impl Config {
+    /// The preset `name`: `study` is the study's method exactly (the tree space, Ward with
+    /// k = 10, every customer eligible, anonymous invoices included).
+    pub fn preset(name: &str) -> Result<Config, PipelineError> {
+        let mut c = Config::default();
+        match name {
+            "study" => {
+                c.model = ModelOptions::default();
+                c.model.space = "forest".into();
+                c.model.space_target = "gross_revenue".into();
+                c.model.engine = "ward".into();
+                c.model.k = 10;
+                c.insiders = InsidersOptions::default();
+                c.insiders.eligible = insiders_analysis::Eligible::Everyone;
+            }
+            other => {
+                return Err(PipelineError::UnknownPreset {
+                    name: other.to_string(),
+                    known: PRESETS.join(", "),
+                });
+            }
+        }
+        Ok(c)
+    }
+
+    /// Reads a configuration file over `base` (the defaults, or a preset): the file's keys
+    /// replace the base's, table by table; absent keys keep the base's values.
+    pub fn load_over(base: &Config, path: &Path) -> Result<Config, PipelineError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PipelineError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let what = path.display().to_string();
+        let config_err = |source| PipelineError::Config {
+            path: what.clone(),
+            source: Box::new(source),
+        };
+        let over: toml::Table = toml::from_str(&text).map_err(config_err)?;
+        let mut merged =
+            toml::Table::try_from(base).map_err(|e| PipelineError::Invalid(e.to_string()))?;
+        merge(&mut merged, over);
+        toml::Value::Table(merged).try_into().map_err(config_err)
+    }
+
     /// Reads a configuration file; absent keys take their defaults.
     pub fn load(path: &Path) -> Result<Config, PipelineError> {
         let text = std::fs::read_to_string(path).map_err(|source| PipelineError::Io {
@@ -120,6 +167,18 @@ impl Config {
     }
 }
 
+/// Lays `over` on `base`: tables merge key by key, any other value replaces.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +188,35 @@ mod tests {
         let text = include_str!("../../../insiders.toml");
         let c = Config::parse(text).unwrap();
         assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn presets_and_files_over_them() {
+        let study = Config::preset("study").unwrap();
+        assert_eq!(
+            (
+                study.model.space.as_str(),
+                study.model.engine.as_str(),
+                study.model.k
+            ),
+            ("forest", "ward", 10)
+        );
+        assert_eq!(
+            study.insiders.eligible,
+            insiders_analysis::Eligible::Everyone
+        );
+        let e = Config::preset("nope").unwrap_err().to_string();
+        assert!(e.contains("nope") && e.contains("study"), "{e}");
+        let dir = std::env::temp_dir().join(format!("insiders-preset-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("over.toml");
+        std::fs::write(&p, "seed = 7\n[model]\nk = 6\n").unwrap();
+        let c = Config::load_over(&study, &p).unwrap();
+        assert_eq!((c.seed, c.model.k, c.model.engine.as_str()), (7, 6, "ward"));
+        std::fs::write(&p, "[model]\nkk = 6\n").unwrap();
+        let e = Config::load_over(&study, &p).unwrap_err().to_string();
+        assert!(e.contains("kk"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -11,7 +11,7 @@
 
 pub mod config;
 
-pub use config::{Config, FeatureOptions, SynthOptions};
+pub use config::{Config, FeatureOptions, PRESETS, SynthOptions};
 
 use insiders_core::Matrix;
 use insiders_features::{Cleaned, CustomerTable, FeaturesError, Scaler, clean, customer_table};
@@ -39,6 +39,12 @@ pub enum PipelineError {
     /// Cleaning, features or scaling failed.
     #[error(transparent)]
     Features(#[from] FeaturesError),
+    /// No preset of that name.
+    #[error("unknown preset `{name}`; known: {known}")]
+    UnknownPreset { name: String, known: String },
+    /// A configuration could not be built (the message says why).
+    #[error("configuration: {0}")]
+    Invalid(String),
     /// The synthetic shop could not be generated.
     #[error(transparent)]
     Synth(#[from] insiders_synth::SynthError),
@@ -150,11 +156,12 @@ mod tests {
         let m = model_matrix(&p.table, &cfg).unwrap();
         assert_eq!(m.x.nrows(), p.table.len());
         assert_eq!(m.names, cfg.features.selected);
-        // Min-max (the default): every column spans [0, 1].
+        // Min-max (the default): every column spans [0, 1] (scikit-learn's x * scale + min
+        // form: the top can be 1 + 1 ulp).
         for c in m.x.columns() {
             let lo = c.iter().copied().fold(f64::INFINITY, f64::min);
             let hi = c.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            assert_eq!((lo, hi), (0.0, 1.0));
+            assert!(lo.abs() < 1e-12 && (hi - 1.0).abs() < 1e-12, "[{lo}, {hi}]");
         }
         cfg.features.scaler = insiders_features::ScalerKind::Standard;
         let s = model_matrix(&p.table, &cfg).unwrap();

@@ -9,9 +9,13 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 pub(crate) fn load_config(args: &DataArgs) -> Result<Config> {
-    let mut cfg = match &args.config {
-        Some(p) => Config::load(p)?,
+    let base = match &args.preset {
+        Some(name) => Config::preset(name)?,
         None => Config::default(),
+    };
+    let mut cfg = match &args.config {
+        Some(p) => Config::load_over(&base, p)?,
+        None => base,
     };
     if let Some(p) = args.on_bad_row {
         cfg.input.on_bad_row = p;

@@ -60,9 +60,13 @@ pub struct DataArgs {
     /// Invoice lines (CSV, CSV.gz or xlsx). Default: the built-in synthetic shop.
     #[arg(long)]
     data: Option<PathBuf>,
-    /// Configuration file (see insiders.toml for every key).
+    /// Configuration file (see insiders.toml for every key); laid over --preset when given.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// A named configuration: `study` (the study's method exactly: the tree space, Ward with
+    /// k = 10, everyone eligible).
+    #[arg(long)]
+    preset: Option<String>,
     /// What to do with malformed rows: `error` (default) or `skip` (counted, and written to
     /// rejects.csv).
     #[arg(long)]
