@@ -6,6 +6,7 @@
 pub mod actions;
 pub mod answers;
 pub mod choice;
+pub mod consensus;
 pub mod error;
 pub mod events;
 pub mod guarantee;
@@ -58,12 +59,92 @@ pub struct Segmentation {
     pub insiders_cluster: u32,
     /// Whether each customer is an Insider.
     pub insider: Vec<bool>,
+    /// Each customer's Insider probability across the consensus' resampled fits (`None`
+    /// without a consensus: one fit decides).
+    pub probability: Option<Vec<f64>>,
     /// Each customer's distance to its cluster's centroid in the clustered space.
     pub distance: Vec<f64>,
     /// Each cluster's profile.
     pub profiles: Vec<ClusterProfile>,
-    /// Customers left as noise by the engine.
+    /// Eligible customers left as noise by the engine.
     pub noise: usize,
+    /// Customers that may not be Insiders (anonymous invoices under `eligible =
+    /// "identified"`): not clustered by the consensus, counted in every total.
+    pub not_eligible: usize,
+}
+
+/// What a selection of the Insiders reads: the model matrix, revenue and eligibility of
+/// some customers (all of them, or a subsample for the stability refits).
+#[derive(Debug, Clone, Copy)]
+pub struct SelectInput<'a> {
+    /// The model matrix rows.
+    pub scaled: &'a Matrix,
+    /// Its column names.
+    pub names: &'a [String],
+    /// Gross revenue per row.
+    pub revenue: &'a [f64],
+    /// Who may be an Insider.
+    pub eligible: &'a [bool],
+}
+
+/// A selection: the clusters and the Insiders.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    /// Space and clusters (clusters numbered 1.. by decreasing mean revenue; with a
+    /// consensus, cluster 1 is the Insiders).
+    pub fitted: Fitted,
+    /// The Insiders' cluster.
+    pub insiders_cluster: u32,
+    /// Whether each row is an Insider.
+    pub insider: Vec<bool>,
+    /// The consensus' Insider probabilities.
+    pub probability: Option<Vec<f64>>,
+}
+
+/// Selects the Insiders of `inp` as the options say: the study's single fit (the cluster of
+/// rank `insiders.cluster`, eligible members only), or the consensus
+/// ([`consensus`](crate::consensus)).
+pub fn select(
+    inp: SelectInput<'_>,
+    opts: &AnalysisOptions,
+    seed: u64,
+) -> Result<Selection, AnalysisError> {
+    let input = ModelInput {
+        scaled: inp.scaled,
+        names: inp.names,
+    };
+    if !opts.model.consensus.enabled {
+        let fitted = model::fit(input, inp.revenue, &opts.model, seed)?;
+        let insiders_cluster = match opts.insiders.cluster {
+            0 => 1,
+            c if (c as usize) <= fitted.k => c,
+            c => {
+                return Err(AnalysisError::option(
+                    "insiders.cluster",
+                    format!("cluster {c} does not exist: the model found {}", fitted.k),
+                ));
+            }
+        };
+        let insider = fitted
+            .cluster
+            .iter()
+            .zip(inp.eligible)
+            .map(|(c, &e)| e && *c == Some(insiders_cluster))
+            .collect();
+        return Ok(Selection {
+            fitted,
+            insiders_cluster,
+            insider,
+            probability: None,
+        });
+    }
+    if opts.insiders.cluster != 0 {
+        return Err(AnalysisError::option(
+            "insiders.cluster",
+            "with model.consensus the Insiders are the consensus' top group (cluster 0)",
+        ));
+    }
+    model::fit_consensus(input, inp.revenue, inp.eligible, &opts.model, seed)
 }
 
 /// Fits the configured space and model and picks the Insiders.
@@ -73,38 +154,35 @@ pub fn segment(
     seed: u64,
 ) -> Result<Segmentation, AnalysisError> {
     let revenue = inputs.table.column("gross_revenue")?;
-    let input = ModelInput {
-        scaled: inputs.scaled,
-        names: inputs.selected,
-    };
-    let fitted = model::fit(input, revenue, &opts.model, seed)?;
-    let insiders_cluster = match opts.insiders.cluster {
-        0 => 1,
-        c if (c as usize) <= fitted.k => c,
-        c => {
-            return Err(AnalysisError::option(
-                "insiders.cluster",
-                format!("cluster {c} does not exist: the model found {}", fitted.k),
-            ));
-        }
-    };
     let eligible = eligible(inputs, opts.insiders.eligible);
-    let insider: Vec<bool> = fitted
+    let sel = select(
+        SelectInput {
+            scaled: inputs.scaled,
+            names: inputs.selected,
+            revenue,
+            eligible: &eligible,
+        },
+        opts,
+        seed,
+    )?;
+    let fitted = sel.fitted;
+    let distance = model::distance_to_centre(&fitted.coords, &fitted.cluster, fitted.k);
+    let profiles = profile::profiles(inputs.table, revenue, &fitted.cluster, fitted.k);
+    let noise = fitted
         .cluster
         .iter()
         .zip(&eligible)
-        .map(|(c, &e)| e && *c == Some(insiders_cluster))
-        .collect();
-    let distance = model::distance_to_centre(&fitted.coords, &fitted.cluster, fitted.k);
-    let profiles = profile::profiles(inputs.table, revenue, &fitted.cluster, fitted.k);
-    let noise = fitted.cluster.iter().filter(|c| c.is_none()).count();
+        .filter(|(c, e)| c.is_none() && (**e || sel.probability.is_none()))
+        .count();
     Ok(Segmentation {
         fitted,
-        insiders_cluster,
-        insider,
+        insiders_cluster: sel.insiders_cluster,
+        insider: sel.insider,
+        probability: sel.probability,
         distance,
         profiles,
         noise,
+        not_eligible: eligible.iter().filter(|&&e| !e).count(),
     })
 }
 
@@ -237,7 +315,8 @@ fn catalogue_share(inputs: Inputs<'_>, insider: &[bool]) -> f64 {
     theirs.len() as f64 / all.len().max(1) as f64
 }
 
-/// Q8's stability part for the segmentation.
+/// Q8's stability part for the segmentation: the same selection refitted with other seeds
+/// and on subsamples.
 pub fn membership_stability(
     inputs: Inputs<'_>,
     seg: &Segmentation,
@@ -245,18 +324,44 @@ pub fn membership_stability(
     seed: u64,
 ) -> Result<Stability, AnalysisError> {
     let revenue = inputs.table.column("gross_revenue")?;
-    membership_stability::stability(
-        ModelInput {
-            scaled: inputs.scaled,
-            names: inputs.selected,
-        },
+    let eligible = eligible(inputs, opts.insiders.eligible);
+    let input = SelectInput {
+        scaled: inputs.scaled,
+        names: inputs.selected,
         revenue,
-        &seg.insider,
-        &opts.model,
-        seg.insiders_cluster,
-        &opts.stability,
-        seed,
-    )
+        eligible: &eligible,
+    };
+    membership_stability::stability(&seg.insider, &opts.stability, seed, |rows, s| {
+        let sel = match rows {
+            None => select(input, opts, s)?,
+            Some(idx) => {
+                let scaled = inputs.scaled.select(ndarray::Axis(0), idx);
+                let rev: Vec<f64> = idx.iter().map(|&i| revenue[i]).collect();
+                let el: Vec<bool> = idx.iter().map(|&i| eligible[i]).collect();
+                let sub = SelectInput {
+                    scaled: &scaled,
+                    names: inputs.selected,
+                    revenue: &rev,
+                    eligible: &el,
+                };
+                select(sub, opts, s)?
+            }
+        };
+        // The refit's Insiders: by the run's cluster rank (one fit), or its own consensus.
+        Ok(match sel.probability {
+            Some(_) => sel.insider,
+            None => sel
+                .fitted
+                .cluster
+                .iter()
+                .zip(rows.map_or_else(
+                    || eligible.clone(),
+                    |idx| idx.iter().map(|&i| eligible[i]).collect(),
+                ))
+                .map(|(c, e)| e && *c == Some(seg.insiders_cluster))
+                .collect(),
+        })
+    })
 }
 
 /// Purchase events of every customer in the table, per day.

@@ -2,8 +2,7 @@
 //! model are refitted with other seeds, or on a random part of the customers?
 
 use crate::error::AnalysisError;
-use crate::model::{self, ModelInput};
-use crate::options::{ModelOptions, StabilityOptions};
+use crate::options::StabilityOptions;
 use insiders_core::{Rng, derive_seed};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -38,30 +37,20 @@ fn mean(v: &[f64]) -> f64 {
     }
 }
 
-fn insiders_of(
-    input: ModelInput<'_>,
-    revenue: &[f64],
-    opts: &ModelOptions,
-    rank: u32,
-    seed: u64,
-) -> Result<Vec<bool>, AnalysisError> {
-    let f = model::fit(input, revenue, opts, seed)?;
-    Ok(f.cluster.iter().map(|c| *c == Some(rank)).collect())
-}
-
-/// Refits the space and model `seeds` times with other seeds and `subsamples` times on
-/// random subsamples, and compares each refit's Insiders (the cluster of rank `rank`) with
-/// `insider`. Each refit's seed derives from (`seed`, refit index): reproducible, and the
-/// refits run in parallel without changing any result.
-pub fn stability(
-    input: ModelInput<'_>,
-    revenue: &[f64],
+/// Refits the selection `seeds` times with other seeds (`refit(None, seed)`: the Insiders of
+/// every customer) and `subsamples` times on random subsamples (`refit(Some(rows), seed)`:
+/// the Insiders of those rows), and compares each refit's Insiders with `insider`. Each
+/// refit's seed derives from (`seed`, refit index): reproducible, and the refits run in
+/// parallel without changing any result.
+pub fn stability<F>(
     insider: &[bool],
-    opts: &ModelOptions,
-    rank: u32,
     s: &StabilityOptions,
     seed: u64,
-) -> Result<Stability, AnalysisError> {
+    refit: F,
+) -> Result<Stability, AnalysisError>
+where
+    F: Fn(Option<&[usize]>, u64) -> Result<Vec<bool>, AnalysisError> + Sync,
+{
     if !(s.fraction > 0.0 && s.fraction <= 1.0) {
         return Err(AnalysisError::option(
             "stability.fraction",
@@ -72,13 +61,7 @@ pub fn stability(
     let seed_runs: Vec<Result<f64, AnalysisError>> = (0..s.seeds)
         .into_par_iter()
         .map(|i| {
-            let other = insiders_of(
-                input,
-                revenue,
-                opts,
-                rank,
-                derive_seed(seed, 1000 + u64::from(i)),
-            )?;
+            let other = refit(None, derive_seed(seed, 1000 + u64::from(i)))?;
             Ok(jaccard(insider, &other))
         })
         .collect();
@@ -91,13 +74,7 @@ pub fn stability(
             Rng::new(sub_seed).shuffle(&mut idx);
             idx.truncate(m);
             idx.sort_unstable();
-            let scaled = input.scaled.select(ndarray::Axis(0), &idx);
-            let rev: Vec<f64> = idx.iter().map(|&i| revenue[i]).collect();
-            let sub_input = ModelInput {
-                scaled: &scaled,
-                names: input.names,
-            };
-            let other = insiders_of(sub_input, &rev, opts, rank, derive_seed(sub_seed, 1))?;
+            let other = refit(Some(&idx), derive_seed(sub_seed, 1))?;
             let mine: Vec<bool> = idx.iter().map(|&i| insider[i]).collect();
             Ok(jaccard(&mine, &other))
         })

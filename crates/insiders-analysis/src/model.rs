@@ -3,6 +3,7 @@
 use crate::error::AnalysisError;
 use crate::options::ModelOptions;
 use insiders_core::{Matrix, derive_seed};
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 
 /// The model matrix and the names of its columns (the scaled selected features).
@@ -129,6 +130,109 @@ pub fn fit(
         space_info,
         cluster,
         k,
+    })
+}
+
+/// The consensus selection ([`crate::consensus`]): the space of every customer, the
+/// consensus over resampled fits of the eligible ones, and the final partition (the
+/// full-data fit at the k of the highest Calinski-Harabasz index) with the Insiders as
+/// cluster 1 and the other clusters numbered 2.. by decreasing mean revenue. Customers who
+/// may not be Insiders are not clustered (`None`).
+pub fn fit_consensus(
+    input: ModelInput<'_>,
+    revenue: &[f64],
+    eligible: &[bool],
+    opts: &ModelOptions,
+    seed: u64,
+) -> Result<crate::Selection, AnalysisError> {
+    let c = &opts.consensus;
+    let (space_seed, cluster_seed) = step_seeds(seed);
+    let (coords, mut space_info) = fit_space(input, opts, space_seed)?;
+    let rows: Vec<usize> = (0..eligible.len()).filter(|&i| eligible[i]).collect();
+    if rows.len() <= c.k_max {
+        return Err(AnalysisError::TooLittleData(format!(
+            "{} eligible customers for a consensus up to k = {}",
+            rows.len(),
+            c.k_max
+        )));
+    }
+    let xe = coords.select(ndarray::Axis(0), &rows);
+    let value: Vec<f64> = rows.iter().map(|&i| revenue[i].max(0.0).ln_1p()).collect();
+    let cons = crate::consensus::consensus(
+        &xe,
+        &value,
+        &opts.engine,
+        &opts.engine_params,
+        c,
+        derive_seed(seed, 5),
+    )?;
+    // The final partition: the full-data fit of highest Calinski-Harabasz index.
+    let model = |source| AnalysisError::Model {
+        stage: "cluster",
+        source,
+    };
+    let engine = insiders_engines::build(&opts.engine, &opts.engine_params).map_err(model)?;
+    let fits: Vec<Result<(usize, f64, Vec<Option<u32>>), AnalysisError>> = (c.k_min..=c.k_max)
+        .into_par_iter()
+        .map(|k| {
+            let p = engine
+                .fit(xe.view(), Some(k), derive_seed(cluster_seed, k as u64))
+                .map_err(model)?;
+            let ch =
+                insiders_eval::calinski_harabasz(xe.view(), &p.labels).unwrap_or(f64::NEG_INFINITY);
+            Ok((k, ch, p.labels))
+        })
+        .collect();
+    let mut best: Option<(usize, f64, Vec<Option<u32>>)> = None;
+    for f in fits {
+        let f = f?;
+        if best.as_ref().is_none_or(|b| f.1 > b.1) {
+            best = Some(f);
+        }
+    }
+    let Some((k_ch, ch, labels)) = best else {
+        return Err(AnalysisError::TooLittleData("no k to fit".into()));
+    };
+    let ins_e: Vec<bool> = cons.probability.iter().map(|&p| p >= c.threshold).collect();
+    if !ins_e.iter().any(|&b| b) {
+        return Err(AnalysisError::TooLittleData(format!(
+            "no customer reached the Insider probability {} in the consensus",
+            c.threshold
+        )));
+    }
+    // The other clusters, without the Insiders, numbered 2.. by decreasing mean revenue.
+    let rest: Vec<Option<u32>> = labels
+        .iter()
+        .zip(&ins_e)
+        .map(|(l, &ins)| if ins { None } else { *l })
+        .collect();
+    let rev_e: Vec<f64> = rows.iter().map(|&i| revenue[i]).collect();
+    let (ranked, k_rest) = rank_by_revenue(&rest, &rev_e);
+    let mut cluster = vec![None; eligible.len()];
+    let mut probability = vec![0.0; eligible.len()];
+    let mut insider = vec![false; eligible.len()];
+    for (j, &i) in rows.iter().enumerate() {
+        probability[i] = cons.probability[j];
+        insider[i] = ins_e[j];
+        cluster[i] = if ins_e[j] {
+            Some(1)
+        } else {
+            ranked[j].map(|r| r + 1)
+        };
+    }
+    space_info.insert("consensus_fits".into(), cons.fits as f64);
+    space_info.insert("final_k_calinski_harabasz".into(), k_ch as f64);
+    space_info.insert("calinski_harabasz".into(), ch);
+    Ok(crate::Selection {
+        fitted: Fitted {
+            coords,
+            space_info,
+            cluster,
+            k: k_rest + 1,
+        },
+        insiders_cluster: 1,
+        insider,
+        probability: Some(probability),
     })
 }
 

@@ -26,6 +26,8 @@ pub struct ModelOptions {
     /// Take the space and model from a grid run's best cell instead ("best by stated
     /// criteria"); absent by default.
     pub from_grid: Option<crate::choice::GridCriteria>,
+    /// The consensus over resampled fits (`[model.consensus]`); off: one fit at `k`.
+    pub consensus: crate::consensus::ConsensusOptions,
 }
 
 impl Default for ModelOptions {
@@ -38,6 +40,7 @@ impl Default for ModelOptions {
             k: 10,
             engine_params: toml::Table::new(),
             from_grid: None,
+            consensus: crate::consensus::ConsensusOptions::default(),
         }
     }
 }

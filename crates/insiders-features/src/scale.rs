@@ -17,6 +17,16 @@ pub enum ScalerKind {
     Standard,
     /// `(x - median) / IQR`, as scikit-learn's `RobustScaler` (quantiles 25 and 75).
     Robust,
+    /// `(ln(1 + max(x, 0)) - mean) / std` of the log: for heavy-tailed counts and amounts
+    /// (revenue, invoices, items), where a few customers would otherwise set the whole scale.
+    /// Negative values (net returns) count as 0.
+    #[serde(rename = "log_standard")]
+    LogStandard,
+}
+
+/// The log transform of [`ScalerKind::LogStandard`].
+fn log1p_pos(x: f64) -> f64 {
+    x.max(0.0).ln_1p()
 }
 
 /// A fitted scaler: per column, `scaled = x * scale + offset`.
@@ -56,6 +66,15 @@ impl Scaler {
                     let range = max - min;
                     let s = if range == 0.0 { 1.0 } else { 1.0 / range };
                     (s, -min * s)
+                }
+                ScalerKind::LogStandard => {
+                    let l: Vec<f64> = v.iter().map(|&x| log1p_pos(x)).collect();
+                    let n = l.len() as f64;
+                    let mean = l.iter().sum::<f64>() / n;
+                    let var = l.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
+                    let sd = var.sqrt();
+                    let s = if sd == 0.0 { 1.0 } else { 1.0 / sd };
+                    (s, -mean * s)
                 }
                 ScalerKind::Standard => {
                     let n = v.len() as f64;
@@ -105,9 +124,17 @@ impl Scaler {
             }
         }
         // scikit-learn's scalers compute x * scale + offset (MinMaxScaler: X * scale_ + min_).
+        let log = self.kind == ScalerKind::LogStandard;
         Ok(Matrix::from_shape_fn(
             (table.len(), cols.len()),
-            |(i, j)| cols[j][i] * self.scale[j] + self.offset[j],
+            |(i, j)| {
+                let x = if log {
+                    log1p_pos(cols[j][i])
+                } else {
+                    cols[j][i]
+                };
+                x * self.scale[j] + self.offset[j]
+            },
         ))
     }
 }
@@ -137,6 +164,15 @@ mod tests {
         let mean: f64 = z.iter().sum::<f64>() / 4.0;
         let var: f64 = z.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / 4.0;
         assert!(mean.abs() < 1e-15 && (var - 1.0).abs() < 1e-12);
+        let l = Scaler::fit(
+            ScalerKind::LogStandard,
+            &table(vec![0.0, (1f64).exp_m1(), -5.0]),
+            &["a"],
+        )
+        .unwrap();
+        // ln(1 + x) = 0, 1, 0 (the negative value counts as 0): mean 1/3, std sqrt(2)/3.
+        let z = l.transform(&table(vec![(1f64).exp_m1()])).unwrap()[[0, 0]];
+        assert!((z - (2.0 / 3.0) / (2f64.sqrt() / 3.0)).abs() < 1e-12, "{z}");
         let r = Scaler::fit(ScalerKind::Robust, &t, &["a"]).unwrap();
         // median 4, IQR = 6 - 2.5 = 3.5
         assert!((r.transform(&t).unwrap()[[3, 0]] - 5.0 / 3.5).abs() < 1e-15);

@@ -135,6 +135,7 @@ pub fn choose(
         k: cell.k.unwrap_or(0),
         engine_params,
         from_grid: None,
+        consensus: insiders_analysis::consensus::ConsensusOptions::default(),
     };
     Ok(Choice {
         cell: cell.cell.clone(),
