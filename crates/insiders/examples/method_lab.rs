@@ -41,7 +41,8 @@ fn real() {
         .map(|(id, r)| (*id, r - cal_rev.get(id).copied().unwrap_or(0.0)))
         .collect();
     let total: f64 = hold.values().sum();
-    for sp in &SPACES[..2] {
+    let which: usize = std::env::var("SP").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    for sp in &SPACES[which..which + 1] {
         let x = space_matrix(t, &rows, sp);
         let mut prob = vec![0.0; x.nrows()];
         for k in 2..=10usize {
@@ -197,14 +198,15 @@ fn main() {
             top[o] = true;
         }
         report("top-N revenue (N known)", &top, &hv);
-        let x = space_matrix(t, &rows, SPACES[0]);
+        let which: usize = std::env::var("SP").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+        let x = space_matrix(t, &rows, SPACES[which]);
         let mut best = (0, f64::NEG_INFINITY);
         for k in 2..=10 {
             let (ins, info, ch) = fit_select(&x, &rev, "kmeans", k, seed);
             if ch > best.1 {
                 best = (k, ch);
             }
-            report(&format!("kmeans k={k} {info}"), &ins, &hv);
+            if std::env::var("V").is_ok() { report(&format!("kmeans k={k} {info}"), &ins, &hv); }
         }
         let _k = best.0;
         let t0 = std::time::Instant::now();
@@ -235,7 +237,8 @@ fn main() {
     }
 }
 
-const SPACES: [&[&str]; 6] = [
+const SPACES: [&[&str]; 7] = [
+    &["gross_revenue"],
     &["gross_revenue", "qtde_invoices", "qtde_items"],
     &[
         "gross_revenue",
