@@ -49,9 +49,10 @@
 mod hdbscan;
 mod kdtree;
 
+use crate::params::from_table;
 use crate::registry::EngineSpec;
 use insiders_core::{
-    Caps, Diagnostics, Engine, Error, MatrixView, Partition, check_matrix, params::from_table,
+    Caps, Diagnostics, Engine, Error, MatrixView, Partition, check_matrix, quantile_sorted,
 };
 use kdtree::{KdTree, OrdF64, Visit, sq_dist};
 use rayon::prelude::*;
@@ -192,15 +193,12 @@ pub fn quantile_eps(x: MatrixView<'_>, k: usize, q: f64) -> Result<f64, Error> {
     Ok(quantile_of(k_distances(x, k)?, q))
 }
 
-/// [`quantile_eps`] from the (non-empty) k-distances, `q` already checked.
+/// [`quantile_eps`] from the (non-empty) k-distances, `q` already checked: the core's
+/// [`quantile_sorted`] (numpy's linear rule), then the non-positive replacement of
+/// [`elbow_eps`].
 fn quantile_of(mut kd: Vec<f64>, q: f64) -> f64 {
     kd.sort_by(f64::total_cmp);
-    let h = (kd.len() - 1) as f64 * q;
-    let i = (h.floor() as usize).min(kd.len() - 1);
-    let eps = match kd.get(i + 1) {
-        Some(&next) => kd[i] + (h - i as f64) * (next - kd[i]),
-        None => kd[i],
-    };
+    let eps = quantile_sorted(&kd, q);
     if eps > 0.0 {
         return eps;
     }
@@ -543,7 +541,7 @@ impl Engine for Dbscan {
 
 /// Which implementation the `hdbscan` engine runs (both have the semantics of the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum HdbscanBackend {
     /// Our own exact HDBSCAN (k-d tree core distances, dense Prim, simultaneous merges of
     /// equal weights): the default, about 10x faster than petal on the study's inputs.
@@ -1575,5 +1573,10 @@ mod tests {
         assert_eq!(HdbscanParams::default().backend, HdbscanBackend::Native);
         let t = insiders_core::params::parse_pairs(&["backend=\"sklearn\""]).unwrap();
         assert!(build_hdbscan(&t).is_err());
+    }
+
+    #[test]
+    fn unknown_backend_is_rejected_naming_the_key_and_the_choices() {
+        crate::params::assert_rejects_unknown_choice(build_hdbscan, "backend", &["native", "petal"]);
     }
 }

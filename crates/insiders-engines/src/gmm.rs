@@ -64,12 +64,12 @@
 // would hide the arithmetic.
 #![allow(clippy::needless_range_loop)]
 
-use crate::kmeans::{CHUNK, Data, KMeans, KMeansParams};
+use crate::kmeans::{CHUNK, Data, KMeans, KMeansParams, KMeansRefine};
+use crate::params::from_table;
 use crate::registry::EngineSpec;
 use insiders_core::engine::check_k;
 use insiders_core::{
     Caps, Diagnostics, Engine, Error, Matrix, MatrixView, Partition, check_matrix, derive_seed,
-    params::from_table,
 };
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -93,7 +93,7 @@ const LN_2PI: f64 = 1.837_877_066_409_345_3;
 #[serde(deny_unknown_fields, default)]
 pub struct GmmParams {
     /// `"full"` (default), `"diag"` or `"spherical"`.
-    pub covariance: String,
+    pub covariance: CovarianceType,
     /// Number of seeded restarts; the highest lower bound wins. Default 1 (the study used 10).
     pub n_init: usize,
     /// Maximum EM iterations per run. Default 100.
@@ -104,7 +104,7 @@ pub struct GmmParams {
     pub reg_covar: f64,
     /// Escape from the local optimum of the best run: `"smem"` (default; split-and-merge EM,
     /// see the module docs) or `"none"` (scikit-learn's algorithm exactly).
-    pub refine: String,
+    pub refine: GmmRefine,
     /// Maximum split-and-merge trials (each one a full EM run from a modified mixture) after
     /// the restarts; 0 = none. Default 12.
     pub max_refine_trials: usize,
@@ -113,22 +113,23 @@ pub struct GmmParams {
 impl Default for GmmParams {
     fn default() -> Self {
         GmmParams {
-            covariance: "full".to_string(),
+            covariance: CovarianceType::Full,
             n_init: 1,
             max_iter: 100,
             tol: 1e-3,
             reg_covar: 1e-6,
-            refine: "smem".to_string(),
+            refine: GmmRefine::Smem,
             max_refine_trials: 12,
         }
     }
 }
 
 /// The shape of the component covariances.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CovarianceType {
-    /// One full `d x d` covariance per component.
+    /// One full `d x d` covariance per component (the default).
+    #[default]
     Full,
     /// One diagonal covariance per component.
     Diag,
@@ -137,19 +138,6 @@ pub enum CovarianceType {
 }
 
 impl CovarianceType {
-    /// Parses `full`, `diag` or `spherical`.
-    pub fn parse(s: &str) -> Result<Self, Error> {
-        match s {
-            "full" => Ok(CovarianceType::Full),
-            "diag" => Ok(CovarianceType::Diag),
-            "spherical" => Ok(CovarianceType::Spherical),
-            other => Err(Error::param(
-                "covariance",
-                format!("unknown covariance `{other}`; expected `full`, `diag` or `spherical`"),
-            )),
-        }
-    }
-
     /// Free parameters of the covariances of `k` components in `d` dimensions.
     fn n_cov_params(self, k: usize, d: usize) -> usize {
         match self {
@@ -158,6 +146,17 @@ impl CovarianceType {
             CovarianceType::Spherical => k,
         }
     }
+}
+
+/// The escape from the best run's local optimum of the `gmm` engine (TOML key `refine`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GmmRefine {
+    /// Split-and-merge EM (the default; see the module docs).
+    #[default]
+    Smem,
+    /// None: scikit-learn's algorithm exactly.
+    None,
 }
 
 /// The Gaussian-mixture engine (registry name `gmm`).
@@ -327,7 +326,7 @@ impl GmmModel {
 impl GaussianMixture {
     /// Builds the engine, validating `params` (errors are [`Error::Param`]).
     pub fn new(params: GmmParams) -> Result<Self, Error> {
-        let cov = CovarianceType::parse(&params.covariance)?;
+        let cov = params.covariance;
         if params.n_init == 0 {
             return Err(Error::param("n_init", "must be at least 1"));
         }
@@ -346,16 +345,7 @@ impl GaussianMixture {
                 format!("must be finite and >= 0, got {}", params.reg_covar),
             ));
         }
-        let smem = match params.refine.as_str() {
-            "smem" => true,
-            "none" => false,
-            other => {
-                return Err(Error::param(
-                    "refine",
-                    format!("unknown refinement `{other}`; expected `smem` or `none`"),
-                ));
-            }
-        };
+        let smem = params.refine == GmmRefine::Smem;
         Ok(GaussianMixture { params, cov, smem })
     }
 
@@ -376,7 +366,7 @@ impl GaussianMixture {
         // scikit-learn's init_params="kmeans": one plain k-means run (no refinement).
         let init = KMeans::new(KMeansParams {
             n_init: 1,
-            refine: "none".into(),
+            refine: KMeansRefine::None,
             swaps: 0,
             ..KMeansParams::default()
         })?;
@@ -1829,9 +1819,9 @@ mod tests {
     #[test]
     fn likelihood_matches_direct_density_and_recovers_components() {
         let (x, truth) = mixture(1);
-        for cov in ["full", "diag", "spherical"] {
+        for cov in [CovarianceType::Full, CovarianceType::Diag, CovarianceType::Spherical] {
             let g = GaussianMixture::new(GmmParams {
-                covariance: cov.into(),
+                covariance: cov,
                 ..GmmParams::default()
             })
             .unwrap();
@@ -1851,7 +1841,7 @@ mod tests {
             ll /= x.nrows() as f64;
             assert!(
                 (ll - m.mean_log_likelihood).abs() < 1e-9,
-                "{cov}: {ll} vs {}",
+                "{cov:?}: {ll} vs {}",
                 m.mean_log_likelihood
             );
             // Precision factors invert the covariances.
@@ -1862,7 +1852,7 @@ mod tests {
                 for a in 0..2 {
                     for b in 0..2 {
                         let want = if a == b { 1.0 } else { 0.0 };
-                        assert!((eye[[a, b]] - want).abs() < 1e-9, "{cov} {eye:?}");
+                        assert!((eye[[a, b]] - want).abs() < 1e-9, "{cov:?} {eye:?}");
                     }
                 }
             }
@@ -1870,7 +1860,7 @@ mod tests {
             for row in m.responsibilities.outer_iter() {
                 assert!((row.sum() - 1.0).abs() < 1e-12);
             }
-            if cov == "full" {
+            if cov == CovarianceType::Full {
                 // Every true component maps to one fitted component, with >= 97% agreement.
                 let mut agree = 0;
                 for b in 0..3 {
@@ -1951,16 +1941,16 @@ mod tests {
                 _ => 2,
             })
             .collect();
-        let fit = |refine: &str| {
+        let fit = |refine: GmmRefine| {
             GaussianMixture::new(GmmParams {
-                refine: refine.into(),
+                refine,
                 ..GmmParams::default()
             })
             .unwrap()
             .fit_from_labels(x.view(), 3, &start)
             .unwrap()
         };
-        let (plain, smem) = (fit("none"), fit("smem"));
+        let (plain, smem) = (fit(GmmRefine::None), fit(GmmRefine::Smem));
         assert_eq!(plain.refine_trials, 0);
         assert!(smem.refine_accepted >= 1);
         assert!(
@@ -2195,5 +2185,19 @@ mod tests {
         ));
         // With the default regularisation it fits.
         assert!(GaussianMixture::default().fit_model(x.view(), 2, 0).is_ok());
+    }
+
+    #[test]
+    fn unknown_covariance_is_rejected_naming_the_key_and_the_choices() {
+        crate::params::assert_rejects_unknown_choice(
+            build_gmm,
+            "covariance",
+            &["full", "diag", "spherical"],
+        );
+    }
+
+    #[test]
+    fn unknown_refine_is_rejected_naming_the_key_and_the_choices() {
+        crate::params::assert_rejects_unknown_choice(build_gmm, "refine", &["smem", "none"]);
     }
 }

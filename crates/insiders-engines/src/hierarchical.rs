@@ -33,10 +33,11 @@
 //!
 //! Determinism: no randomness; the result does not depend on the seed or the thread count.
 
+use crate::params::from_table;
 use crate::registry::EngineSpec;
 use insiders_core::engine::check_k;
 use insiders_core::{
-    Caps, Diagnostics, Engine, Error, MatrixView, Partition, check_matrix, params::from_table,
+    Caps, Diagnostics, Engine, Error, MatrixView, Partition, check_matrix,
 };
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -66,8 +67,7 @@ fn build_ward(table: &toml::Table) -> Result<Box<dyn Engine>, Error> {
 
 fn build_hierarchical(table: &toml::Table) -> Result<Box<dyn Engine>, Error> {
     let params: HierarchicalParams = from_table(table)?;
-    let linkage = Linkage::parse(&params.linkage)?;
-    Ok(Box::new(Hierarchical::new("hierarchical", linkage)))
+    Ok(Box::new(Hierarchical::new("hierarchical", params.linkage)))
 }
 
 /// Parameters of the `ward` engine: none (any key is an error).
@@ -80,20 +80,20 @@ pub struct WardParams {}
 #[serde(deny_unknown_fields, default)]
 pub struct HierarchicalParams {
     /// `ward` (default), `complete`, `average` or `single`.
-    pub linkage: String,
+    pub linkage: Linkage,
 }
 
 impl Default for HierarchicalParams {
     fn default() -> Self {
         HierarchicalParams {
-            linkage: Linkage::Ward.name().to_string(),
+            linkage: Linkage::Ward,
         }
     }
 }
 
 /// How the distance between two clusters is defined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Linkage {
     /// Minimum increase of the within-cluster sum of squares (euclidean), reported as scipy does.
     Ward,
@@ -930,5 +930,14 @@ mod tests {
         let t = insiders_core::params::parse_pairs(&["k=3"]).unwrap();
         assert!(matches!(build_ward(&t), Err(Error::Param { .. })));
         assert!(build_ward(&toml::Table::new()).is_ok());
+    }
+
+    #[test]
+    fn unknown_linkage_is_rejected_naming_the_key_and_the_choices() {
+        crate::params::assert_rejects_unknown_choice(
+            build_hierarchical,
+            "linkage",
+            &["ward", "complete", "average", "single"],
+        );
     }
 }

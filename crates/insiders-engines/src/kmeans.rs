@@ -61,11 +61,12 @@
 // would hide the arithmetic.
 #![allow(clippy::needless_range_loop)]
 
+use crate::params::from_table;
 use crate::registry::EngineSpec;
 use insiders_core::engine::check_k;
 use insiders_core::{
     Caps, Diagnostics, Engine, Error, Matrix, MatrixView, Partition, Rng, check_matrix,
-    derive_seed, params::from_table,
+    derive_seed,
 };
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -121,7 +122,7 @@ pub struct KMeansParams {
     pub tol: f64,
     /// `"hamerly"` (default, bounds-accelerated) or `"lloyd"` (plain exhaustive assignment;
     /// same result, slower, kept as a reference).
-    pub algorithm: String,
+    pub algorithm: KMeansAlgorithm,
     /// Local refinement after Lloyd converges, of the 3 best restarts and of the swap
     /// candidates that get that far: `"hartigan"` (default) or `"none"` (plain
     /// scikit-learn behaviour). Hartigan's single-point moves (Hartigan & Wong 1979;
@@ -129,7 +130,7 @@ pub struct KMeansParams {
     /// `n_b/(n_b+1) |x - c_b|^2 < n_a/(n_a-1) |x - c_a|^2`, which strictly lowers the
     /// inertia; its fixed points are a subset of Lloyd's, so the result is never worse
     /// than the Lloyd run it starts from and every point still ends at its nearest centre.
-    pub refine: String,
+    pub refine: KMeansRefine,
     /// Maximum passes over the points of the Hartigan refinement. Default 100.
     pub max_refine_passes: usize,
     /// Random-swap trials that polish the best restart (see the module docs), at most
@@ -146,13 +147,35 @@ impl Default for KMeansParams {
             n_init: 10,
             max_iter: 300,
             tol: 1e-4,
-            algorithm: "hamerly".to_string(),
-            refine: "hartigan".to_string(),
+            algorithm: KMeansAlgorithm::Hamerly,
+            refine: KMeansRefine::Hartigan,
             max_refine_passes: 100,
             swaps: 50,
             swap_patience: PATIENCE,
         }
     }
+}
+
+/// How the `kmeans` engine assigns points to centres (TOML key `algorithm`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KMeansAlgorithm {
+    /// Lloyd with Hamerly's bounds (the default).
+    #[default]
+    Hamerly,
+    /// Plain exhaustive assignment: the same result, slower, kept as a reference.
+    Lloyd,
+}
+
+/// The local refinement of the `kmeans` engine (TOML key `refine`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KMeansRefine {
+    /// Hartigan's single-point moves (the default).
+    #[default]
+    Hartigan,
+    /// None: scikit-learn's algorithm.
+    None,
 }
 
 /// The k-means engine (registry name `kmeans`).
@@ -258,26 +281,8 @@ impl KMeans {
                 format!("must be finite and >= 0, got {}", params.tol),
             ));
         }
-        let bounds = match params.algorithm.as_str() {
-            "hamerly" => true,
-            "lloyd" => false,
-            other => {
-                return Err(Error::param(
-                    "algorithm",
-                    format!("unknown algorithm `{other}`; expected `hamerly` or `lloyd`"),
-                ));
-            }
-        };
-        let hartigan = match params.refine.as_str() {
-            "hartigan" => true,
-            "none" => false,
-            other => {
-                return Err(Error::param(
-                    "refine",
-                    format!("unknown refinement `{other}`; expected `hartigan` or `none`"),
-                ));
-            }
-        };
+        let bounds = params.algorithm == KMeansAlgorithm::Hamerly;
+        let hartigan = params.refine == KMeansRefine::Hartigan;
         Ok(KMeans {
             params,
             bounds,
@@ -1657,19 +1662,19 @@ mod tests {
             &[[0.0, 0.0], [3.0, 0.5], [1.0, 4.0], [5.0, 5.0], [-2.0, 3.0]],
             1.2,
         );
-        for refine in ["none", "hartigan"] {
+        for refine in [KMeansRefine::None, KMeansRefine::Hartigan] {
             for k in [1, 2, 5, 9] {
-                let fit = |algorithm: &str| {
+                let fit = |algorithm: KMeansAlgorithm| {
                     KMeans::new(KMeansParams {
-                        algorithm: algorithm.into(),
-                        refine: refine.into(),
+                        algorithm,
+                        refine,
                         ..KMeansParams::default()
                     })
                     .unwrap()
                     .fit_model(x.view(), k, 11)
                     .unwrap()
                 };
-                let (h, l) = (fit("hamerly"), fit("lloyd"));
+                let (h, l) = (fit(KMeansAlgorithm::Hamerly), fit(KMeansAlgorithm::Lloyd));
                 assert_eq!(h.labels, l.labels, "k={k}");
                 assert_eq!(h.n_iter, l.n_iter, "k={k}");
                 assert_eq!(h.inertia.to_bits(), l.inertia.to_bits(), "k={k}");
@@ -1738,9 +1743,9 @@ mod tests {
         );
         let mut improved = 0;
         for k in [3, 6, 10, 15] {
-            let fit = |refine: &str, swaps| {
+            let fit = |refine: KMeansRefine, swaps| {
                 KMeans::new(KMeansParams {
-                    refine: refine.into(),
+                    refine,
                     swaps,
                     ..KMeansParams::default()
                 })
@@ -1748,9 +1753,9 @@ mod tests {
                 .fit_model(x.view(), k, 5)
                 .unwrap()
             };
-            let (plain, refined) = (fit("none", 0), fit("hartigan", 0));
+            let (plain, refined) = (fit(KMeansRefine::None, 0), fit(KMeansRefine::Hartigan, 0));
             // Swaps start from the best restart and only accept improvements.
-            let swapped = fit("hartigan", 30);
+            let swapped = fit(KMeansRefine::Hartigan, 30);
             assert_eq!(swapped.run_inertias, refined.run_inertias);
             assert!(swapped.inertia <= refined.inertia);
             assert_eq!(swapped.predict(x.view()).unwrap(), swapped.labels);
@@ -1849,5 +1854,19 @@ mod tests {
         assert!(m.labels.iter().all(|&l| l == 0));
         let b = brute_inertia(&x, &m.labels, 1);
         assert!((m.inertia - b).abs() < 1e-12);
+    }
+
+    #[test]
+    fn unknown_algorithm_is_rejected_naming_the_key_and_the_choices() {
+        crate::params::assert_rejects_unknown_choice(
+            build_kmeans,
+            "algorithm",
+            &["hamerly", "lloyd"],
+        );
+    }
+
+    #[test]
+    fn unknown_refine_is_rejected_naming_the_key_and_the_choices() {
+        crate::params::assert_rejects_unknown_choice(build_kmeans, "refine", &["hartigan", "none"]);
     }
 }

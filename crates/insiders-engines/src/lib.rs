@@ -1,12 +1,19 @@
 //! Clustering engines behind the [`insiders_core::Engine`] contract.
 //!
-//! One module per engine family; [`registry`] is the one place where engines are listed.
+//! One module (a file, or a folder when the engine is more than one idea) per engine family.
+//! The [`engines!`](registry) list below is the registry: one line per engine module declares
+//! the module and registers its `SPECS`; [`registry`] builds engines by name from it.
 
-pub mod density;
-pub mod gmm;
-pub mod hierarchical;
-pub mod kmeans;
+mod params;
+#[macro_use]
 pub mod registry;
-pub mod smartcore_backend;
+
+engines! {
+    kmeans,
+    gmm,
+    hierarchical,
+    density,
+    smartcore_backend,
+}
 
 pub use registry::{EngineSpec, all, build, names};
