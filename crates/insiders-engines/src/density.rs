@@ -1577,6 +1577,10 @@ mod tests {
 
     #[test]
     fn unknown_backend_is_rejected_naming_the_key_and_the_choices() {
-        crate::params::assert_rejects_unknown_choice(build_hdbscan, "backend", &["native", "petal"]);
+        crate::params::assert_rejects_unknown_choice(
+            build_hdbscan,
+            "backend",
+            &["native", "petal"],
+        );
     }
 }

@@ -1819,7 +1819,11 @@ mod tests {
     #[test]
     fn likelihood_matches_direct_density_and_recovers_components() {
         let (x, truth) = mixture(1);
-        for cov in [CovarianceType::Full, CovarianceType::Diag, CovarianceType::Spherical] {
+        for cov in [
+            CovarianceType::Full,
+            CovarianceType::Diag,
+            CovarianceType::Spherical,
+        ] {
             let g = GaussianMixture::new(GmmParams {
                 covariance: cov,
                 ..GmmParams::default()

@@ -36,9 +36,7 @@
 use crate::params::from_table;
 use crate::registry::EngineSpec;
 use insiders_core::engine::check_k;
-use insiders_core::{
-    Caps, Diagnostics, Engine, Error, MatrixView, Partition, check_matrix,
-};
+use insiders_core::{Caps, Diagnostics, Engine, Error, MatrixView, Partition, check_matrix};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 

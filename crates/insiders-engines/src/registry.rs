@@ -1,9 +1,9 @@
 //! The registry: every engine of `insiders`, listed once.
 //!
-//! The list is the [`engines!`] invocation in `lib.rs`: one line per engine module, which
-//! declares the module (`pub mod NAME;`) and registers the `SPECS` it exports
-//! (`pub const SPECS: &[EngineSpec]`). So an engine is its file (or folder) plus that one
-//! line; `cargo xtask new-engine NAME` writes both.
+//! An engine module is a `pub mod NAME;` line of `lib.rs` whose module exports
+//! `pub const SPECS: &[EngineSpec]`; the build script (`build.rs`) lists those modules'
+//! `SPECS`, in the order of their lines, as `ENGINE_MODULES`. So an engine is its file (or
+//! folder) plus that one line; `cargo xtask new-engine NAME` writes both.
 
 use insiders_core::{Engine, Error};
 
@@ -18,24 +18,7 @@ pub struct EngineSpec {
     pub build: fn(&toml::Table) -> Result<Box<dyn Engine>, Error>,
 }
 
-/// Declares the engine modules and registers their `SPECS`, in the order listed (the order
-/// of [`all`] and [`names`]). Used once, in `lib.rs`:
-///
-/// ```ignore
-/// engines! {
-///     kmeans,
-///     my_engine,
-/// }
-/// ```
-macro_rules! engines {
-    ($($module:ident),+ $(,)?) => {
-        $(pub mod $module;)+
-
-        /// The `SPECS` of every engine module, in the order of the `engines!` list.
-        pub(crate) const ENGINE_MODULES: &[&[$crate::registry::EngineSpec]] =
-            &[$($module::SPECS),+];
-    };
-}
+include!(concat!(env!("OUT_DIR"), "/engine_modules.rs"));
 
 /// Former engine names still accepted by [`build`] (old name, current name). [`names`]
 /// lists only the current ones.
@@ -43,7 +26,7 @@ pub const ALIASES: &[(&str, &str)] = &[("smartcore-kmeans", "smartcore_kmeans")]
 
 /// Every registered engine.
 pub fn all() -> Vec<&'static EngineSpec> {
-    crate::ENGINE_MODULES.iter().copied().flatten().collect()
+    ENGINE_MODULES.iter().copied().flatten().collect()
 }
 
 /// The names of every registered engine.
