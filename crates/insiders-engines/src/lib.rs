@@ -4,16 +4,19 @@
 //! **Registering an engine is its `pub mod NAME;` line below**: every public module here
 //! that exports `pub const SPECS: &[EngineSpec]` is listed by [`registry`] (the build script
 //! collects them, in the order of these lines), so an engine is its file(s) plus one line.
-//! Modules that are not engines are private (`params`, the shared `kdtree`) or have no
-//! `SPECS` (`registry`).
+//! Modules that are not engines are private (`params`, `kdtree`: the k-d tree that `dbscan`,
+//! `hdbscan` and `optics` share) or have no `SPECS` (`registry`).
 
+mod kdtree;
 mod params;
 pub mod registry;
 
-pub mod density;
+pub mod dbscan;
 pub mod gmm;
+pub mod hdbscan;
 pub mod hierarchical;
 pub mod kmeans;
+pub mod optics;
 pub mod smartcore_backend;
 
 pub use registry::{EngineSpec, all, build, names};
