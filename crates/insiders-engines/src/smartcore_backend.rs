@@ -1,6 +1,8 @@
 //! `smartcore_kmeans`: the k-means of the [smartcore](https://smartcorelib.org) crate (0.7)
 //! behind the same [`Engine`] contract, to show that engines from other libraries plug in
 //! and to compare implementations in the grid.
+//! (registry name `smartcore_kmeans`; the former `smartcore-kmeans` is an alias accepted by
+//! [`crate::build`])
 //!
 //! How it plugs in: our matrix is copied into smartcore's row-major `DenseMatrix<f64>`,
 //! `smartcore::cluster::kmeans::KMeans::fit` runs with `KMeansParameters { k, max_iter,
