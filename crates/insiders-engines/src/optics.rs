@@ -5,7 +5,7 @@
 //! reachability updated with the minimum, the next point is the unprocessed one with the
 //! smallest reachability (ties: lowest index), clusters extracted at `eps` as
 //! scikit-learn's `cluster_optics_dbscan`. [`optics_ordering`] gives the ordering and the
-//! reachability plot. Neighbours come from the shared k-d tree ([`crate::kdtree`]).
+//! reachability plot. Neighbours come from the shared k-d tree (`crate::kdtree`).
 //!
 //! Why not petal-clustering 0.14's `Optics` (checked, see the tests): its core distance is
 //! the distance to the nearest *other* point whatever `min_samples` is, the reachability

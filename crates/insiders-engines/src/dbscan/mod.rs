@@ -7,7 +7,7 @@
 //! one whose lowest core index is smallest (this is what scikit-learn's index-order
 //! expansion does, so the result is deterministic and equal to scikit-learn's, border points
 //! included); the rest is noise. The neighbour search is our exact k-d tree
-//! ([`crate::kdtree`]); the expansion is our own (`tree.rs`). When `eps` is not given it is
+//! (`crate::kdtree`); the expansion is our own (`tree.rs`). When `eps` is not given it is
 //! chosen from the k-distances ([`elbow_eps`] or [`quantile_eps`], `eps.rs`) and reported in
 //! `Diagnostics::extra["eps"]`.
 //!

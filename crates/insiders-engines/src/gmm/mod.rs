@@ -59,6 +59,11 @@
 //! the result is bit-identical for any rayon thread count. The refinement is sequential and
 //! deterministic: its proposals are computed in parallel per component or pair, each
 //! sequentially, and collected in index order.
+//!
+//! Layout: this file has the engine ([`GaussianMixture`], [`GmmModel`]) and the restarts;
+//! `params.rs` the parameters, `em.rs` EM, `kernels.rs` the E-step and scatter kernels (the
+//! only `unsafe`: the AVX2 calls), `cholesky.rs` the precision factor, `smem.rs`
+//! split-and-merge, `tests.rs` the unit tests.
 
 // Numerical kernels index several parallel arrays with the same counter; iterator chains
 // would hide the arithmetic.

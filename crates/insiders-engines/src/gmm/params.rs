@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Parameters of [`GaussianMixture`] (TOML keys of the `gmm` engine).
+/// Parameters of [`GaussianMixture`](super::GaussianMixture) (TOML keys of the `gmm` engine).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GmmParams {

@@ -56,6 +56,11 @@
 //! run the assignment step is split into fixed chunks of points (independent of the thread
 //! count) whose partial sums are added in chunk order, whether the chunks run in parallel or
 //! not, so the result is bit-identical for any number of threads.
+//!
+//! Layout: this file has the engine ([`KMeans`], [`KMeansModel`]) and the stages' driver;
+//! `params.rs` the parameters, `seeding.rs` k-means++, `lloyd.rs` Lloyd/Hamerly,
+//! `hartigan.rs` the refinement, `swap.rs` the random swap, `kernels.rs` the distance and
+//! assignment kernels, `tests.rs` the unit tests.
 
 // Numerical kernels index several parallel arrays with the same counter; iterator chains
 // would hide the arithmetic.

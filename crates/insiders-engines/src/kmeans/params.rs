@@ -4,7 +4,7 @@
 use super::PATIENCE;
 use serde::{Deserialize, Serialize};
 
-/// Parameters of [`KMeans`] (TOML keys of the `kmeans` engine).
+/// Parameters of [`KMeans`](super::KMeans) (TOML keys of the `kmeans` engine).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KMeansParams {
