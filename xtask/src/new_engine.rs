@@ -1,9 +1,11 @@
 //! `cargo xtask new-engine NAME`: scaffolds a new clustering engine.
 //!
 //! Writes `crates/insiders-engines/src/NAME.rs` (a simple, working, seeded engine with a
-//! typed parameter struct and unit tests), declares the module in the crate's `lib.rs` and
-//! lists its `SPECS` in `registry::all()`. The conformance suite iterates the registry, so
-//! the new engine is covered by it (and appears in `insiders list` and the grid) at once.
+//! typed parameter struct and unit tests) and its one registration line, `pub mod NAME;` in
+//! the crate's `lib.rs`: the engines crate's build script lists the `SPECS` of every public
+//! module that has them, so nothing else is edited. The conformance suite iterates the
+//! registry, so the new engine is covered by it (and appears in `insiders list` and the grid)
+//! at once.
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -87,35 +89,21 @@ pub fn engine_source(name: &str) -> String {
         .replace("{{Name}}", &camel(name))
 }
 
-/// Inserts `crate::NAME::SPECS,` as the last entry of the list in `registry::all()`.
-pub fn add_registry_line(registry: &str, name: &str) -> Result<String> {
-    let start = registry
-        .find("pub fn all()")
-        .context("registry.rs: no `pub fn all()`")?;
-    let open = start
-        + registry[start..]
-            .find('[')
-            .context("registry.rs: no list in `all()`")?;
-    let close = open
-        + registry[open..]
-            .find("\n    ]")
-            .context("registry.rs: the list in `all()` does not end with `    ]`")?;
-    let mut out = String::with_capacity(registry.len() + 40);
-    out.push_str(&registry[..close]);
-    out.push_str(&format!("\n        crate::{name}::SPECS,"));
-    out.push_str(&registry[close..]);
-    Ok(out)
-}
-
-/// Declares `pub mod NAME;` in `lib.rs`, in alphabetical order among the `pub mod` lines.
+/// Declares `pub mod NAME;` in `lib.rs`, in alphabetical order among the engine modules'
+/// `pub mod` lines (every `pub mod` line but `registry`'s): the one line that registers the
+/// engine.
 pub fn add_module_line(lib: &str, name: &str) -> Result<String> {
     let line = format!("pub mod {name};");
     let lines: Vec<&str> = lib.lines().collect();
     let mods: Vec<usize> = (0..lines.len())
-        .filter(|&i| lines[i].starts_with("pub mod ") && lines[i].ends_with(';'))
+        .filter(|&i| {
+            lines[i].starts_with("pub mod ")
+                && lines[i].ends_with(';')
+                && lines[i] != "pub mod registry;"
+        })
         .collect();
     let (Some(&first), Some(&last)) = (mods.first(), mods.last()) else {
-        bail!("lib.rs: no `pub mod ...;` line to add the module beside");
+        bail!("lib.rs: no engine `pub mod ...;` line to add the module beside");
     };
     let at = mods
         .iter()
@@ -151,12 +139,9 @@ pub fn scaffold(root: &Path, name: &str) -> Result<PathBuf> {
             registered.join(", ")
         );
     }
-    let registry_path = src.join("registry.rs");
     let lib_path = src.join("lib.rs");
-    let registry = add_registry_line(&std::fs::read_to_string(&registry_path)?, name)?;
     let lib = add_module_line(&std::fs::read_to_string(&lib_path)?, name)?;
     std::fs::write(&file, engine_source(name))?;
-    std::fs::write(&registry_path, registry)?;
     std::fs::write(&lib_path, lib)?;
     Ok(file)
 }
@@ -168,7 +153,7 @@ pub fn main(root: &Path, args: &[String]) -> Result<()> {
     };
     let file = scaffold(root, name)?;
     println!(
-        "created {}\nregistered `{name}` in crates/insiders-engines/src/registry.rs and lib.rs\n\n\
+        "created {}\nregistered `{name}`: `pub mod {name};` in crates/insiders-engines/src/lib.rs\n\n\
          next:\n  cargo test -p insiders-engines --lib {name}\n  \
          cargo test -p insiders-engines --test conformance\n  \
          cargo xtask grid --only space=features,engine={name} --no-stability\n\
@@ -191,11 +176,11 @@ const TEMPLATE: &str = r#"//! `{{name}}`: a seeded clustering engine (scaffolded
 //! Determinism: run `r` draws from `Rng::new(derive_seed(seed, r))`; nothing runs in
 //! parallel, so the result is a pure function of (input, k, seed).
 
+use crate::params::from_table;
 use crate::registry::EngineSpec;
 use insiders_core::engine::check_k;
 use insiders_core::{
     Caps, Diagnostics, Engine, Error, MatrixView, Partition, Rng, check_matrix, derive_seed,
-    params::from_table,
 };
 use serde::{Deserialize, Serialize};
 
@@ -404,21 +389,19 @@ mod tests {
     }
 
     #[test]
-    fn registry_and_module_lines_are_inserted() {
-        let reg = "pub fn all() -> Vec<&'static EngineSpec> {\n    [\n        crate::kmeans::SPECS,\n    ]\n    .into_iter()\n}\n";
-        let out = add_registry_line(reg, "toy").unwrap();
-        assert!(out.contains("        crate::kmeans::SPECS,\n        crate::toy::SPECS,\n    ]"));
-        let lib = "//! doc\n\npub mod density;\npub mod kmeans;\npub mod registry;\n\npub use x;\n";
+    fn the_module_line_is_inserted_among_the_engines() {
+        let lib = "//! doc\n\nmod params;\npub mod registry;\n\npub mod dbscan;\npub mod kmeans;\n\npub use x;\n";
         let out = add_module_line(lib, "gamma").unwrap();
         assert_eq!(
             out,
-            "//! doc\n\npub mod density;\npub mod gamma;\npub mod kmeans;\npub mod registry;\n\npub use x;\n"
+            "//! doc\n\nmod params;\npub mod registry;\n\npub mod dbscan;\npub mod gamma;\npub mod kmeans;\n\npub use x;\n"
         );
         let out = add_module_line(lib, "zeta").unwrap();
-        assert!(out.contains("pub mod registry;\npub mod zeta;\n\npub use"));
+        assert!(out.contains("pub mod kmeans;\npub mod zeta;\n\npub use"));
+        // Before the first engine, not among the crate's own modules.
         let out = add_module_line(lib, "alpha").unwrap();
-        assert!(out.contains("//! doc\n\npub mod alpha;\npub mod density;"));
-        assert!(add_module_line("//! nothing\n", "x").is_err());
+        assert!(out.contains("pub mod registry;\n\npub mod alpha;\npub mod dbscan;"));
+        assert!(add_module_line("//! nothing\npub mod registry;\n", "x").is_err());
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! `cargo xtask new-engine NAME`: validation, the three edits, and (ignored by default; run
+//! `cargo xtask new-engine NAME`: validation, the file and the one registration line
+//! (`pub mod NAME;` in the engines crate's `lib.rs`), and (ignored by default; run
 //! by `.ci/run`) a scaffolded engine compiling, passing the conformance suite and showing up
 //! in the grid, in a temporary copy of the workspace.
 
@@ -78,7 +79,7 @@ fn scaffold_rejects_bad_names_and_registers_good_ones() {
         assert!(!o.status.success(), "{bad} accepted");
         assert!(text(&o).contains(why), "{bad}: {}", text(&o));
     }
-    // `ward` is registered by hierarchical.rs: an engine name without a module of its own.
+    // `ward` is registered by hierarchical/: an engine name without a module of its own.
     let o = run("ward");
     assert!(!o.status.success());
     assert!(text(&o).contains("registered already"), "{}", text(&o));
@@ -98,10 +99,23 @@ fn scaffold_rejects_bad_names_and_registers_good_ones() {
     assert!(module.contains("pub struct ToyEngineParams"));
     assert!(module.contains("impl Engine for ToyEngine"));
     assert!(module.contains("#[cfg(test)]"));
-    let registry = std::fs::read_to_string(src.join("registry.rs")).unwrap();
-    assert!(registry.contains("crate::toy_engine::SPECS,"));
+    // One line registers it: `pub mod toy_engine;` in lib.rs (the build script lists the
+    // SPECS of every public module); the registry itself is not edited.
+    assert_eq!(
+        std::fs::read_to_string(src.join("registry.rs")).unwrap(),
+        before_registry
+    );
     let lib = std::fs::read_to_string(src.join("lib.rs")).unwrap();
     assert!(lib.contains("pub mod toy_engine;"));
+    let added: Vec<&str> = lib
+        .lines()
+        .filter(|l| !before_lib.lines().any(|b| b == *l))
+        .collect();
+    assert_eq!(
+        added,
+        ["pub mod toy_engine;"],
+        "lib.rs changed by more than one line"
+    );
     // A second time it exists.
     let o = run("toy_engine");
     assert!(!o.status.success());

@@ -12,7 +12,7 @@
 
 use criterion::{Criterion, criterion_group};
 use insiders_core::{Engine, Matrix};
-use insiders_engines::density::{Dbscan, DbscanParams};
+use insiders_engines::dbscan::{Dbscan, DbscanParams};
 use std::hint::black_box;
 
 mod common;

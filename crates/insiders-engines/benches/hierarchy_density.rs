@@ -12,10 +12,10 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use insiders_core::Engine;
-use insiders_engines::density::{
-    Dbscan, DbscanParams, Hdbscan, HdbscanBackend, HdbscanParams, Optics, OpticsParams,
-};
+use insiders_engines::dbscan::{Dbscan, DbscanParams};
+use insiders_engines::hdbscan::{Hdbscan, HdbscanBackend, HdbscanParams};
 use insiders_engines::hierarchical::{Hierarchical, Linkage};
+use insiders_engines::optics::{Optics, OpticsParams};
 use std::hint::black_box;
 
 mod common;

@@ -14,8 +14,8 @@
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use insiders_core::{Matrix, Rng};
-use insiders_engines::gmm::{GaussianMixture, GmmParams};
-use insiders_engines::kmeans::{KMeans, KMeansParams};
+use insiders_engines::gmm::{GaussianMixture, GmmParams, GmmRefine};
+use insiders_engines::kmeans::{KMeans, KMeansParams, KMeansRefine};
 use std::hint::black_box;
 
 const SEED: u64 = 42;
@@ -64,14 +64,14 @@ fn bench(c: &mut Criterion) {
     let data = inputs();
     let kmeans = KMeans::default();
     let sklearn_mode = KMeans::new(KMeansParams {
-        refine: "none".into(),
+        refine: KMeansRefine::None,
         swaps: 0,
         ..KMeansParams::default()
     })
     .unwrap();
     let gmm = GaussianMixture::default();
     let gmm_sklearn_mode = GaussianMixture::new(GmmParams {
-        refine: "none".into(),
+        refine: GmmRefine::None,
         ..GmmParams::default()
     })
     .unwrap();

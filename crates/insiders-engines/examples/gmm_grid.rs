@@ -8,7 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 use insiders_core::{Matrix, process_cpu_seconds};
-use insiders_engines::gmm::{GaussianMixture, GmmParams};
+use insiders_engines::gmm::{GaussianMixture, GmmParams, GmmRefine};
 use insiders_fixtures::read_table;
 
 /// FNV-1a over the bits of `v`.
@@ -28,7 +28,7 @@ fn main() {
         Err(_) => (2..=22).collect(),
     };
     let engine = GaussianMixture::new(GmmParams {
-        refine: "none".into(),
+        refine: GmmRefine::None,
         ..GmmParams::default()
     })
     .unwrap();

@@ -1,6 +1,8 @@
-//! `smartcore-kmeans`: the k-means of the [smartcore](https://smartcorelib.org) crate (0.7)
+//! `smartcore_kmeans`: the k-means of the [smartcore](https://smartcorelib.org) crate (0.7)
 //! behind the same [`Engine`] contract, to show that engines from other libraries plug in
 //! and to compare implementations in the grid.
+//! (registry name `smartcore_kmeans`; the former `smartcore-kmeans` is an alias accepted by
+//! [`crate::build`])
 //!
 //! How it plugs in: our matrix is copied into smartcore's row-major `DenseMatrix<f64>`,
 //! `smartcore::cluster::kmeans::KMeans::fit` runs with `KMeansParameters { k, max_iter,
@@ -22,11 +24,11 @@
 //! - smartcore stops when the distortion stops decreasing and does not relocate empty
 //!   clusters; an empty cluster simply disappears from the partition.
 
+use crate::params::from_table;
 use crate::registry::EngineSpec;
 use insiders_core::engine::check_k;
 use insiders_core::{
     Caps, Diagnostics, Engine, Error, MatrixView, Partition, check_matrix, derive_seed,
-    params::from_table,
 };
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -35,7 +37,7 @@ use smartcore::linalg::basic::matrix::DenseMatrix;
 
 /// The engines this module registers.
 pub const SPECS: &[EngineSpec] = &[EngineSpec {
-    name: "smartcore-kmeans",
+    name: "smartcore_kmeans",
     about: "smartcore 0.7 k-means (k-means++ + BBD-tree Lloyd) behind the engine contract",
     build: build_smartcore_kmeans,
 }];
@@ -45,7 +47,7 @@ fn build_smartcore_kmeans(table: &toml::Table) -> Result<Box<dyn Engine>, Error>
     Ok(Box::new(SmartcoreKMeans::new(params)?))
 }
 
-/// Parameters of [`SmartcoreKMeans`] (TOML keys of the `smartcore-kmeans` engine).
+/// Parameters of [`SmartcoreKMeans`] (TOML keys of the `smartcore_kmeans` engine).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SmartcoreKMeansParams {
@@ -64,7 +66,7 @@ impl Default for SmartcoreKMeansParams {
     }
 }
 
-/// smartcore's k-means as an [`Engine`] (registry name `smartcore-kmeans`).
+/// smartcore's k-means as an [`Engine`] (registry name `smartcore_kmeans`).
 #[derive(Debug, Clone)]
 pub struct SmartcoreKMeans {
     params: SmartcoreKMeansParams,
@@ -143,7 +145,7 @@ fn fit_once(
 
 impl Engine for SmartcoreKMeans {
     fn name(&self) -> &str {
-        "smartcore-kmeans"
+        "smartcore_kmeans"
     }
 
     fn caps(&self) -> Caps {
@@ -153,7 +155,7 @@ impl Engine for SmartcoreKMeans {
     fn fit(&self, x: MatrixView<'_>, k: Option<usize>, seed: u64) -> Result<Partition, Error> {
         check_matrix(x)?;
         let (n, d) = x.dim();
-        let k = check_k("smartcore-kmeans", k, n)?;
+        let k = check_k("smartcore_kmeans", k, n)?;
         if k == 1 {
             let labels = vec![0usize; n];
             return Ok(partition(&labels, inertia(x, &labels, 1)));

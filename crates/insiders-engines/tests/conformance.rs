@@ -110,7 +110,7 @@ fn every_engine_builds_with_defaults_under_its_own_name() {
     let n = names.len();
     names.dedup();
     assert_eq!(names.len(), n, "duplicate engine names");
-    for required in ["kmeans", "gmm", "smartcore-kmeans"] {
+    for required in ["kmeans", "gmm", "smartcore_kmeans"] {
         assert!(names.contains(&required), "{required} is not registered");
     }
 }

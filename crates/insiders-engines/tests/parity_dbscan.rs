@@ -8,7 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 use insiders_core::{Engine, Matrix};
-use insiders_engines::density::{self, Dbscan, DbscanParams};
+use insiders_engines::dbscan::{self, Dbscan, DbscanParams};
 use insiders_fixtures::{fixture, read_table, reference};
 use std::collections::HashMap;
 
@@ -59,7 +59,7 @@ fn dbscan_equals_sklearn_on_tree_space() {
             .iter()
             .map(|&v| v as i64)
             .collect();
-        let r = density::dbscan(x.view(), eps, min_samples).unwrap();
+        let r = dbscan::dbscan(x.view(), eps, min_samples).unwrap();
         let ours = labels_i64(&r.labels);
         assert_same_clustering(&ours, &theirs, column);
         assert_eq!(
@@ -120,7 +120,7 @@ fn elbow_eps_on_tree_space() {
     let p = engine.fit(x.view(), None, 0).unwrap();
     let eps = p.diag.extra["eps"];
     // the elbow is one of the k-distances, below the largest one
-    let mut kd = density::k_distances(x.view(), 20).unwrap();
+    let mut kd = dbscan::k_distances(x.view(), 20).unwrap();
     kd.sort_by(f64::total_cmp);
     assert!(kd.contains(&eps));
     assert!(eps > kd[0] && eps < kd[kd.len() - 1]);
@@ -141,7 +141,7 @@ fn duplicates_of_a_far_point_become_a_cluster() {
         return;
     };
     let n = x.nrows();
-    let base = density::dbscan(x.view(), 1.0, 20).unwrap();
+    let base = dbscan::dbscan(x.view(), 1.0, 20).unwrap();
     // a new point 5 units beyond the data in both coordinates, plus copies of it
     let far = [
         x.column(0).fold(f64::MIN, |a, &b| a.max(b)) + 5.0,
@@ -156,7 +156,7 @@ fn duplicates_of_a_far_point_become_a_cluster() {
     };
     // 20 identical points: each counts itself and its 19 duplicates, so all are core
     let y = with_copies(20);
-    let r = density::dbscan(y.view(), 1.0, 20).unwrap();
+    let r = dbscan::dbscan(y.view(), 1.0, 20).unwrap();
     let c = r.labels[n].expect("20 duplicates are core");
     assert!((n..n + 20).all(|i| r.labels[i] == Some(c) && r.core[i]));
     assert_eq!(
@@ -168,7 +168,7 @@ fn duplicates_of_a_far_point_become_a_cluster() {
     assert_eq!(labels_i64(&r.labels[..n]), labels_i64(&base.labels));
     // 19 are not enough: noise
     let y = with_copies(19);
-    let r = density::dbscan(y.view(), 1.0, 20).unwrap();
+    let r = dbscan::dbscan(y.view(), 1.0, 20).unwrap();
     assert!((n..n + 19).all(|i| r.labels[i].is_none()));
     assert_eq!(labels_i64(&r.labels[..n]), labels_i64(&base.labels));
 }
@@ -185,7 +185,7 @@ fn quantile_eps_is_the_python_grids_elbow() {
     let t = read_table(&path);
     let (n, d, v) = t.matrix(&["x0", "x1", "x2", "x3", "x4"]);
     let x = Matrix::from_shape_vec((n, d), v).unwrap();
-    let eps = density::quantile_eps(x.view(), 5, 0.99).unwrap();
+    let eps = dbscan::quantile_eps(x.view(), 5, 0.99).unwrap();
     assert!((eps - 0.0471784).abs() <= 5e-8, "eps {eps}");
     for m in [0.5, 2.0, 16.0] {
         let p = Dbscan::new(DbscanParams {

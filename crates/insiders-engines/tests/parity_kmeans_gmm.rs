@@ -30,7 +30,7 @@
 #![allow(clippy::unwrap_used)] // helpers outside #[test] functions unwrap too
 
 use insiders_core::{Matrix, Rng};
-use insiders_engines::gmm::{GaussianMixture, GmmParams};
+use insiders_engines::gmm::{CovarianceType, GaussianMixture, GmmParams, GmmRefine};
 use insiders_engines::kmeans::KMeans;
 use insiders_fixtures::{fixture, read_records, read_table};
 use std::collections::BTreeMap;
@@ -148,8 +148,10 @@ fn gmm_em_equals_sklearn_from_the_same_start() {
             .map(|v| v as usize)
             .collect();
         let g = GaussianMixture::new(GmmParams {
-            covariance: r["covariance"].clone(),
-            refine: "none".into(),
+            covariance: toml::Value::String(r["covariance"].clone())
+                .try_into()
+                .unwrap(),
+            refine: GmmRefine::None,
             ..GmmParams::default()
         })
         .unwrap();
@@ -381,15 +383,19 @@ fn synthetic_blobs_are_recovered_and_beat_the_truth() {
     }
     assert!(km.inertia <= true_inertia * (1.0 + 1e-12));
     // GMM: exact recovery, and a log-likelihood at least that of the generating model.
-    for cov in ["full", "diag", "spherical"] {
+    for (cov, name) in [
+        (CovarianceType::Full, "full"),
+        (CovarianceType::Diag, "diag"),
+        (CovarianceType::Spherical, "spherical"),
+    ] {
         let g = GaussianMixture::new(GmmParams {
-            covariance: cov.into(),
+            covariance: cov,
             ..GmmParams::default()
         })
         .unwrap()
         .fit_model(x.view(), 5, SEED)
         .unwrap();
-        assert_recovers(&truth, &g.labels, cov);
+        assert_recovers(&truth, &g.labels, name);
         let weights = [300.0, 200.0, 250.0, 150.0, 100.0].map(|w| w / n);
         let mut true_ll = 0.0;
         for i in 0..x.nrows() {
@@ -405,17 +411,17 @@ fn synthetic_blobs_are_recovered_and_beat_the_truth() {
         }
         true_ll /= n;
         println!(
-            "synthetic gmm {cov}: mean log-likelihood {:.5}, generating model {true_ll:.5}",
+            "synthetic gmm {name}: mean log-likelihood {:.5}, generating model {true_ll:.5}",
             g.mean_log_likelihood
         );
-        assert!(g.mean_log_likelihood >= true_ll, "{cov}");
+        assert!(g.mean_log_likelihood >= true_ll, "{name}");
         // The weights are the blob shares.
         let mut w = g.weights.clone();
         w.sort_by(f64::total_cmp);
         let mut want = weights.to_vec();
         want.sort_by(f64::total_cmp);
         for (a, b) in w.iter().zip(&want) {
-            assert!((a - b).abs() < 1e-3, "{cov}: weights {w:?}");
+            assert!((a - b).abs() < 1e-3, "{name}: weights {w:?}");
         }
     }
 }

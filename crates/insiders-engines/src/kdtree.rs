@@ -1,5 +1,5 @@
-//! An exact k-d tree for euclidean radius and k-nearest-neighbour queries (DBSCAN, OPTICS and
-//! the k-distance elbow).
+//! An exact k-d tree for euclidean radius and k-nearest-neighbour queries, shared by the
+//! density engines (`dbscan` and its k-distance elbow, `optics`, `hdbscan`'s core distances).
 //!
 //! Distances are compared as squared distances summed in column order (as scikit-learn's
 //! trees compare "reduced distances" with `eps²`), so a point is a neighbour exactly when
