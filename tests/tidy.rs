@@ -154,6 +154,23 @@ fn readme_list(marker: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// The names in the first column of a document's first table whose header starts `| name |`.
+fn doc_table(path: &Path) -> BTreeSet<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines().skip_while(|l| !l.starts_with("| name |"));
+    assert!(
+        lines.next().is_some(),
+        "{}: no `| name |` table",
+        path.display()
+    );
+    lines
+        .skip(1)
+        .take_while(|l| l.starts_with('|'))
+        .filter_map(|l| l.split('|').nth(1))
+        .map(|c| c.trim().trim_matches('`').to_string())
+        .collect()
+}
+
 #[test]
 fn registries_are_documented_and_listed_in_the_readme() {
     let engines: BTreeSet<String> = insiders_engines::names()
@@ -174,18 +191,14 @@ fn registries_are_documented_and_listed_in_the_readme() {
         embedders,
         "README's embedder list vs the registry"
     );
-    let doc = std::fs::read_to_string(root().join("docs/engines.md")).unwrap();
-    for e in &engines {
-        assert!(
-            doc.contains(&format!("## {e}")) || doc.contains(&format!("| `{e}` |")),
-            "engine `{e}` has no section or registry row in docs/engines.md"
-        );
-    }
-    let doc = std::fs::read_to_string(root().join("docs/embeddings.md")).unwrap();
-    for e in &embedders {
-        assert!(
-            doc.contains(&format!("| `{e}` |")),
-            "embedder `{e}` has no registry row in docs/embeddings.md"
-        );
-    }
+    assert_eq!(
+        doc_table(&root().join("docs/engines.md")),
+        engines,
+        "docs/engines.md's table of engines vs the registry"
+    );
+    assert_eq!(
+        doc_table(&root().join("docs/embeddings.md")),
+        embedders,
+        "docs/embeddings.md's table of embedders vs the registry"
+    );
 }

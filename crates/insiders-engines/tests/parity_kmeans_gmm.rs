@@ -11,7 +11,7 @@
 //! - `tests/data/gmm_spread.csv`: sklearn's GaussianMixture score (n_init 1) for
 //!   random_state 0..9 on both inputs and every k: sklearn's own seed-to-seed spread.
 //!   Both `tests/data` references were computed with scikit-learn 1.9.1 by
-//!   `tests/data/make_gmm_refs.py`.
+//!   `datasets/fixtures/engines/make_gmm_refs.py`.
 //!
 //! Rules:
 //! - KMeans (default engine, n_init 10): inertia <= sklearn's * (1 + 1e-3) for every input

@@ -1,5 +1,5 @@
 //! The BG/NBD at extreme parameters (against mpmath at 60 digits,
-//! `tests/data/make_bgnbd_extreme.py`) and the fit and forecast of short histories (one and
+//! `datasets/fixtures/stats/make_bgnbd_extreme.py`) and the fit and forecast of short histories (one and
 //! four months of the study's data), where the maximum likelihood runs to the boundary.
 
 #![allow(clippy::unwrap_used)]

@@ -1,5 +1,5 @@
 //! Parity of the CLV models with lifetimes 0.11.3 and an independent scipy maximisation of
-//! the published likelihoods (`tests/data/make_clv_reference.py`), on the study's data
+//! the published likelihoods (`datasets/fixtures/stats/make_clv_reference.py`), on the study's data
 //! (calibration until 2011-09-09, holdout to 2011-12-09) and on lifetimes' CDNOW summary.
 
 #![allow(clippy::unwrap_used)]

@@ -1,5 +1,5 @@
 //! Parity of the hypothesis tests (`insiders_stats::hypothesis`) with scipy 1.17
-//! (`tests/data/make_tests_reference.py`):
+//! (`datasets/fixtures/stats/make_tests_reference.py`):
 //! small hand-made samples with and without ties, and the Insiders of the fixtures (Ward,
 //! k = 10 on the study's tree space; the cluster of highest mean gross revenue) against the
 //! rest of the base.

@@ -1,5 +1,5 @@
 //! The CART tree against scikit-learn 1.9.1's `DecisionTreeClassifier`
-//! (`tests/data/make_tests_reference.py`): the Insiders of the fixtures (Ward k = 10 on the
+//! (`datasets/fixtures/stats/make_tests_reference.py`): the Insiders of the fixtures (Ward k = 10 on the
 //! study's tree space, highest mean gross revenue) explained by 10 of the study's features.
 
 #![allow(clippy::unwrap_used)]

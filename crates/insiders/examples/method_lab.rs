@@ -41,7 +41,10 @@ fn real() {
         .map(|(id, r)| (*id, r - cal_rev.get(id).copied().unwrap_or(0.0)))
         .collect();
     let total: f64 = hold.values().sum();
-    let which: usize = std::env::var("SP").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let which: usize = std::env::var("SP")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     for sp in &SPACES[which..which + 1] {
         let x = space_matrix(t, &rows, sp);
         let mut prob = vec![0.0; x.nrows()];
@@ -198,7 +201,10 @@ fn main() {
             top[o] = true;
         }
         report("top-N revenue (N known)", &top, &hv);
-        let which: usize = std::env::var("SP").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+        let which: usize = std::env::var("SP")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         let x = space_matrix(t, &rows, SPACES[which]);
         let mut best = (0, f64::NEG_INFINITY);
         for k in 2..=10 {
@@ -206,7 +212,9 @@ fn main() {
             if ch > best.1 {
                 best = (k, ch);
             }
-            if std::env::var("V").is_ok() { report(&format!("kmeans k={k} {info}"), &ins, &hv); }
+            if std::env::var("V").is_ok() {
+                report(&format!("kmeans k={k} {info}"), &ins, &hv);
+            }
         }
         let _k = best.0;
         let t0 = std::time::Instant::now();
