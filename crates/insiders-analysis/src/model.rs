@@ -133,6 +133,9 @@ pub fn fit(
     })
 }
 
+/// One full-data fit of the consensus' final partition: (k, Calinski-Harabasz, labels).
+type KFit = (usize, f64, Vec<Option<u32>>);
+
 /// The consensus selection ([`crate::consensus`]): the space of every customer, the
 /// consensus over resampled fits of the eligible ones, and the final partition (the
 /// full-data fit at the k of the highest Calinski-Harabasz index) with the Insiders as
@@ -172,7 +175,7 @@ pub fn fit_consensus(
         source,
     };
     let engine = insiders_engines::build(&opts.engine, &opts.engine_params).map_err(model)?;
-    let fits: Vec<Result<(usize, f64, Vec<Option<u32>>), AnalysisError>> = (c.k_min..=c.k_max)
+    let fits: Vec<Result<KFit, AnalysisError>> = (c.k_min..=c.k_max)
         .into_par_iter()
         .map(|k| {
             let p = engine
@@ -183,7 +186,7 @@ pub fn fit_consensus(
             Ok((k, ch, p.labels))
         })
         .collect();
-    let mut best: Option<(usize, f64, Vec<Option<u32>>)> = None;
+    let mut best: Option<KFit> = None;
     for f in fits {
         let f = f?;
         if best.as_ref().is_none_or(|b| f.1 > b.1) {

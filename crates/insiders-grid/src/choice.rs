@@ -3,7 +3,7 @@
 //! study's fixed choice.
 
 use crate::GridError;
-use crate::config::GridConfig;
+use crate::config::SpaceSpec;
 use crate::results::Cell;
 use insiders_analysis::ModelOptions;
 use insiders_analysis::choice::{Choice, GridCriteria};
@@ -19,14 +19,25 @@ pub fn choose_from_run(c: &GridCriteria, selected: &[String]) -> Result<Choice, 
     let dir = Path::new(&c.run);
     let cells = crate::results::read_json(&dir.join("results.json"))?;
     let manifest: serde_json::Value = crate::read_json(&dir.join("manifest.json"))?;
-    let config: GridConfig = manifest
+    let config: RunSpaces = manifest
         .get("config")
         .cloned()
         .ok_or_else(|| bad("the run's manifest.json has no `config`".into()))
         .and_then(|v| {
             serde_json::from_value(v).map_err(|e| bad(format!("the run's manifest config: {e}")))
         })?;
-    choose(&cells, &config, c, selected)
+    choose(&cells, &config.features, &config.spaces, c, selected)
+}
+
+/// What the choice reads of a run's configuration (its manifest's `config`).
+#[derive(Debug, serde::Deserialize)]
+struct RunSpaces {
+    /// The features the grid scored.
+    #[serde(default)]
+    features: Option<Vec<String>>,
+    /// The spaces, for their methods, targets and parameters.
+    #[serde(rename = "space")]
+    spaces: Vec<SpaceSpec>,
 }
 
 /// Picks the cell with the highest silhouette among `cells` that have no error, k found in
@@ -36,12 +47,12 @@ pub fn choose_from_run(c: &GridCriteria, selected: &[String]) -> Result<Choice, 
 /// features the grid scored, so that the space is the one the grid scored.
 pub fn choose(
     cells: &[Cell],
-    config: &GridConfig,
+    features: &Option<Vec<String>>,
+    spaces: &[SpaceSpec],
     c: &GridCriteria,
     selected: &[String],
 ) -> Result<Choice, GridError> {
-    let features = config
-        .features
+    let features = features
         .as_ref()
         .ok_or_else(|| bad("the run's manifest has no `config.features`".into()))?;
     if features != selected {
@@ -112,8 +123,7 @@ pub fn choose(
             "no cell of the grid run meets the criteria ({criteria})"
         )));
     };
-    let spec = config
-        .spaces
+    let spec = spaces
         .iter()
         .find(|sp| sp.name == cell.space)
         .ok_or_else(|| {
@@ -149,6 +159,7 @@ pub fn choose(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::GridConfig;
 
     fn config() -> GridConfig {
         GridConfig::parse(
@@ -215,7 +226,7 @@ mod tests {
             ..GridCriteria::default()
         };
         let names = ["a".to_string(), "b".to_string()];
-        let got = choose(&results, &config(), &c, &names).unwrap();
+        let got = choose(&results, &config().features, &config().spaces, &c, &names).unwrap();
         // k = 2 is below k_min, dbscan has too much noise, kmeans k5 is unstable.
         assert_eq!(got.cell, "tree/ward/k6");
         assert_eq!(got.candidates, 1);
@@ -227,17 +238,40 @@ mod tests {
             run: "r".into(),
             ..GridCriteria::default()
         };
-        let got = choose(&results, &config(), &loose, &names).unwrap();
+        let got = choose(
+            &results,
+            &config().features,
+            &config().spaces,
+            &loose,
+            &names,
+        )
+        .unwrap();
         assert_eq!(got.cell, "tree/kmeans[n_init=10]/k5");
         assert_eq!(got.model.engine_params["n_init"].as_integer(), Some(10));
         // Other features: an error naming both lists.
-        let e = choose(&results, &config(), &loose, &["a".to_string()]).unwrap_err();
+        let e = choose(
+            &results,
+            &config().features,
+            &config().spaces,
+            &loose,
+            &["a".to_string()],
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("[a, b]"), "{e}");
         let strict = GridCriteria {
             run: "r".into(),
             k_min: 20,
             ..GridCriteria::default()
         };
-        assert!(choose(&results, &config(), &strict, &names).is_err());
+        assert!(
+            choose(
+                &results,
+                &config().features,
+                &config().spaces,
+                &strict,
+                &names
+            )
+            .is_err()
+        );
     }
 }
