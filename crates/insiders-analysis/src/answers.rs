@@ -61,6 +61,13 @@ pub struct HowMany {
     pub customers: usize,
     /// Their share.
     pub share_customers: f64,
+    /// Customers of the table that are anonymous invoices (synthetic ids): in every total;
+    /// Insiders only under `eligible = "everyone"`.
+    pub anonymous: usize,
+    /// The anonymous invoices' share of the gross revenue.
+    pub anonymous_share_revenue: f64,
+    /// Customers who may be Insiders (`[insiders] eligible`).
+    pub eligible: usize,
 }
 
 /// Q4.

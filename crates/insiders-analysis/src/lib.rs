@@ -240,6 +240,8 @@ pub struct Descriptive {
     pub actions: Vec<Action>,
     /// H3, H4, H5.
     pub hypotheses: Vec<Hypothesis>,
+    /// Anonymous invoices: how many customers of the table, and their share of revenue.
+    pub anonymous: (usize, f64),
 }
 
 /// Q2, Q3, Q4, Q9 and the hypotheses.
@@ -276,7 +278,10 @@ pub fn describe(inputs: Inputs<'_>, seg: &Segmentation) -> Result<Descriptive, A
         insiders_returns: mean_of(returns, &|i| ins[i]),
         base_returns: mean_of(returns, &|_| true),
     });
+    let anon = anonymous(inputs);
+    let anon_rev = profile::total(revenue, |i| anon[i]);
     Ok(Descriptive {
+        anonymous: (anon.iter().filter(|&&a| a).count(), anon_rev / rev_all),
         size,
         contrast: profile::contrast(t, ins),
         actions: actions::actions(&seg.profiles, &base, seg.insiders_cluster),
@@ -454,6 +459,9 @@ pub fn answers(
             insiders: d.size.insiders,
             customers: d.size.customers,
             share_customers: d.size.share_customers,
+            anonymous: d.anonymous.0,
+            anonymous_share_revenue: d.anonymous.1,
+            eligible: d.size.customers - seg.not_eligible,
         },
         q3_characteristics: d.contrast.clone(),
         q4_revenue_share: answers::RevenueShare {

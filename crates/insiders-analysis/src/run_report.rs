@@ -106,6 +106,16 @@ pub fn build(r: ReportInputs<'_>) -> Document {
         ("Share of customers", pct(a.q2_how_many.share_customers)),
         ("Share of revenue", pct(a.q4_revenue_share.share_revenue)),
         (
+            "Anonymous invoices",
+            format!(
+                "{} of {} customers, {} of revenue; {} customers may be Insiders",
+                a.q2_how_many.anonymous,
+                a.q2_how_many.customers,
+                pct(a.q2_how_many.anonymous_share_revenue),
+                a.q2_how_many.eligible
+            ),
+        ),
+        (
             "Expected revenue, next months",
             format!(
                 "{} over {} months ({:.0}% band {} .. {})",

@@ -84,22 +84,40 @@ impl Default for Config {
 
 /// The named presets (`--preset NAME`): a whole configuration, on which a `--config` file's
 /// keys are laid.
-pub const PRESETS: [&str; 1] = ["study"];
+pub const PRESETS: [&str; 2] = ["study", "consensus"];
 
 impl Config {
-    /// The preset `name`: `study` is the study's method exactly (the tree space, Ward with
-    /// k = 10, every customer eligible, anonymous invoices included).
+    /// The preset `name`:
+    /// - `study`: the study's method exactly (the canonical five features min-max scaled, the
+    ///   tree space, Ward with k = 10, every customer eligible, anonymous invoices included);
+    /// - `consensus`: the Insiders as the top value segment of a consensus over resampled
+    ///   k-means fits (k = 2..10) of the identified customers on ln(1 + x) of gross revenue,
+    ///   invoices and items, standardised (docs/insiders-run.md, "The consensus").
     pub fn preset(name: &str) -> Result<Config, PipelineError> {
         let mut c = Config::default();
         match name {
             "study" => {
+                c.features = FeatureOptions::default();
                 c.model = ModelOptions::default();
                 c.model.space = "forest".into();
                 c.model.space_target = "gross_revenue".into();
                 c.model.engine = "ward".into();
                 c.model.k = 10;
+                c.model.consensus.enabled = false;
                 c.insiders = InsidersOptions::default();
                 c.insiders.eligible = insiders_analysis::Eligible::Everyone;
+            }
+            "consensus" => {
+                c.features.selected = ["gross_revenue", "qtde_invoices", "qtde_items"]
+                    .map(String::from)
+                    .to_vec();
+                c.features.scaler = ScalerKind::LogStandard;
+                c.model = ModelOptions::default();
+                c.model.space = "identity".into();
+                c.model.engine = "kmeans".into();
+                c.model.consensus.enabled = true;
+                c.insiders = InsidersOptions::default();
+                c.insiders.eligible = insiders_analysis::Eligible::Identified;
             }
             other => {
                 return Err(PipelineError::UnknownPreset {
@@ -204,6 +222,17 @@ mod tests {
         assert_eq!(
             study.insiders.eligible,
             insiders_analysis::Eligible::Everyone
+        );
+        assert_eq!(
+            study,
+            Config::default(),
+            "the default is the study's method"
+        );
+        let cons = Config::preset("consensus").unwrap();
+        assert!(cons.model.consensus.enabled);
+        assert_eq!(
+            cons.insiders.eligible,
+            insiders_analysis::Eligible::Identified
         );
         let e = Config::preset("nope").unwrap_err().to_string();
         assert!(e.contains("nope") && e.contains("study"), "{e}");

@@ -203,6 +203,11 @@ pub fn run(a: RunArgs) -> Result<()> {
     let answers_text = serde_json::to_string_pretty(&answers)? + "\n";
     let ids = &p.table.customer_id;
     let mut insiders_csv = String::from("customer_id,cluster,distance_to_centre");
+    // With a consensus, each Insider's probability (the share of the resampled fits that
+    // made it one; membership: at least model.consensus.threshold).
+    if seg.probability.is_some() {
+        insiders_csv.push_str(",insider_probability");
+    }
     for c in &p.table.columns {
         insiders_csv.push(',');
         insiders_csv.push_str(c);
@@ -216,6 +221,10 @@ pub fn run(a: RunArgs) -> Result<()> {
             seg.insiders_cluster,
             format_f64(seg.distance[i])
         );
+        if let Some(prob) = &seg.probability {
+            insiders_csv.push(',');
+            insiders_csv.push_str(&format_f64(prob[i]));
+        }
         for col in &p.table.values {
             insiders_csv.push(',');
             insiders_csv.push_str(&format_f64(col[i]));
@@ -294,11 +303,14 @@ pub fn run(a: RunArgs) -> Result<()> {
 fn print_summary(a: &Answers, read: &insiders_ingest::ReadReport, out: &std::path::Path) {
     let r = &a.run;
     println!("source: {} ({}), as of {}", read.path, read.source, r.as_of);
+    let k = match r.space_info.get("consensus_fits") {
+        Some(fits) => format!("a consensus of {fits} fits over k"),
+        None => format!("k = {}", r.k),
+    };
     println!(
-        "model: {} on the {} space, k = {} -> {} clusters{}",
+        "model: {} on the {} space, {k} -> {} clusters{}",
         r.engine,
         r.space,
-        r.k,
         r.clusters_found,
         if r.noise > 0 {
             format!(", {} customers in noise", r.noise)
