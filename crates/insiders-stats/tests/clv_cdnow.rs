@@ -84,7 +84,11 @@ fn candidates_backtest_on_cdnow() {
         .into_iter()
         .collect();
     let c = compare_candidates(&ev, CUTOFF, END, &everyone).unwrap();
-    println!("chosen: {}", c.chosen.name());
+    println!(
+        "chosen: {}; actual holdout revenue {:.2}",
+        c.chosen.name(),
+        c.group_actual
+    );
     println!("profile: {:?}", c.profile.multipliers);
     for s in &c.candidates {
         match &s.group {
