@@ -596,3 +596,107 @@ pub fn expected_revenue(
         likely_lapsed,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::DayPurchase;
+
+    /// 300 customers from day 15,000 (2011-01-26): customer `c` first buys on day
+    /// `15,000 + c % 60`, then every `4 + c % 23` days, spending `10 + c % 7` a day.
+    fn purchases() -> (Vec<DayPurchase>, i64) {
+        let end = 15_000 + 300;
+        let mut p = Vec::new();
+        for c in 0..300u32 {
+            let every = 4 + i64::from(c % 23);
+            let mut d = 15_000 + i64::from(c % 60);
+            while d <= end {
+                p.push(DayPurchase {
+                    customer_id: c,
+                    day: d,
+                    value: 10.0 + f64::from(c % 7),
+                });
+                d += every;
+            }
+        }
+        (p, end)
+    }
+
+    fn opts() -> ForecastOptions {
+        ForecastOptions {
+            simulations: 50,
+            ..ForecastOptions::default()
+        }
+    }
+
+    #[test]
+    fn without_calibration_insiders_there_is_no_backtest_and_bgnbd_forecasts() {
+        let (p, end) = purchases();
+        let ids: Vec<u32> = (0..40).collect();
+        let r = expected_revenue(&p, &ids, Err("too little history".into()), end, &opts(), 7)
+            .unwrap()
+            .answer;
+        assert!(r.backtest.is_none());
+        assert_eq!(r.backtest_skipped.as_deref(), Some("too little history"));
+        assert_eq!(r.model, "bgnbd_gamma_gamma");
+        assert!(r.model_reason.contains("no backtest"), "{}", r.model_reason);
+        assert!(r.insiders.lo <= r.insiders.estimate && r.insiders.estimate <= r.insiders.hi);
+    }
+
+    #[test]
+    fn the_backtest_scores_the_calibration_insiders_and_its_choice_makes_the_forecast() {
+        let (p, end) = purchases();
+        let run_insiders: Vec<u32> = (0..40).collect();
+        // a different group at the cut-off: the backtest must score it, not the run's
+        let at_cutoff: Vec<u32> = (100..160).collect();
+        let o = opts();
+        let r = expected_revenue(&p, &run_insiders, Ok(at_cutoff.clone()), end, &o, 7)
+            .unwrap()
+            .answer;
+        let b = r.backtest.as_ref().unwrap();
+        assert_eq!(b.insiders.customers, 60);
+        assert_eq!(b.candidates.len(), 5);
+        let chosen: Vec<&CandidateRow> = b.candidates.iter().filter(|c| c.chosen).collect();
+        assert_eq!(chosen.len(), 1);
+        assert_eq!(chosen[0].name, b.chosen);
+        assert_eq!(r.model, b.chosen);
+        assert_eq!(chosen[0].error, Some(b.insiders.model_error));
+        assert_eq!(chosen[0].mae, Some(b.insiders.model_mae));
+        // the run rate, computed here from the purchases
+        let cutoff = end - i64::from(o.holdout_days);
+        let (mut actual, mut naive, mut abs) = (0.0, 0.0, 0.0);
+        for c in &at_cutoff {
+            let mine: Vec<&DayPurchase> = p.iter().filter(|x| x.customer_id == *c).collect();
+            let first = mine.iter().map(|x| x.day).min().unwrap();
+            let cal: f64 = mine
+                .iter()
+                .filter(|x| x.day <= cutoff)
+                .map(|x| x.value)
+                .sum();
+            let hold: f64 = mine
+                .iter()
+                .filter(|x| x.day > cutoff)
+                .map(|x| x.value)
+                .sum();
+            let pred = cal / (cutoff - first + 1) as f64 * f64::from(o.holdout_days);
+            actual += hold;
+            naive += pred;
+            abs += (pred - hold).abs();
+        }
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs();
+        assert!(close(b.insiders.actual, actual));
+        assert!(close(b.insiders.naive, naive));
+        assert!(close(b.insiders.naive_mae, abs / 60.0));
+        assert!(close(b.insiders.naive_error, (naive - actual) / actual));
+        // the chosen forecast is no worse than the run rate on both measures
+        assert!(b.insiders.model_error.abs() <= b.insiders.naive_error.abs());
+        assert!(b.insiders.model_mae <= b.insiders.naive_mae);
+        // the data span 301 days: a year earlier is not in them
+        let sn = b
+            .candidates
+            .iter()
+            .find(|c| c.name == "seasonal_naive")
+            .unwrap();
+        assert!(sn.not_applicable.is_some() && sn.error.is_none());
+    }
+}
