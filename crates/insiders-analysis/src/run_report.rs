@@ -293,9 +293,8 @@ pub fn build(r: ReportInputs<'_>) -> Document {
         format!(" ({})", q5.band_method)
     };
     d.paragraph(format!(
-        "The forecast is `{}`, {}. Expected Insiders' revenue over the next {} months: \
-         {}{band}. Every customer together: {}.",
-        q5.model,
+        "Forecast: {}. Expected Insiders' revenue over the next {} months: {}{band}. Every \
+         customer together: {}.",
         q5.model_reason,
         q5.months,
         num(q5.insiders.estimate),
@@ -316,16 +315,14 @@ pub fn build(r: ReportInputs<'_>) -> Document {
     if let Some(b) = &q5.backtest {
         d.paragraph(format!(
             "Backtest: every candidate forecast, calibrated on invoices up to {}, predicted the \
-             {} days up to {} for {} ({} customers, actual revenue {}). The rule: {}. Chosen: \
-             {}.",
+             {} days up to {} for {} ({} customers, actual revenue {}). The rule: {}.",
             b.calibration_end,
             b.holdout_days,
             b.holdout_end,
             b.insiders_chosen,
             b.insiders.customers,
             num(b.insiders.actual),
-            b.choice_rule,
-            b.choice
+            b.choice_rule
         ));
         let mut t = Table::new([
             "candidate",

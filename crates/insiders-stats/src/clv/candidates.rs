@@ -21,6 +21,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::forecast::expected_spend;
+use super::seasonal::civil_from_days;
 use super::{
     BgNbdFit, CustomerSummary, ErrorSummary, Event, GammaGammaFit, Models, SeasonalProfile,
     summarise,
@@ -207,10 +208,16 @@ impl Calibrated {
                     ));
                 }
                 if first_window_day < self.first_data_day {
+                    let ymd = |d: i64| {
+                        let (y, m, dd) = civil_from_days(d);
+                        format!("{y:04}-{m:02}-{dd:02}")
+                    };
                     return Err(format!(
-                        "the data start on day {} after the start of the same window a year \
-                         earlier (day {first_window_day})",
-                        self.first_data_day - first_window_day
+                        "the data start on {}, {} days after the start of the same window a \
+                         year earlier ({})",
+                        ymd(self.first_data_day),
+                        self.first_data_day - first_window_day,
+                        ymd(first_window_day)
                     ));
                 }
                 let mut by_customer: BTreeMap<u32, f64> = BTreeMap::new();
