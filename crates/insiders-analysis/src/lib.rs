@@ -393,11 +393,24 @@ pub struct Analysis {
     pub end_day: i64,
 }
 
-/// Runs the whole analysis. The membership-stability refits run beside the statistics;
-/// every step's seed derives from `seed`, so the result is the same whatever the number of
-/// threads.
+/// Runs the whole analysis without calibration data: Q5 has no backtest and forecasts with
+/// BG/NBD + Gamma-Gamma ([`analyse_with_calibration`]).
 pub fn analyse(
     inputs: Inputs<'_>,
+    opts: &AnalysisOptions,
+    seed: u64,
+) -> Result<Analysis, AnalysisError> {
+    analyse_with_calibration(inputs, None, opts, seed)
+}
+
+/// Runs the whole analysis. `calibration` is the same pipeline on the data up to Q5's
+/// backtest cut-off ([`revenue::backtest_cutoff`]; `as_of` the day after it), from which Q5
+/// chooses the backtest's Insiders. The membership-stability refits run beside the
+/// statistics; every step's seed derives from `seed`, so the result is the same whatever the
+/// number of threads.
+pub fn analyse_with_calibration(
+    inputs: Inputs<'_>,
+    calibration: Option<Inputs<'_>>,
     opts: &AnalysisOptions,
     seed: u64,
 ) -> Result<Analysis, AnalysisError> {
@@ -413,6 +426,7 @@ pub fn analyse(
             let revenue = revenue::expected_revenue(
                 &purchases,
                 &ids,
+                revenue::calibration_insiders(inputs, calibration, opts, seed),
                 end_day,
                 &opts.forecast,
                 insiders_core::derive_seed(seed, 3),

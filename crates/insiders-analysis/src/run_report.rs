@@ -291,17 +291,23 @@ pub fn build(r: ReportInputs<'_>) -> Document {
         2,
         "5. What revenue can we expect from them in the coming months?",
     );
+    let band = if q5.insiders.lo.is_finite() {
+        format!(
+            " ({:.0}% band {} .. {}; {})",
+            100.0 * q5.insiders.level,
+            num(q5.insiders.lo),
+            num(q5.insiders.hi),
+            q5.band_method
+        )
+    } else {
+        format!(" ({})", q5.band_method)
+    };
     d.paragraph(format!(
-        "A customer-level model: BG/NBD for the number of repeat purchase days and \
-         Gamma-Gamma for the value per purchase day, fitted by maximum likelihood on every \
-         customer. Expected Insiders' revenue over the next {} months: {} ({:.0}% band {} .. \
-         {}; {}). Every customer together: {}.",
+        "Forecast: {}. Expected Insiders' revenue over the next {} months: {}{band}. Every \
+         customer together: {}.",
+        q5.model_reason,
         q5.months,
         num(q5.insiders.estimate),
-        100.0 * q5.insiders.level,
-        num(q5.insiders.lo),
-        num(q5.insiders.hi),
-        q5.band_method,
         num(q5.everyone)
     ));
     if !q5.at_bound.is_empty() {
@@ -318,37 +324,39 @@ pub fn build(r: ReportInputs<'_>) -> Document {
     }
     if let Some(b) = &q5.backtest {
         d.paragraph(format!(
-            "Backtest: the model calibrated on invoices before {} predicted the {} days up to \
-             {}. For the Insiders its error is {} (naive baseline: {}).",
+            "Backtest: every candidate forecast, calibrated on invoices up to {}, predicted the \
+             {} days up to {} for {} ({} customers, actual revenue {}). The rule: {}.",
             b.calibration_end,
             b.holdout_days,
             b.holdout_end,
-            pct(b.insiders.model_error),
-            pct(b.insiders.naive_error)
+            b.insiders_chosen,
+            b.insiders.customers,
+            num(b.insiders.actual),
+            b.choice_rule
         ));
         let mut t = Table::new([
-            "group",
-            "customers",
-            "actual",
-            "model",
-            "model error",
-            "naive",
-            "naive error",
-            "model MAE",
-            "naive MAE",
+            "candidate",
+            "Insiders: predicted",
+            "error",
+            "MAE",
+            "everyone: error",
+            "MAE",
+            "chosen",
         ])
-        .numeric(vec![false, true, true, true, true, true, true, true, true]);
-        for (name, g) in [("Insiders", &b.insiders), ("everyone", &b.everyone)] {
+        .numeric(vec![false, true, true, true, true, true, false]);
+        let opt = |v: Option<f64>, f: fn(f64) -> String| v.map_or("n/a".to_string(), f);
+        for c in &b.candidates {
             t.row([
-                name.to_string(),
-                g.customers.to_string(),
-                num(g.actual),
-                num(g.model),
-                pct(g.model_error),
-                num(g.naive),
-                pct(g.naive_error),
-                num(g.model_mae),
-                num(g.naive_mae),
+                match &c.not_applicable {
+                    Some(why) => format!("{} (not applicable: {why})", c.label),
+                    None => c.label.clone(),
+                },
+                opt(c.predicted, num),
+                opt(c.error, pct),
+                opt(c.mae, num),
+                opt(c.everyone_error, pct),
+                opt(c.everyone_mae, num),
+                if c.chosen { "yes" } else { "" }.to_string(),
             ]);
         }
         d.table(t);
@@ -382,7 +390,7 @@ pub fn build(r: ReportInputs<'_>) -> Document {
             "forecast",
             chart.to_svg(),
             "Monthly revenue of this run's Insiders (the last month may be partial) and the \
-             model's expected revenue per month ahead, with its band.",
+             chosen forecast per month ahead, with its band when it has one.",
         );
     }
 

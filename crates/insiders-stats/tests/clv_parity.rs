@@ -320,3 +320,69 @@ fn forecast_band_brackets_the_expectation_and_is_thread_independent() {
         );
     }
 }
+
+#[test]
+fn candidates_on_the_study_data_agree_with_the_backtest() {
+    use insiders_stats::clv::{Candidate, compare_candidates};
+    let r = json("clv_reference.json");
+    let ev = events();
+    let cut = r["calibration_end_day"].as_i64().unwrap();
+    let end = r["observation_end_day"].as_i64().unwrap();
+    let t = read_table(&data("clv_summary.csv.gz"));
+    let mut by_rev: Vec<(f64, i64)> = t
+        .column("calibration_value")
+        .iter()
+        .zip(&t.ids)
+        .map(|(v, id)| (*v, *id))
+        .collect();
+    by_rev.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let group: Vec<u32> = by_rev[..by_rev.len() / 5]
+        .iter()
+        .map(|p| p.1 as u32)
+        .collect();
+    let c = compare_candidates(&ev, cut, end, &group).unwrap();
+    let bt = backtest(&ev, cut, end, Some(&group)).unwrap();
+    let g = bt.group.unwrap();
+    for s in &c.candidates {
+        if let Some(e) = s.group {
+            println!(
+                "{:28} total {:>10.0} error {:+7.2}% MAE {:7.1}{}",
+                s.candidate.name(),
+                e.predicted_total,
+                100.0 * e.error / c.group_actual,
+                e.mae,
+                if s.chosen { " (chosen)" } else { "" }
+            );
+        } else {
+            println!("{:28} {:?}", s.candidate.name(), s.not_applicable);
+        }
+    }
+    println!(
+        "profile {:?} seen {:?}",
+        c.profile.multipliers, c.profile.seen
+    );
+    // the plain candidates are the backtest's model and baseline
+    let bg = c.score(Candidate::BgNbd).unwrap().group.unwrap();
+    let naive = c.score(Candidate::RunRate).unwrap().group.unwrap();
+    assert!(rel(bg.predicted_total, g.model.predicted_total) < 1e-12);
+    assert!(rel(bg.mae, g.model.mae) < 1e-12);
+    assert!(rel(naive.predicted_total, g.baseline.predicted_total) < 1e-12);
+    assert!(rel(naive.mae, g.baseline.mae) < 1e-12);
+    assert_eq!(c.group_customers, g.n_customers);
+    assert!(rel(c.group_actual, g.actual_total) < 1e-12);
+    assert_eq!(c.new_customers, bt.new_customers);
+    // the calibration starts on 2010-12-01: no year before the holdout; October and
+    // November are not in it
+    assert!(
+        c.score(Candidate::SeasonalNaive)
+            .unwrap()
+            .not_applicable
+            .is_some()
+    );
+    assert!(!c.profile.seen[9] && !c.profile.seen[10]);
+    assert_eq!(
+        (c.profile.multipliers[9], c.profile.multipliers[10]),
+        (1.0, 1.0)
+    );
+    assert!(c.profile.seen[0] && c.profile.seen[5] && c.profile.seen[8]);
+}

@@ -113,8 +113,33 @@ pub fn run(a: RunArgs) -> Result<()> {
         scaled: &m.x,
         selected: &cfg.features.selected,
     };
+    // Q5's backtest: the same pipeline on the data up to its cut-off (as a run then would
+    // have seen them), when the history is long enough.
+    let calibration = match insiders_analysis::revenue::backtest_cutoff(
+        &p.loaded.lines,
+        &p.cleaned,
+        &opts.forecast,
+    ) {
+        Ok(cutoff) => {
+            let mut c = cfg.clone();
+            c.cleaning.as_of = Some(date::format_day(cutoff + 1));
+            let cp = prepare(&a.data, &c, &progress)?;
+            let cm = model_matrix(&cp.table, &c)?;
+            Some((cp, cm))
+        }
+        Err(_) => None,
+    };
+    let calibration_inputs = calibration.as_ref().map(|(cp, cm)| Inputs {
+        lines: &cp.loaded.lines,
+        cleaned: &cp.cleaned,
+        table: &cp.table,
+        scaled: &cm.x,
+        selected: &cfg.features.selected,
+    });
+    timings.lap("calibration data (Q5 backtest)");
     progress.stage("space, clusters, models and tests");
-    let analysis = insiders_analysis::analyse(inputs, &opts, cfg.seed)?;
+    let analysis =
+        insiders_analysis::analyse_with_calibration(inputs, calibration_inputs, &opts, cfg.seed)?;
     timings.lap("analysis");
     let seg = &analysis.segmentation;
 
@@ -328,8 +353,9 @@ fn print_summary(a: &Answers, read: &insiders_ingest::ReadReport, out: &std::pat
     );
     let q5 = &a.q5_expected_revenue;
     println!(
-        "Q5 expected revenue, next {} months: {:.0} ({:.0}% band {:.0} .. {:.0})",
+        "Q5 expected revenue, next {} months ({}): {:.0} ({:.0}% band {:.0} .. {:.0})",
         q5.months,
+        q5.model,
         q5.insiders.estimate,
         100.0 * q5.insiders.level,
         q5.insiders.lo,
@@ -337,9 +363,10 @@ fn print_summary(a: &Answers, read: &insiders_ingest::ReadReport, out: &std::pat
     );
     if let Some(b) = &q5.backtest {
         println!(
-            "   backtest {} .. {}: model error {:+.1}%, naive baseline {:+.1}%",
+            "   backtest {} .. {}: {} error {:+.1}%, naive baseline {:+.1}%",
             b.calibration_end,
             b.holdout_end,
+            b.chosen,
             100.0 * b.insiders.model_error,
             100.0 * b.insiders.naive_error
         );

@@ -5,7 +5,10 @@ use std::collections::BTreeSet;
 use insiders_core::{Rng, quantile_sorted};
 use rayon::prelude::*;
 
-use super::{BgNbd, BgNbdFit, CustomerSummary, Event, GammaGamma, GammaGammaFit, summarise};
+use super::seasonal::seasonal_summary;
+use super::{
+    BgNbd, BgNbdFit, CustomerSummary, Event, GammaGamma, GammaGammaFit, SeasonalProfile, summarise,
+};
 use crate::StatsError;
 use crate::optim::{cholesky, numeric_hessian, spd_inverse};
 use crate::special::{beta_draw, gamma_draw};
@@ -232,16 +235,51 @@ fn check_config(config: &ForecastConfig) -> Result<(), StatsError> {
     Ok(())
 }
 
+/// The customers whose spend the Gamma-Gamma fit reads: those without a repeat purchase
+/// (which the fit skips) and those whose repeat purchase days are worth more than 0 on
+/// average. A repeat customer whose repeat purchases are all worth 0 (free goods: CDNOW has
+/// a few) cannot come from a Gamma spend; they are left out of the fit, and
+/// [`expected_spend`] gives them the model's limit as their mean spend tends to 0.
+pub(crate) fn spend_sample(summaries: &[CustomerSummary]) -> Vec<CustomerSummary> {
+    summaries
+        .iter()
+        .filter(|s| s.frequency == 0 || s.monetary != 0.0)
+        .copied()
+        .collect()
+}
+
+/// Gamma-Gamma's expected value of a future purchase day, `p (v + x m) / (p x + q - 1)`,
+/// taken at its limit `p v / (p x + q - 1)` for a repeat customer with `m = 0` (see
+/// [`spend_sample`]).
+///
+/// # Errors
+/// As [`GammaGamma::conditional_expected_value`] (a negative or non-finite `m`, `p x + q <= 1`).
+pub(crate) fn expected_spend(gg: &GammaGamma, x: f64, m: f64) -> Result<f64, StatsError> {
+    if x > 0.0 && m == 0.0 {
+        // v + x m rounds to v for the smallest positive m (v >= 1e-10 in any fit)
+        gg.conditional_expected_value(x, f64::MIN_POSITIVE)
+    } else {
+        gg.conditional_expected_value(x, m)
+    }
+}
+
 /// BG/NBD and Gamma-Gamma fitted on all events up to an end day: fit once, then forecast
 /// any number of groups ([`Models::forecast`]); [`forecast`] is both steps in one call.
+///
+/// [`Models::fit_seasonal`] fits the same models on the seasonal clock of a
+/// [`SeasonalProfile`]: recency, age and every forecast period are measured in seasonal days
+/// (a month with twice the average repeat-purchase rate lasts twice as long), so purchases
+/// follow the season while the models stay as published.
 #[derive(Debug, Clone)]
 pub struct Models {
     end_day: i64,
     summaries: Vec<CustomerSummary>,
-    /// The BG/NBD fit.
+    /// The BG/NBD fit (rates per seasonal day with a profile).
     pub bgnbd: BgNbdFit,
     /// The Gamma-Gamma fit.
     pub gamma_gamma: GammaGammaFit,
+    /// The seasonal profile whose clock the models run on (`None`: calendar days).
+    pub profile: Option<SeasonalProfile>,
 }
 
 impl Models {
@@ -252,13 +290,54 @@ impl Models {
     pub fn fit(events: &[Event], end_day: i64) -> Result<Models, StatsError> {
         let summaries = summarise(events, end_day)?;
         let bgnbd = BgNbd::fit(&summaries)?;
-        let gamma_gamma = GammaGamma::fit(&summaries)?;
+        let gamma_gamma = GammaGamma::fit(&spend_sample(&summaries))?;
         Ok(Models {
             end_day,
             summaries,
             bgnbd,
             gamma_gamma,
+            profile: None,
         })
+    }
+
+    /// Estimates the seasonal profile of the events up to `end_day`
+    /// ([`SeasonalProfile::estimate`]) and fits both models on its clock: each customer's
+    /// recency and age become the seasonal lengths of `(first day, last day]` and
+    /// `(first day, end_day]`. The Gamma-Gamma does not depend on time and equals
+    /// [`Models::fit`]'s.
+    ///
+    /// # Errors
+    /// The errors of [`summarise`], of the profile and of the fits.
+    pub fn fit_seasonal(events: &[Event], end_day: i64) -> Result<Models, StatsError> {
+        let profile = SeasonalProfile::estimate(events, end_day)?;
+        let summaries: Vec<CustomerSummary> = summarise(events, end_day)?
+            .into_iter()
+            .map(|s| seasonal_summary(&s, &profile, end_day))
+            .collect();
+        let bgnbd = BgNbd::fit(&summaries)?;
+        let gamma_gamma = GammaGamma::fit(&spend_sample(&summaries))?;
+        Ok(Models {
+            end_day,
+            summaries,
+            bgnbd,
+            gamma_gamma,
+            profile: Some(profile),
+        })
+    }
+
+    /// The customers' summaries the models were fitted on (seasonal recency and age with a
+    /// profile), ascending by id.
+    pub fn summaries(&self) -> &[CustomerSummary] {
+        &self.summaries
+    }
+
+    /// The model time of `days` calendar days after the end day: `days` itself, or its
+    /// seasonal length with a profile.
+    pub fn model_days(&self, days: f64) -> f64 {
+        let end = self.end_day as f64;
+        self.profile
+            .as_ref()
+            .map_or(days, |p| p.integral(end, end + days))
     }
 
     /// Forecasts the revenue of `group` (every customer when `None`) with the fitted models;
@@ -287,6 +366,7 @@ fn forecast_with(
         summaries,
         bgnbd,
         gamma_gamma,
+        profile: _,
     } = models;
     let end_day = *end_day;
     let (bg, gg) = (bgnbd.model, gamma_gamma.model);
@@ -305,11 +385,14 @@ fn forecast_with(
         None => (summaries.clone(), 0),
     };
 
+    // period ends on the models' clock (seasonal days with a profile)
     let mut ends = Vec::with_capacity(config.period_days.len());
+    let mut calendar_ends = Vec::with_capacity(config.period_days.len());
     let mut acc = 0.0;
     for d in &config.period_days {
         acc += d;
-        ends.push(acc);
+        calendar_ends.push(acc);
+        ends.push(models.model_days(acc));
     }
     let horizon = acc;
 
@@ -318,7 +401,7 @@ fn forecast_with(
     let mut customers = Vec::with_capacity(members.len());
     for c in &members {
         let x = f64::from(c.frequency);
-        let value = gg.conditional_expected_value(x, c.monetary)?;
+        let value = expected_spend(&gg, x, c.monetary)?;
         let mut prev = 0.0;
         for (k, &e) in ends.iter().enumerate() {
             let cum = bg.expected_purchases(e, x, c.recency, c.age)?;
@@ -336,6 +419,7 @@ fn forecast_with(
 
     // parameter laws
     // a parameter at a bound of the search is not at an interior maximum: no normal law
+    let spend = spend_sample(summaries);
     let laws = if config.parameter_uncertainty
         && bgnbd.at_bound.is_empty()
         && gamma_gamma.at_bound.is_empty()
@@ -359,7 +443,7 @@ fn forecast_with(
                     q: z[1].exp(),
                     v: z[2].exp(),
                 };
-                m.log_likelihood(summaries).map_or(f64::NAN, |v| -v)
+                m.log_likelihood(&spend).map_or(f64::NAN, |v| -v)
             },
             vec![gg.p.ln(), gg.q.ln(), gg.v.ln()],
         );
@@ -409,7 +493,7 @@ fn forecast_with(
     };
     let mut periods = Vec::with_capacity(ends.len());
     let mut start = 0.0;
-    for (k, &end) in ends.iter().enumerate() {
+    for (k, &end) in calendar_ends.iter().enumerate() {
         let (simulated_mean, low, high) = band(k);
         periods.push(ForecastPeriod {
             start,

@@ -13,7 +13,13 @@
 //!   each customer's revenue over a holdout period against the actual revenue and against a
 //!   naive run-rate baseline;
 //! - [`forecast`] fits both on all events and predicts a group's revenue period by period,
-//!   with a simulated uncertainty band.
+//!   with a simulated uncertainty band;
+//! - [`SeasonalProfile`] estimates a month-of-year profile of the repeat-purchase rate from
+//!   the calibration period; [`Models::fit_seasonal`] runs both models on its clock;
+//! - [`compare_candidates`] backtests every [`Candidate`] forecast (BG/NBD + Gamma-Gamma,
+//!   plain and seasonal, the run rate, plain and seasonal, and the seasonal naive) on a
+//!   group and chooses one by [`choice_rule`]; [`point_forecast`] is the forecast of the
+//!   candidates without a probability model.
 //!
 //! Time is measured in days (`i64` day numbers, e.g. days since 1970-01-01), so model rates
 //! are per day.
@@ -40,13 +46,20 @@
 
 mod backtest;
 mod bgnbd;
+mod candidates;
 mod forecast;
 mod gamma_gamma;
+mod seasonal;
 
 pub use backtest::{Backtest, BacktestScores, CustomerPrediction, ErrorSummary, backtest};
 pub use bgnbd::{AtBound, BgNbd, BgNbdFit};
+pub use candidates::{
+    Candidate, CandidateScore, Comparison, PointForecast, choice_rule, compare_candidates,
+    point_forecast,
+};
 pub use forecast::{CustomerForecast, Forecast, ForecastConfig, ForecastPeriod, Models, forecast};
 pub use gamma_gamma::{GammaGamma, GammaGammaFit};
+pub use seasonal::{MIN_EXPECTED_REPEATS, MIN_MULTIPLIER, SeasonalProfile};
 
 use crate::StatsError;
 
