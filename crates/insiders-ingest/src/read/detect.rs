@@ -168,9 +168,7 @@ pub(crate) fn map_columns(
                     Field::Quantity | Field::UnitPrice => {
                         ", or input.columns.amount for a file with an amount per line"
                     }
-                    Field::CustomerId => {
-                        " (without customer ids there is nothing to cluster)"
-                    }
+                    Field::CustomerId => " (without customer ids there is nothing to cluster)",
                     _ => "",
                 };
                 return Err(missing(field, &wanted, note));

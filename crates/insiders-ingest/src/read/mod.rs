@@ -162,7 +162,9 @@ pub(crate) fn finish(
             rows_read,
             rejected,
             absent_columns: map.absent(),
-            amount_column: present.amount.then(|| map.names[Field::Amount as usize].clone()),
+            amount_column: present
+                .amount
+                .then(|| map.names[Field::Amount as usize].clone()),
             derived_invoices,
             rejects,
         },
