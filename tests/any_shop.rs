@@ -111,6 +111,31 @@ fn cdnow_features_with_the_documented_config() {
         "{}",
         text(&o)
     );
+
+    // `insiders inspect` describes the columns CDNOW has.
+    let o = insiders(&[
+        "inspect",
+        "--data",
+        data.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(d["description"]["rows"], 69_659);
+    let columns = strings(&d["description"]["columns"], "column");
+    assert_eq!(
+        columns,
+        [
+            "InvoiceNo",
+            "Quantity",
+            "InvoiceDate",
+            "CustomerID",
+            "Amount"
+        ]
+    );
+    assert_eq!(d["description"]["columns"][0]["distinct"], 67_591);
 }
 
 /// Lines of a shop without invoice numbers, stock codes or countries, with an amount per line
