@@ -35,16 +35,10 @@ pub fn prepare_with(l: &Loaded, opts: &CleaningOptions) -> Prepared {
     Prepared { cleaned, table }
 }
 
-/// Cleaning options for a synthetic shop: the default, with the ids given to id-less
-/// invoices starting above the shop's largest customer id (the default start, 19000, is
-/// inside the id range of shops of more than about 6,600 customers).
-pub fn cleaning_for(shop: &insiders_datasets::synthetic::Shop) -> CleaningOptions {
-    let largest = shop.truth.iter().map(|t| t.customer_id).max().unwrap_or(0);
-    let default = CleaningOptions::default();
-    CleaningOptions {
-        synthetic_id_start: default.synthetic_id_start.max(largest + 1),
-        ..default
-    }
+/// Cleaning options for a synthetic shop: the default (whose ids for id-less invoices start
+/// above the shop's largest customer id when `synthetic_id_start` is not set).
+pub fn cleaning_for(_shop: &insiders_datasets::synthetic::Shop) -> CleaningOptions {
+    CleaningOptions::default()
 }
 
 /// The model matrix: the five selected features, min-max scaled (the canonical scaler).

@@ -1,7 +1,10 @@
 //! The canonical cleaning rules of the reference pipeline, each configurable, and the row
 //! accounting: every row read ends in exactly one bucket, and the buckets sum to the rows read.
+//! A rule that needs a column the data does not have (unit price, stock code, country) is not
+//! applied, and the accounting lists it with the reason.
 
 use crate::error::FeaturesError;
+use crate::features::{Unavailable, unavailable_features};
 use insiders_ingest::{ReadReport, Transactions, date};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
@@ -10,8 +13,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MissingCustomer {
-    /// One new id per distinct id-less invoice, numbered from `synthetic_id_start` in order
-    /// of first appearance (the canonical rule).
+    /// One new id per distinct id-less invoice (or, without invoice numbers, per derived
+    /// anonymous order), numbered from the synthetic id start in order of first appearance
+    /// (the canonical rule).
     #[default]
     Synthetic,
     /// Drop the lines.
@@ -24,8 +28,10 @@ pub enum MissingCustomer {
 pub struct CleaningOptions {
     /// Policy for lines without a customer id.
     pub missing_customer: MissingCustomer,
-    /// First synthetic id (19000).
-    pub synthetic_id_start: u32,
+    /// First synthetic id. When absent (the default): 19000, or the largest real customer
+    /// id read plus one when that is larger, so synthetic ids never collide with real ones.
+    /// When set, used as is (a collision is an error).
+    pub synthetic_id_start: Option<u32>,
     /// Lines with a lower unit price are dropped (0.04).
     pub min_unit_price: f64,
     /// Stock codes whose lines are dropped (postage, discounts, manual, fees...).
@@ -42,7 +48,7 @@ impl Default for CleaningOptions {
     fn default() -> Self {
         CleaningOptions {
             missing_customer: MissingCustomer::Synthetic,
-            synthetic_id_start: 19_000,
+            synthetic_id_start: None,
             min_unit_price: 0.04,
             excluded_stock_codes: [
                 "POST",
@@ -79,6 +85,9 @@ pub struct Bucket {
     pub rows: u64,
 }
 
+/// The default first synthetic id (the canonical 19000), unless real ids reach it.
+pub const SYNTHETIC_ID_START: u32 = 19_000;
+
 /// Customer counts at each checkpoint of the canonical run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerAccount {
@@ -86,6 +95,9 @@ pub struct CustomerAccount {
     pub raw_customers_with_id: u64,
     /// Synthetic ids assigned (one per id-less invoice).
     pub new_ids_assigned: u64,
+    /// The first synthetic id, when any was assigned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synthetic_id_start: Option<u32>,
     /// Distinct customers after id assignment (real + synthetic).
     pub customers_after_id_assignment: u64,
     /// Distinct customers in the rows kept.
@@ -94,6 +106,15 @@ pub struct CustomerAccount {
     pub customers_with_purchases: u64,
     /// Customers with only returns (dropped from the table).
     pub customers_only_returns_dropped: u64,
+}
+
+/// A cleaning rule that was not applied, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotApplied {
+    /// The rule (the reason its bucket would have).
+    pub rule: String,
+    /// Why: the column it needs is not in the data.
+    pub why: String,
 }
 
 /// Where every row went.
@@ -109,6 +130,12 @@ pub struct RowAccount {
     pub rows_kept: u64,
     /// Customer checkpoints.
     pub customers: CustomerAccount,
+    /// Rules not applied because the data lacks the column they need (omitted when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_applied: Vec<NotApplied>,
+    /// Features unavailable because the data lacks a column they need (omitted when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unavailable_features: Vec<Unavailable>,
 }
 
 impl RowAccount {
@@ -133,6 +160,9 @@ impl RowAccount {
             "{:<9} {:<44} {:>10}\n",
             "total", "(= rows read)", total
         ));
+        for n in &self.not_applied {
+            s.push_str(&format!("not applied: {}: {}\n", n.rule, n.why));
+        }
         let c = &self.customers;
         s.push_str(&format!(
             "customers: {} with id, +{} synthetic = {}; {} after filters; {} with purchases ({} return-only dropped)\n",
@@ -143,6 +173,15 @@ impl RowAccount {
             c.customers_with_purchases,
             c.customers_only_returns_dropped
         ));
+        if let Some(start) = c.synthetic_id_start {
+            s.push_str(&format!("synthetic ids from {start}\n"));
+        }
+        for u in &self.unavailable_features {
+            s.push_str(&format!(
+                "unavailable feature: {} (needs the {} column, {})\n",
+                u.feature, u.column, u.setting
+            ));
+        }
         s
     }
 }
@@ -157,6 +196,9 @@ pub mod reason {
     pub const BAD_CUSTOMER: &str = "known bad customer";
     pub const PURCHASE: &str = "purchase (quantity >= 0)";
     pub const RETURN: &str = "return (quantity < 0)";
+    /// Purchases and returns of data without a quantity column.
+    pub const PURCHASE_BY_AMOUNT: &str = "purchase (amount >= 0)";
+    pub const RETURN_BY_AMOUNT: &str = "return (amount < 0)";
 }
 
 /// The cleaned view of the lines: which rows are kept, and each row's customer.
@@ -174,7 +216,10 @@ pub struct Cleaned {
 
 /// Applies the cleaning rules. Rules are applied in this order, and a row is counted under
 /// the first rule that drops it: missing customer (drop policy), as-of date, unit price,
-/// stock code, country, bad customer. The rest are purchases or returns.
+/// stock code, country, bad customer. The rest are purchases or returns (by the sign of the
+/// quantity, or of the amount where the data has no quantity). The unit price, stock code
+/// and country rules apply only when the data has that column; otherwise the accounting
+/// lists them under `not_applied`.
 #[allow(clippy::needless_range_loop)] // rows index several parallel columns
 pub fn clean(
     lines: &Transactions,
@@ -207,26 +252,33 @@ pub fn clean(
             prev = Some(*c);
         }
     }
+    // The first synthetic id: as configured, or above every real id (`None`: no room).
+    let start = match opts.synthetic_id_start {
+        Some(s) => Some(s),
+        None => match real.iter().max() {
+            Some(&m) if m >= SYNTHETIC_ID_START => m.checked_add(1),
+            _ => Some(SYNTHETIC_ID_START),
+        },
+    };
     let mut synthetic: FxHashMap<u32, u32> = FxHashMap::default();
     let mut customer = vec![u32::MAX; n];
     for i in 0..n {
         match lines.customer_id[i] {
             Some(c) => customer[i] = c,
             None if opts.missing_customer == MissingCustomer::Synthetic => {
-                let next = opts
-                    .synthetic_id_start
-                    .checked_add(synthetic.len() as u32)
+                let next = start
+                    .and_then(|s| s.checked_add(synthetic.len() as u32))
                     .ok_or_else(|| FeaturesError::Option {
                         key: "synthetic_id_start".into(),
-                        message: "synthetic ids overflow u32".into(),
+                        message: "synthetic ids overflow u32 (set cleaning.missing_customer = \"drop\", or a lower start)".into(),
                     })?;
                 customer[i] = *synthetic.entry(lines.invoice[i]).or_insert(next);
             }
             None => {}
         }
     }
+    let start = start.unwrap_or(u32::MAX);
     if !synthetic.is_empty() {
-        let start = opts.synthetic_id_start;
         let end = start + synthetic.len() as u32 - 1;
         if let Some(id) = real
             .iter()
@@ -246,6 +298,36 @@ pub fn clean(
         }
         m
     };
+    // Rules whose column the data lacks are not applied.
+    let present = lines.present;
+    let mut not_applied = Vec::new();
+    let mut skip = |applies: bool, rule: &str, what: &str, setting: &str| {
+        if !applies {
+            not_applied.push(NotApplied {
+                rule: rule.to_string(),
+                why: format!("the data has no {what} column ({setting})"),
+            });
+        }
+        applies
+    };
+    let price_rule = skip(
+        present.unit_price,
+        reason::LOW_PRICE,
+        "unit price",
+        "input.columns.unit_price",
+    );
+    let code_rule = skip(
+        present.stock_code,
+        reason::STOCK_CODE,
+        "stock code",
+        "input.columns.stock_code",
+    );
+    let country_rule = skip(
+        present.country,
+        reason::COUNTRY,
+        "country",
+        "input.columns.country",
+    );
     let excluded_codes = mask(&opts.excluded_stock_codes, &lines.stock_codes);
     let excluded_countries = mask(&opts.excluded_countries, &lines.countries);
     let bad: FxHashSet<u32> = opts.bad_customers.iter().copied().collect();
@@ -256,15 +338,15 @@ pub fn clean(
             0
         } else if as_of.is_some_and(|t| lines.timestamp[i] >= t) {
             1
-        } else if lines.unit_price[i] < opts.min_unit_price {
+        } else if price_rule && lines.unit_price[i] < opts.min_unit_price {
             2
-        } else if excluded_codes[lines.stock_code[i] as usize] {
+        } else if code_rule && excluded_codes[lines.stock_code[i] as usize] {
             3
-        } else if excluded_countries[lines.country[i] as usize] {
+        } else if country_rule && excluded_countries[lines.country[i] as usize] {
             4
         } else if bad.contains(&customer[i]) {
             5
-        } else if lines.quantity[i] >= 0 {
+        } else if !lines.is_return(i) {
             6
         } else {
             7
@@ -290,6 +372,11 @@ pub fn clean(
             rows: c,
         })
         .collect();
+    let (purchase, ret) = if present.quantity {
+        (reason::PURCHASE, reason::RETURN)
+    } else {
+        (reason::PURCHASE_BY_AMOUNT, reason::RETURN_BY_AMOUNT)
+    };
     let names = [
         ("dropped", reason::NO_CUSTOMER),
         ("dropped", reason::AFTER_AS_OF),
@@ -297,12 +384,23 @@ pub fn clean(
         ("dropped", reason::STOCK_CODE),
         ("dropped", reason::COUNTRY),
         ("dropped", reason::BAD_CUSTOMER),
-        ("kept", reason::PURCHASE),
-        ("kept", reason::RETURN),
+        ("kept", purchase),
+        ("kept", ret),
+    ];
+    let applied = [
+        true,
+        true,
+        price_rule,
+        code_rule,
+        country_rule,
+        true,
+        true,
+        true,
     ];
     for (k, (fate, r)) in names.iter().enumerate() {
-        // The policy buckets show when they apply; the filter and kept buckets always.
-        if counts[k] > 0 || k >= 2 {
+        // The policy buckets show when they apply; the filter and kept buckets always,
+        // unless the rule was not applied (it is listed in `not_applied`).
+        if counts[k] > 0 || (k >= 2 && applied[k]) {
             buckets.push(Bucket {
                 fate: fate.to_string(),
                 reason: r.to_string(),
@@ -327,7 +425,7 @@ pub fn clean(
             after.insert(c);
             prev_after = c;
         }
-        if lines.quantity[i] >= 0 && c != prev_purchase {
+        if !lines.is_return(i) && c != prev_purchase {
             with_purchase.insert(c);
             prev_purchase = c;
         }
@@ -335,6 +433,7 @@ pub fn clean(
     let customers = CustomerAccount {
         raw_customers_with_id: real.len() as u64,
         new_ids_assigned: synthetic.len() as u64,
+        synthetic_id_start: (!synthetic.is_empty()).then_some(start),
         customers_after_id_assignment: (real.len() + synthetic.len()) as u64,
         customers_after_filter: after.len() as u64,
         customers_with_purchases: with_purchase.len() as u64,
@@ -347,6 +446,8 @@ pub fn clean(
             rows_kept: counts[6] + counts[7],
             buckets,
             customers,
+            not_applied,
+            unavailable_features: unavailable_features(&present),
         },
         kept,
         customer,

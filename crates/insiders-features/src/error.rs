@@ -8,7 +8,7 @@ use thiserror::Error;
 pub enum FeaturesError {
     /// Synthetic customer ids would reuse real ones.
     #[error(
-        "synthetic customer ids {start}..{end} collide with real customer id {id}; set cleaning.synthetic_id_start above the largest real id"
+        "synthetic customer ids {start}..{end} collide with real customer id {id}; set cleaning.synthetic_id_start above the largest real id, or leave it unset (synthetic ids then start above the largest real id)"
     )]
     SyntheticIdClash { start: u32, end: u32, id: u32 },
     /// A cleaning option is invalid.
@@ -20,6 +20,15 @@ pub enum FeaturesError {
     /// A feature name is unknown.
     #[error("unknown feature `{name}`; known: {known}")]
     UnknownFeature { name: String, known: String },
+    /// A feature needs a column the data does not have.
+    #[error(
+        "feature `{feature}` is unavailable: it needs the {column} column, which the data does not have (name it with {setting})"
+    )]
+    UnavailableFeature {
+        feature: String,
+        column: String,
+        setting: String,
+    },
     /// A scaler was applied to a table with other columns.
     #[error("scaler fitted on columns [{fitted}] cannot scale columns [{given}]")]
     ScalerColumns { fitted: String, given: String },

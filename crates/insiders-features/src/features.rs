@@ -1,11 +1,13 @@
-//! The 11 per-customer features of the reference pipeline (dates truncated to the day).
+//! The 11 per-customer features of the reference pipeline (dates truncated to the day), and
+//! which of them a data set can have: a feature that needs a column the data lacks
+//! ([`unavailable_features`]) is left out of the table, which lists it as unavailable.
 
 use crate::clean::Cleaned;
 use crate::error::FeaturesError;
 use insiders_core::Matrix;
-use insiders_ingest::{Transactions, date};
+use insiders_ingest::{Present, Transactions, date};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Every feature, in the order of the reference table.
 pub const ALL_FEATURES: [&str; 11] = [
@@ -31,8 +33,52 @@ pub const SELECTED_FEATURES: [&str; 5] = [
     "qtde_returns",
 ];
 
+/// A feature the data cannot give, and the column it needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unavailable {
+    /// The feature.
+    pub feature: String,
+    /// The column it needs (its canonical name: `StockCode`, `Quantity`).
+    pub column: String,
+    /// The setting that names that column.
+    pub setting: String,
+}
+
+/// The features that need a column the data does not have, in [`ALL_FEATURES`] order.
+///
+/// The revenue (quantity x unit price, or the amount), the dates and the orders (invoice
+/// numbers, or orders derived from customer and timestamp) are always there, so
+/// `gross_revenue`, `recency_days`, `qtde_invoices`, `avg_ticket`, `avg_recency_days` and
+/// `frequency` always are. Quantities are needed by `qtde_items`, `qtde_returns` and
+/// `avg_basket_size`; stock codes by `qtde_products` (purchase lines count as products
+/// only where a line is one product, which a stock code says) and `avg_unique_basket_size`.
+pub fn unavailable_features(present: &Present) -> Vec<Unavailable> {
+    let needs = |feature: &str| -> Option<(&'static str, &'static str)> {
+        match feature {
+            "qtde_items" | "qtde_returns" | "avg_basket_size" if !present.quantity => {
+                Some(("Quantity", "input.columns.quantity"))
+            }
+            "qtde_products" | "avg_unique_basket_size" if !present.stock_code => {
+                Some(("StockCode", "input.columns.stock_code"))
+            }
+            _ => None,
+        }
+    };
+    ALL_FEATURES
+        .iter()
+        .filter_map(|f| {
+            needs(f).map(|(column, setting)| Unavailable {
+                feature: f.to_string(),
+                column: column.to_string(),
+                setting: setting.to_string(),
+            })
+        })
+        .collect()
+}
+
 /// Customers (ascending id) and named feature columns. Missing values are `NaN`
-/// (`avg_recency_days` of customers with a single distinct date).
+/// (`avg_recency_days` of customers with a single distinct date). Features the data cannot
+/// give are not columns; they are listed in `unavailable`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CustomerTable {
     /// Customer ids, ascending.
@@ -41,6 +87,8 @@ pub struct CustomerTable {
     pub columns: Vec<String>,
     /// Column-major values: `values[j][i]` is column j of customer i.
     pub values: Vec<Vec<f64>>,
+    /// The features left out because the data lacks a column they need.
+    pub unavailable: Vec<Unavailable>,
 }
 
 impl CustomerTable {
@@ -54,16 +102,22 @@ impl CustomerTable {
         self.customer_id.is_empty()
     }
 
-    /// A column by name.
+    /// A column by name; an unavailable feature is an error naming the column it needs.
     pub fn column(&self, name: &str) -> Result<&[f64], FeaturesError> {
-        self.columns
-            .iter()
-            .position(|c| c == name)
-            .map(|j| self.values[j].as_slice())
-            .ok_or_else(|| FeaturesError::UnknownFeature {
+        if let Some(j) = self.columns.iter().position(|c| c == name) {
+            return Ok(self.values[j].as_slice());
+        }
+        Err(match self.unavailable.iter().find(|u| u.feature == name) {
+            Some(u) => FeaturesError::UnavailableFeature {
+                feature: u.feature.clone(),
+                column: u.column.clone(),
+                setting: u.setting.clone(),
+            },
+            None => FeaturesError::UnknownFeature {
                 name: name.to_string(),
                 known: self.columns.join(", "),
-            })
+            },
+        })
     }
 
     /// The named columns as a row-major matrix (customers x features).
@@ -88,6 +142,7 @@ impl CustomerTable {
                 .iter()
                 .map(|c| idx.iter().map(|&i| c[i]).collect())
                 .collect(),
+            unavailable: self.unavailable.clone(),
         }
     }
 
@@ -189,7 +244,8 @@ pub fn customer_table(
         rows[fill[k]] = Row {
             day: date::day_of(lines.timestamp[i]),
             quantity: lines.quantity[i],
-            unit_price: lines.unit_price[i],
+            revenue: lines.revenue(i),
+            is_return: lines.is_return(i),
             invoice: lines.invoice[i],
             stock_code: lines.stock_code[i],
         };
@@ -215,10 +271,21 @@ pub fn customer_table(
             rows: cleaned.account.rows_kept,
         });
     }
+    // The features the data cannot give are left out (not zeros).
+    let unavailable = unavailable_features(&lines.present);
+    let mut columns = Vec::with_capacity(ALL_FEATURES.len());
+    let mut kept_values = Vec::with_capacity(ALL_FEATURES.len());
+    for (name, col) in ALL_FEATURES.iter().zip(values) {
+        if !unavailable.iter().any(|u| u.feature == *name) {
+            columns.push(name.to_string());
+            kept_values.push(col);
+        }
+    }
     Ok(CustomerTable {
         customer_id,
-        columns: ALL_FEATURES.iter().map(|s| s.to_string()).collect(),
-        values,
+        columns,
+        values: kept_values,
+        unavailable,
     })
 }
 
@@ -226,8 +293,11 @@ pub fn customer_table(
 #[derive(Debug, Clone, Copy, Default)]
 struct Row {
     day: i64,
+    /// 0 where the data has no quantity (the features that read it are then unavailable).
     quantity: i64,
-    unit_price: f64,
+    /// Quantity x unit price, or the line's amount.
+    revenue: f64,
+    is_return: bool,
     invoice: u32,
     stock_code: u32,
 }
@@ -246,8 +316,8 @@ fn customer_features(rows: &[Row], last_day: i64) -> Option<[f64; 11]> {
         let day = r.day;
         days.push(day);
         let q = r.quantity;
-        if q >= 0 {
-            revenue.add(q as f64 * r.unit_price);
+        if !r.is_return {
+            revenue.add(r.revenue);
             items += q;
             lines += 1;
             invoices.push(r.invoice);
@@ -255,7 +325,7 @@ fn customer_features(rows: &[Row], last_day: i64) -> Option<[f64; 11]> {
             first_buy = first_buy.min(day);
             last_buy = last_buy.max(day);
         } else {
-            returned -= q;
+            returned -= q.min(0);
         }
     }
     if lines == 0 {

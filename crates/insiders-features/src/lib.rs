@@ -8,8 +8,12 @@ pub mod features;
 pub mod scale;
 
 pub use clean::{
-    Bucket, Cleaned, CleaningOptions, CustomerAccount, MissingCustomer, RowAccount, clean,
+    Bucket, Cleaned, CleaningOptions, CustomerAccount, MissingCustomer, NotApplied, RowAccount,
+    SYNTHETIC_ID_START, clean,
 };
 pub use error::FeaturesError;
-pub use features::{ALL_FEATURES, CustomerTable, SELECTED_FEATURES, customer_table};
+pub use features::{
+    ALL_FEATURES, CustomerTable, SELECTED_FEATURES, Unavailable, customer_table,
+    unavailable_features,
+};
 pub use scale::{Scaler, ScalerKind};

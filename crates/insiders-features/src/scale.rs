@@ -148,6 +148,7 @@ mod tests {
             customer_id: (0..v.len() as u32).collect(),
             columns: vec!["a".into()],
             values: vec![v],
+            unavailable: Vec::new(),
         }
     }
 

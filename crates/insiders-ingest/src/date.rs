@@ -215,7 +215,17 @@ impl DateFormat {
                         i += 1;
                     }
                     let len = i - start;
-                    if len == 0 || (*t == Tok::Year4 && len != 4) || (*t == Tok::Year2 && len != 2)
+                    // Without a separator from the number before or after it (`%Y%m%d`),
+                    // a field must have its full width: `1997011` is not a date.
+                    let numeric = |n: Option<&Tok>| {
+                        n.is_some_and(|n| !matches!(n, Tok::Lit(_) | Tok::MonthName))
+                    };
+                    let packed = numeric(self.toks.get(ti + 1))
+                        || numeric(ti.checked_sub(1).and_then(|p| self.toks.get(p)));
+                    if len == 0
+                        || (*t == Tok::Year4 && len != 4)
+                        || (*t == Tok::Year2 && len != 2)
+                        || (packed && len != max)
                     {
                         return None;
                     }
@@ -264,7 +274,8 @@ fn parse_iso_seconds(b: &[u8]) -> Option<Option<i64>> {
 }
 
 /// Guesses the format of a date value of one of the published copies:
-/// `2010-12-01 08:26:00` (ours), `12/1/2010 8:26` (Kaggle, month first), `29-Nov-16` (course).
+/// `2010-12-01 08:26:00` (ours), `12/1/2010 8:26` (Kaggle, month first), `29-Nov-16` (course),
+/// and of CDNOW (`19970101`, `%Y%m%d`).
 pub fn detect(sample: &str) -> Option<DateFormat> {
     let candidates = [
         "%Y-%m-%d %H:%M",
@@ -275,6 +286,7 @@ pub fn detect(sample: &str) -> Option<DateFormat> {
         "%d-%b-%y",
         "%d-%b-%Y %H:%M",
         "%d-%b-%Y",
+        "%Y%m%d",
     ];
     candidates.iter().find_map(|spec| {
         let f = DateFormat::parse_spec(spec).ok()?;
@@ -363,6 +375,13 @@ mod tests {
         let f = DateFormat::parse_spec("%d/%m/%Y").unwrap();
         assert_eq!(day_of(f.parse("01/12/2010").unwrap()), 14_944);
         assert!(DateFormat::parse_spec("%Q").is_err());
+        // CDNOW: no separators, so every field has its full width.
+        let packed = DateFormat::parse_spec("%Y%m%d").unwrap();
+        assert_eq!(day_of(packed.parse("20101201").unwrap()), 14_944);
+        assert_eq!(detect("19970101").unwrap().spec(), "%Y%m%d");
+        for bad in ["2010121", "201012011", "20101301", "20100230", "2010-12-01"] {
+            assert!(packed.parse(bad).is_none(), "{bad}");
+        }
         assert!(DateFormat::parse_spec("%H:%M").is_err());
     }
 

@@ -1,5 +1,6 @@
 //! The study's "data description" step: dimensions, column types, missing values,
-//! descriptive statistics of numeric columns, distinct counts of categorical ones.
+//! descriptive statistics of numeric columns, distinct counts of categorical ones (of the
+//! columns the data has; derived orders are marked `derived`).
 
 use crate::date;
 use crate::transactions::Transactions;
@@ -157,20 +158,54 @@ pub fn describe(t: &Transactions) -> Description {
             distinct: Some(t.countries.len()),
         },
     ];
+    // Only the columns the data has (invoice numbers, when derived, are orders).
+    let p = t.present;
+    let mut columns: Vec<ColumnInfo> = columns
+        .into_iter()
+        .filter(|c| match c.column.as_str() {
+            "StockCode" => p.stock_code,
+            "Description" => p.description,
+            "Quantity" => p.quantity,
+            "UnitPrice" => p.unit_price,
+            "Country" => p.country,
+            _ => true,
+        })
+        .collect();
+    if !p.invoice {
+        columns[0].kind = "derived";
+    }
+    if p.amount {
+        columns.push(ColumnInfo {
+            column: "Amount".into(),
+            kind: "float",
+            missing: 0,
+            distinct: None,
+        });
+    }
     let q: Vec<f64> = t.quantity.iter().map(|&x| x as f64).collect();
     let c: Vec<f64> = t
         .customer_id
         .iter()
         .map(|c| c.map_or(f64::NAN, f64::from))
         .collect();
-    let numeric = vec![
-        numeric_stats("Quantity", &q),
-        numeric_stats("UnitPrice", &t.unit_price),
-        numeric_stats("CustomerID", &c),
-    ];
+    let mut numeric = Vec::with_capacity(4);
+    if p.quantity {
+        numeric.push(numeric_stats("Quantity", &q));
+    }
+    if p.unit_price {
+        numeric.push(numeric_stats("UnitPrice", &t.unit_price));
+    }
+    if p.amount {
+        numeric.push(numeric_stats("Amount", &t.amount));
+    }
+    numeric.push(numeric_stats("CustomerID", &c));
     let first = t.timestamp.iter().min().copied().unwrap_or(0);
     let last = t.timestamp.iter().max().copied().unwrap_or(0);
-    let cancellation_lines = (0..n).filter(|&i| t.is_cancellation(i)).count();
+    let cancellation_lines = if p.invoice {
+        (0..n).filter(|&i| t.is_cancellation(i)).count()
+    } else {
+        0
+    };
     Description {
         rows: n,
         columns,
@@ -249,5 +284,55 @@ mod tests {
         let s = numeric_stats("x", &[1.45, 0.85]);
         assert_eq!(s.q75, 1.3);
         assert_eq!(s.q25, 1.0);
+    }
+
+    #[test]
+    fn only_the_columns_the_data_has() {
+        use crate::transactions::{Line, Present};
+        let mut t = Transactions {
+            present: Present {
+                invoice: false,
+                stock_code: false,
+                description: false,
+                quantity: true,
+                unit_price: false,
+                country: false,
+                amount: true,
+            },
+            ..Default::default()
+        };
+        for (c, a) in [(1, 11.77), (2, 12.0)] {
+            t.push(&Line {
+                invoice: "",
+                stock_code: "",
+                description: "",
+                quantity: 1,
+                timestamp: 0,
+                unit_price: f64::NAN,
+                customer_id: Some(c),
+                country: "",
+                amount: Some(a),
+            });
+        }
+        t.derive_invoices();
+        let d = describe(&t);
+        let names: Vec<(&str, &str)> = d
+            .columns
+            .iter()
+            .map(|c| (c.column.as_str(), c.kind))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("InvoiceNo", "derived"),
+                ("Quantity", "integer"),
+                ("InvoiceDate", "date-time"),
+                ("CustomerID", "integer id"),
+                ("Amount", "float")
+            ]
+        );
+        let numeric: Vec<&str> = d.numeric.iter().map(|n| n.column.as_str()).collect();
+        assert_eq!(numeric, ["Quantity", "Amount", "CustomerID"]);
+        assert_eq!(d.numeric[1].max, 12.0);
     }
 }

@@ -60,14 +60,16 @@ pub enum IngestError {
         sheet: String,
         available: String,
     },
-    /// A required column is not in the header.
+    /// A required (or configured) column is not in the header.
     #[error(
-        "{path}: line 1: required column `{column}` not found (looked for {candidates}; header: {header})"
+        "{path}: line 1: required column `{column}` not found (looked for {candidates}; set {setting}; header: {header})"
     )]
     MissingColumn {
         path: PathBuf,
         column: &'static str,
         candidates: String,
+        /// The setting that names the column (`input.columns.customer_id`), with advice.
+        setting: String,
         header: String,
     },
     /// A row is malformed: wrong field count, unparseable number or date.

@@ -15,6 +15,6 @@ pub mod xlsx;
 
 pub use error::{IngestError, Location};
 pub use matrix::{IdColumn, MatrixFile, read_matrix, write_atomic};
-pub use options::{Encoding, InputFormat, InputOptions, OnBadRow};
+pub use options::{ColumnNames, Delimiter, Encoding, InputFormat, InputOptions, OnBadRow};
 pub use read::{Loaded, ReadReport, Reject, read_bytes, read_path, write_rejects};
-pub use transactions::{Interner, Line, Transactions};
+pub use transactions::{Interner, Line, Present, Transactions};

@@ -52,7 +52,59 @@ impl std::str::FromStr for OnBadRow {
     }
 }
 
+/// How the fields of a text line are separated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delimiter {
+    /// One ASCII character (`,` by default), with CSV quoting.
+    Char(char),
+    /// Runs of spaces and tabs (`"whitespace"`), as in CDNOW's `CDNOW_master.txt`: blanks at
+    /// the start and end of a line are ignored, quotes are ordinary characters.
+    Whitespace,
+}
+
+impl Default for Delimiter {
+    fn default() -> Self {
+        Delimiter::Char(',')
+    }
+}
+
+impl std::fmt::Display for Delimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Delimiter::Char(c) => write!(f, "{}", c.escape_default()),
+            Delimiter::Whitespace => f.write_str("whitespace"),
+        }
+    }
+}
+
+impl Serialize for Delimiter {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Delimiter::Char(c) => s.serialize_char(*c),
+            Delimiter::Whitespace => s.serialize_str("whitespace"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Delimiter {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let mut chars = s.chars();
+        match (chars.next(), chars.next()) {
+            _ if s == "whitespace" => Ok(Delimiter::Whitespace),
+            (Some(c), None) => Ok(Delimiter::Char(c)),
+            _ => Err(serde::de::Error::custom(format!(
+                "delimiter `{s}`: expected one character or \"whitespace\""
+            ))),
+        }
+    }
+}
+
 /// Column names to look for, overriding the recognised published headers.
+///
+/// The customer id and the date are always needed; the revenue of a line is either
+/// quantity x unit price or, when `amount` is set, that column (quantity may then be given
+/// or absent). Invoice, stock code, description and country are optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ColumnNames {
@@ -64,6 +116,9 @@ pub struct ColumnNames {
     pub unit_price: Option<String>,
     pub customer_id: Option<String>,
     pub country: Option<String>,
+    /// The whole amount of a line (its revenue), for files without a unit price. Not looked
+    /// for unless set.
+    pub amount: Option<String>,
 }
 
 /// How to read invoice lines.
@@ -76,8 +131,8 @@ pub struct InputOptions {
     pub sheet: Option<String>,
     /// Text encoding of CSV files.
     pub encoding: Encoding,
-    /// Field delimiter of CSV files (one ASCII character).
-    pub delimiter: char,
+    /// Field delimiter of CSV files: one ASCII character, or `whitespace`.
+    pub delimiter: Delimiter,
     /// Date format (`%Y %y %m %d %b %H %M %S`); detected from the first row when absent.
     pub date_format: Option<String>,
     /// Days added to every date; when absent, -2190 for the course copy (whose dates are
@@ -95,7 +150,7 @@ impl Default for InputOptions {
             format: InputFormat::Auto,
             sheet: None,
             encoding: Encoding::Auto,
-            delimiter: ',',
+            delimiter: Delimiter::Char(','),
             date_format: None,
             date_offset_days: None,
             on_bad_row: OnBadRow::Error,

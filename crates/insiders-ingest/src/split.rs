@@ -12,8 +12,21 @@
 //! a quoted field with `""` or text after its closing quote, which is unescaped into the
 //! record's scratch buffer. Each record carries the physical line (1-based, counting `\n`,
 //! also inside quoted fields) of its first byte.
+//!
+//! With [`Delim::Blanks`] (`delimiter = "whitespace"`) fields are separated by runs of
+//! spaces and tabs instead, blanks at the start and end of a line are ignored, lines of
+//! blanks are skipped, and quotes are ordinary characters.
 
 use memchr::{memchr, memchr3};
+
+/// How fields are separated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Delim {
+    /// One byte, with CSV quoting.
+    Byte(u8),
+    /// Runs of spaces and tabs, no quoting.
+    Blanks,
+}
 
 /// Where a field's bytes are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +87,7 @@ pub(crate) struct Splitter<'a> {
     pos: usize,
     line: u64,
     delim: u8,
+    blanks: bool,
 }
 
 const BOM: &[u8] = b"\xef\xbb\xbf";
@@ -81,12 +95,17 @@ const BOM: &[u8] = b"\xef\xbb\xbf";
 impl<'a> Splitter<'a> {
     /// A splitter over `data`, whose first byte is on line `first_line`. The delimiter must
     /// not be `"`, `\n` or `\r` (the reader refuses those).
-    pub(crate) fn new(data: &'a [u8], first_line: u64, delim: u8) -> Self {
+    pub(crate) fn new(data: &'a [u8], first_line: u64, delim: Delim) -> Self {
+        let (delim, blanks) = match delim {
+            Delim::Byte(b) => (b, false),
+            Delim::Blanks => (b' ', true),
+        };
         Splitter {
             data,
             pos: 0,
             line: first_line,
             delim,
+            blanks,
         }
     }
 
@@ -125,6 +144,9 @@ impl<'a> Splitter<'a> {
 
     /// Reads the next record into `rec`; `false` at the end of the input.
     pub(crate) fn next_record(&mut self, rec: &mut Record) -> bool {
+        if self.blanks {
+            return self.next_blank_separated(rec);
+        }
         let d = self.data;
         let len = d.len();
         while self.pos < len && (d[self.pos] == b'\n' || d[self.pos] == b'\r') {
@@ -171,6 +193,48 @@ impl<'a> Splitter<'a> {
                         return true;
                     }
                 }
+            }
+        }
+    }
+
+    /// [`Splitter::next_record`] for fields separated by runs of spaces and tabs.
+    fn next_blank_separated(&mut self, rec: &mut Record) -> bool {
+        let d = self.data;
+        let len = d.len();
+        let blank = |c: u8| c == b' ' || c == b'\t';
+        // Line ends, and blanks before a record's first field (or on lines of blanks).
+        while self.pos < len && (blank(d[self.pos]) || d[self.pos] == b'\n' || d[self.pos] == b'\r')
+        {
+            self.line += u64::from(d[self.pos] == b'\n');
+            self.pos += 1;
+        }
+        if self.pos >= len {
+            return false;
+        }
+        rec.fields.clear();
+        rec.scratch.clear();
+        rec.line = self.line;
+        loop {
+            let start = self.pos;
+            let end = d[start..]
+                .iter()
+                .position(|&c| blank(c) || c == b'\n' || c == b'\r')
+                .map_or(len, |o| start + o);
+            rec.fields.push(FieldRange {
+                start,
+                end,
+                scratch: false,
+            });
+            self.pos = end;
+            while self.pos < len && blank(d[self.pos]) {
+                self.pos += 1;
+            }
+            if self.pos >= len {
+                return true;
+            }
+            if d[self.pos] == b'\n' || d[self.pos] == b'\r' {
+                self.end_record(self.pos);
+                return true;
             }
         }
     }
@@ -320,7 +384,7 @@ mod tests {
     }
 
     fn with_splitter(data: &[u8], delim: u8) -> Vec<(Vec<Vec<u8>>, u64)> {
-        let mut s = Splitter::new(data, 1, delim);
+        let mut s = Splitter::new(data, 1, Delim::Byte(delim));
         let mut rec = Record::default();
         let mut out = Vec::new();
         while s.next_record(&mut rec) {
@@ -377,7 +441,7 @@ mod tests {
     #[test]
     fn lines_count_from_the_first_line_and_bom_is_skipped() {
         let data = b"\xef\xbb\xbfh1,h2\n\"a\nb\",1\n\nc,2\n";
-        let mut s = Splitter::new(data, 1, b',');
+        let mut s = Splitter::new(data, 1, Delim::Byte(b','));
         s.skip_bom();
         let mut rec = Record::default();
         assert!(s.next_record(&mut rec));
@@ -388,5 +452,32 @@ mod tests {
         assert!(s.next_record(&mut rec));
         assert_eq!((rec.line(), rec.get(data, 0)), (5, Some(&b"c"[..])));
         assert!(!s.next_record(&mut rec));
+    }
+
+    #[test]
+    fn blank_separated_fields() {
+        let data = b" customer_id  date n\r\n 00001 19970101\t 1 \r\n\r\n  \t \n\"a b\" c\n x";
+        let mut s = Splitter::new(data, 1, Delim::Blanks);
+        let mut rec = Record::default();
+        let mut out = Vec::new();
+        while s.next_record(&mut rec) {
+            let fields: Vec<String> = rec
+                .iter(data)
+                .map(|f| String::from_utf8_lossy(f).into_owned())
+                .collect();
+            out.push((rec.line(), fields));
+        }
+        let want: Vec<(u64, Vec<&str>)> = vec![
+            (1, vec!["customer_id", "date", "n"]),
+            (2, vec!["00001", "19970101", "1"]),
+            (5, vec!["\"a", "b\"", "c"]),
+            (6, vec!["x"]),
+        ];
+        let got: Vec<(u64, Vec<&str>)> = out
+            .iter()
+            .map(|(l, f)| (*l, f.iter().map(String::as_str).collect()))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(s.position(), data.len());
     }
 }

@@ -1,4 +1,5 @@
-//! Invoice lines in memory: columnar, with repeated strings interned.
+//! Invoice lines in memory: columnar, with repeated strings interned; which columns the
+//! data had ([`Present`]), and the orders derived for data without invoice numbers.
 
 use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
@@ -74,10 +75,43 @@ impl Interner {
     }
 }
 
+/// Which columns the data had. The customer id and the date are always there; the revenue
+/// of a line is quantity x unit price, or the amount where there is an amount column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Present {
+    /// Invoice numbers (without them, orders are derived: see [`Transactions::derive_invoices`]).
+    pub invoice: bool,
+    pub stock_code: bool,
+    pub description: bool,
+    pub quantity: bool,
+    pub unit_price: bool,
+    pub country: bool,
+    /// An amount per line (the line's revenue).
+    pub amount: bool,
+}
+
+impl Default for Present {
+    /// The published copies: every column but an amount.
+    fn default() -> Self {
+        Present {
+            invoice: true,
+            stock_code: true,
+            description: true,
+            quantity: true,
+            unit_price: true,
+            country: true,
+            amount: false,
+        }
+    }
+}
+
 /// Invoice lines, one entry per line in every column (structure of arrays).
 ///
 /// Timestamps are seconds since 1970-01-01 in the shop's local time (no time zone).
-/// A missing customer id is `None`; a missing description is the empty string.
+/// A missing customer id is `None`; a missing description is the empty string. Columns the
+/// data does not have ([`Present`]) hold placeholders that nothing may read as values: the
+/// empty string (stock code, description, country), quantity 0, unit price NaN; `amount`
+/// is empty unless the data has an amount column.
 #[derive(Debug, Clone, Default)]
 pub struct Transactions {
     /// Invoice number id (see `invoices`).
@@ -96,6 +130,10 @@ pub struct Transactions {
     pub customer_id: Vec<Option<u32>>,
     /// Country id (see `countries`).
     pub country: Vec<u32>,
+    /// The amount (revenue) of each line when the data has an amount column; else empty.
+    pub amount: Vec<f64>,
+    /// Which columns the data had.
+    pub present: Present,
     /// Distinct invoice numbers.
     pub invoices: Interner,
     /// Distinct stock codes.
@@ -117,6 +155,8 @@ pub struct Line<'a> {
     pub unit_price: f64,
     pub customer_id: Option<u32>,
     pub country: &'a str,
+    /// The line's amount, when the data has an amount column.
+    pub amount: Option<f64>,
 }
 
 impl Transactions {
@@ -140,6 +180,9 @@ impl Transactions {
         self.unit_price.reserve(additional);
         self.customer_id.reserve(additional);
         self.country.reserve(additional);
+        if self.present.amount {
+            self.amount.reserve(additional);
+        }
     }
 
     /// Appends one line.
@@ -153,6 +196,9 @@ impl Transactions {
         self.unit_price.push(l.unit_price);
         self.customer_id.push(l.customer_id);
         self.country.push(self.countries.intern(l.country));
+        if let Some(a) = l.amount {
+            self.amount.push(a);
+        }
     }
 
     /// Appends all lines of `other` (re-interning its strings), keeping their order.
@@ -176,6 +222,54 @@ impl Transactions {
         self.timestamp.extend_from_slice(&other.timestamp);
         self.unit_price.extend_from_slice(&other.unit_price);
         self.customer_id.extend_from_slice(&other.customer_id);
+        self.amount.extend_from_slice(&other.amount);
+    }
+
+    /// The revenue of line `i`: its amount where the data has an amount column, else
+    /// quantity x unit price.
+    #[inline]
+    pub fn revenue(&self, i: usize) -> f64 {
+        if self.present.amount {
+            self.amount.get(i).copied().unwrap_or(f64::NAN)
+        } else {
+            self.quantity[i] as f64 * self.unit_price[i]
+        }
+    }
+
+    /// Whether line `i` is a return: a negative quantity, or, where the data has no
+    /// quantity, a negative amount.
+    #[inline]
+    pub fn is_return(&self, i: usize) -> bool {
+        if self.present.quantity {
+            self.quantity[i] < 0
+        } else {
+            self.amount.get(i).is_some_and(|&a| a < 0.0)
+        }
+    }
+
+    /// Derives invoice numbers for data without them: a customer's lines at one timestamp
+    /// form one order, numbered `<customer id>@<YYYY-MM-DD HH:MM:SS>`; lines without a
+    /// customer id at one timestamp form one anonymous order, `anonymous@<timestamp>`. The
+    /// numbers are interned in order of first appearance, so the result depends only on the
+    /// lines (not on file order within an order, nor on the thread count).
+    pub fn derive_invoices(&mut self) {
+        let mut invoices = Interner::default();
+        let mut seen: rustc_hash::FxHashMap<(Option<u32>, i64), u32> =
+            rustc_hash::FxHashMap::default();
+        let mut last: Option<((Option<u32>, i64), u32)> = None;
+        for i in 0..self.len() {
+            let key = (self.customer_id[i], self.timestamp[i]);
+            let id = match last {
+                Some((k, id)) if k == key => id,
+                _ => *seen.entry(key).or_insert_with(|| {
+                    let who = key.0.map_or("anonymous".to_string(), |c| c.to_string());
+                    invoices.intern(&format!("{who}@{}", crate::date::format_timestamp(key.1)))
+                }),
+            };
+            last = Some((key, id));
+            self.invoice[i] = id;
+        }
+        self.invoices = invoices;
     }
 
     /// Whether line `i` belongs to a cancellation invoice (number starting with `C`).
@@ -198,6 +292,7 @@ mod tests {
             unit_price: 1.0,
             customer_id: None,
             country: "UK",
+            amount: None,
         }
     }
 
@@ -213,5 +308,38 @@ mod tests {
         assert_eq!(a.invoices.resolve(1), "2");
         assert_eq!(a.stock_code, vec![0, 1, 0]);
         assert_eq!(a.country, vec![0, 0, 0]);
+    }
+
+    #[test]
+    fn derived_invoices_are_one_per_customer_and_timestamp() {
+        let mut t = Transactions::default();
+        let at = |c: Option<u32>, ts: i64| Line {
+            customer_id: c,
+            timestamp: ts,
+            ..line("", "")
+        };
+        for l in [
+            at(Some(7), 0),
+            at(Some(7), 0),
+            at(None, 0),
+            at(Some(8), 0),
+            at(Some(7), 86_400),
+            at(None, 0),
+            at(Some(7), 0),
+        ] {
+            t.push(&l);
+        }
+        t.derive_invoices();
+        assert_eq!(t.invoice, vec![0, 0, 1, 2, 3, 1, 0]);
+        let names: Vec<&str> = t.invoices.strings().collect();
+        assert_eq!(
+            names,
+            [
+                "7@1970-01-01 00:00:00",
+                "anonymous@1970-01-01 00:00:00",
+                "8@1970-01-01 00:00:00",
+                "7@1970-01-02 00:00:00"
+            ]
+        );
     }
 }

@@ -5,7 +5,7 @@ use crate::error::{IngestError, Location};
 use crate::options::{InputOptions, OnBadRow};
 use crate::read::{
     Loaded, Reject, customer_from_f64, date_offset, describe_source, finish, map_columns,
-    parse_customer, parse_date, parse_price, parse_quantity, resolve_date_format,
+    parse_amount, parse_customer, parse_date, parse_price, parse_quantity, resolve_date_format,
 };
 use crate::transactions::{Line, Transactions};
 use calamine::{Data, Reader};
@@ -143,8 +143,10 @@ pub(crate) fn read_xlsx(
             let invoice = text(0)?;
             let stock = text(1)?;
             let desc = text(2)?;
+            let has = |k: usize| map.idx[k].is_some();
             let (qd, qa) = cell(3);
             let quantity = match qd {
+                _ if !has(3) => 0,
                 Data::Int(i) => *i,
                 other => parse_quantity(&cell_text(other).unwrap_or_default())
                     .map_err(|m| (3, qa.clone(), "bad quantity", m))?,
@@ -154,6 +156,7 @@ pub(crate) fn read_xlsx(
                 .map_err(|m| (4, da.clone(), "bad date", m))?;
             let (pd, pa) = cell(5);
             let unit_price = match pd {
+                _ if !has(5) => f64::NAN,
                 Data::Float(f) => *f,
                 Data::Int(i) => *i as f64,
                 other => parse_price(&cell_text(other).unwrap_or_default())
@@ -167,7 +170,17 @@ pub(crate) fn read_xlsx(
             }
             .map_err(|m| (6, ca.clone(), "bad customer id", m))?;
             let country = text(7)?;
-            if invoice.trim().is_empty() {
+            let (ad, aa) = cell(8);
+            let amount = match ad {
+                _ if !has(8) => None,
+                Data::Float(f) if f.is_finite() => Some(*f),
+                Data::Int(i) => Some(*i as f64),
+                other => Some(
+                    parse_amount(&cell_text(other).unwrap_or_default())
+                        .map_err(|m| (8, aa.clone(), "bad amount", m))?,
+                ),
+            };
+            if invoice.trim().is_empty() && has(0) {
                 return Err((
                     0,
                     cell(0).1,
@@ -184,6 +197,7 @@ pub(crate) fn read_xlsx(
                 unit_price,
                 customer_id,
                 country: country.trim(),
+                amount,
             });
             Ok(())
         })();
@@ -217,6 +231,7 @@ pub(crate) fn read_xlsx(
     let mut loaded = finish(
         path,
         lines,
+        &map,
         rows_read,
         rejects,
         source,

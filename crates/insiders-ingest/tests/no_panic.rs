@@ -1,11 +1,12 @@
 //! A stable-toolchain companion of the `fuzz/` target: seeded mutations of valid CSV (byte
 //! flips, truncations, inserted quotes, delimiters and newlines, invalid UTF-8), random bytes,
-//! and gzip-wrapped variants all give a value or an error from `read_bytes`, never a panic.
+//! and gzip-wrapped variants all give a value or an error from `read_bytes`, never a panic;
+//! likewise for a whitespace-separated, invoice-less file with an amount per line (CDNOW).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use insiders_core::Rng;
-use insiders_ingest::{InputOptions, OnBadRow, read_bytes};
+use insiders_ingest::{ColumnNames, Delimiter, InputOptions, OnBadRow, read_bytes};
 use std::io::Write;
 use std::path::Path;
 
@@ -78,5 +79,52 @@ fn no_input_makes_the_reader_panic() {
         }
     }
     // Both outcomes occur: the mutations exercise the error paths and the happy path.
+    assert!(outcomes[0] > 100 && outcomes[1] > 100, "{outcomes:?}");
+}
+
+const CDNOW: &str = " customer_id  date number_of_cds  dollar_value\r
+ 00001 19970101  1   11.77\r
+ 00002 19970112  1   12.00\r
+ 00002 19970112  5   77.00\r
+ 00003 19970102  2   20.76\r
+";
+
+#[test]
+fn no_whitespace_input_makes_the_reader_panic() {
+    let strict = InputOptions {
+        delimiter: Delimiter::Whitespace,
+        columns: ColumnNames {
+            customer_id: Some("customer_id".into()),
+            invoice_date: Some("date".into()),
+            quantity: Some("number_of_cds".into()),
+            amount: Some("dollar_value".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let skip = InputOptions {
+        on_bad_row: OnBadRow::Skip,
+        ..strict.clone()
+    };
+    let mut rng = Rng::new(97);
+    let mut outcomes = [0usize; 2];
+    for case in 0..2000 {
+        let mut bytes = mutate(&mut rng, CDNOW.as_bytes());
+        if case % 3 == 0 && !bytes.is_empty() {
+            let at = rng.below(bytes.len());
+            bytes.insert(at, if case % 2 == 0 { b' ' } else { b'\t' });
+        }
+        for opts in [&strict, &skip] {
+            let b = bytes.clone();
+            let r = std::panic::catch_unwind(|| read_bytes(Path::new("m.txt"), b, opts).is_ok());
+            match r {
+                Ok(ok) => outcomes[usize::from(ok)] += 1,
+                Err(_) => panic!(
+                    "read_bytes panicked on case {case}: {:?}",
+                    String::from_utf8_lossy(&bytes)
+                ),
+            }
+        }
+    }
     assert!(outcomes[0] > 100 && outcomes[1] > 100, "{outcomes:?}");
 }

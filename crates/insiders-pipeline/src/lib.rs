@@ -14,7 +14,9 @@ pub mod config;
 pub use config::{Config, FeatureOptions, PRESETS, SynthOptions};
 
 use insiders_core::Matrix;
-use insiders_features::{Cleaned, CustomerTable, FeaturesError, Scaler, clean, customer_table};
+use insiders_features::{
+    Cleaned, CustomerTable, FeaturesError, Scaler, clean, customer_table, unavailable_features,
+};
 use insiders_ingest::{IngestError, Loaded, read_bytes, read_path};
 use std::path::{Path, PathBuf};
 
@@ -45,6 +47,13 @@ pub enum PipelineError {
     /// A configuration could not be built (the message says why).
     #[error("configuration: {0}")]
     Invalid(String),
+    /// A setting asks for something the data cannot give (`features.selected` naming a
+    /// feature whose column the data lacks).
+    #[error("{key}: {source}")]
+    Setting {
+        key: &'static str,
+        source: FeaturesError,
+    },
     /// The synthetic shop could not be generated.
     #[error(transparent)]
     Synth(#[from] insiders_synth::SynthError),
@@ -106,6 +115,7 @@ pub fn prepare(
 ) -> Result<Prepared, PipelineError> {
     stage("reading invoice lines");
     let loaded = load(source, cfg)?;
+    check_selection(&loaded, cfg)?;
     stage("cleaning");
     let cleaned = clean(&loaded.lines, &loaded.report, &cfg.cleaning)?;
     stage("computing customer features");
@@ -115,6 +125,25 @@ pub fn prepare(
         cleaned,
         table,
     })
+}
+
+/// Stops before cleaning when `features.selected` names a feature the data cannot give
+/// (the error names the feature and the column it needs).
+fn check_selection(loaded: &Loaded, cfg: &Config) -> Result<(), PipelineError> {
+    let unavailable = unavailable_features(&loaded.lines.present);
+    for name in &cfg.features.selected {
+        if let Some(u) = unavailable.iter().find(|u| &u.feature == name) {
+            return Err(PipelineError::Setting {
+                key: "features.selected",
+                source: FeaturesError::UnavailableFeature {
+                    feature: u.feature.clone(),
+                    column: u.column.clone(),
+                    setting: u.setting.clone(),
+                },
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The model matrix: the configuration's selected features, scaled by its scaler.
@@ -156,12 +185,13 @@ mod tests {
         let m = model_matrix(&p.table, &cfg).unwrap();
         assert_eq!(m.x.nrows(), p.table.len());
         assert_eq!(m.names, cfg.features.selected);
-        // Min-max (the default): every column spans [0, 1] (scikit-learn's x * scale + min
-        // form: the top can be 1 + 1 ulp).
+        // Min-max (the default): every column spans [0, 1] (scikit-learn's x * scale + min_
+        // may land one rounding above 1).
         for c in m.x.columns() {
             let lo = c.iter().copied().fold(f64::INFINITY, f64::min);
             let hi = c.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            assert!(lo.abs() < 1e-12 && (hi - 1.0).abs() < 1e-12, "[{lo}, {hi}]");
+            assert_eq!(lo, 0.0);
+            assert!((hi - 1.0).abs() <= 4.0 * f64::EPSILON, "max {hi}");
         }
         cfg.features.scaler = insiders_features::ScalerKind::Standard;
         let s = model_matrix(&p.table, &cfg).unwrap();

@@ -140,7 +140,7 @@ fn main() {
         let dir = std::env::temp_dir().join(format!("lab-{customers}-{seed}.csv"));
         std::fs::write(&dir, &shop.csv).unwrap();
         let mut cfg = Config::default();
-        cfg.cleaning.synthetic_id_start = 50_000_000;
+        cfg.cleaning.synthetic_id_start = Some(50_000_000);
         let p = insiders_pipeline::prepare(&Source::File(dir.clone()), &cfg, &|_| {}).unwrap();
         let t = &p.table;
         let arche: Vec<&str> = t

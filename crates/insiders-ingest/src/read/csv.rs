@@ -7,8 +7,8 @@ use super::record::{ChunkOut, CsvCtx, parse_chunk};
 use super::{Loaded, finish};
 use crate::date;
 use crate::error::{IngestError, Location};
-use crate::options::InputOptions;
-use crate::split::{Record, Splitter};
+use crate::options::{Delimiter, InputOptions};
+use crate::split::{Delim, Record, Splitter};
 use crate::transactions::Transactions;
 use rayon::prelude::*;
 use std::path::Path;
@@ -56,23 +56,29 @@ fn chunk_bounds(body: &[u8], n: usize) -> Vec<usize> {
     bounds
 }
 
-/// The delimiter of `opts` as a byte, or a configuration error.
-pub(super) fn delimiter_byte(opts: &InputOptions) -> Result<u8, IngestError> {
-    u8::try_from(u32::from(opts.delimiter))
+/// The delimiter of `opts` for the splitter, or a configuration error.
+pub(super) fn delimiter_byte(opts: &InputOptions) -> Result<Delim, IngestError> {
+    let c = match opts.delimiter {
+        Delimiter::Whitespace => return Ok(Delim::Blanks),
+        Delimiter::Char(c) => c,
+    };
+    u8::try_from(u32::from(c))
         .ok()
         .filter(u8::is_ascii)
         .filter(|d| !matches!(d, b'"' | b'\n' | b'\r'))
+        .map(Delim::Byte)
         .ok_or_else(|| {
             IngestError::Config(format!(
-                "delimiter `{}` is not an ASCII character other than a quote or a line end",
-                opts.delimiter.escape_default()
+                "input.delimiter `{}` is not an ASCII character other than a quote or a line end (or \"whitespace\")",
+                c.escape_default()
             ))
         })
 }
 
-/// Whether bodies with this delimiter may be cut at newlines outside quotes.
-pub(super) fn splittable(delimiter: u8) -> bool {
-    matches!(delimiter, b',' | b';' | b'\t')
+/// Whether bodies with this delimiter may be cut at newlines outside quotes (blank-separated
+/// files, which have no quoting, are read as one piece).
+pub(super) fn splittable(delimiter: Delim) -> bool {
+    matches!(delimiter, Delim::Byte(b',' | b';' | b'\t'))
 }
 
 /// What the header and the first data row of a CSV tell: the parsing context, where the
@@ -91,7 +97,7 @@ pub(super) fn prepare<'a>(
     path: &'a Path,
     data: &[u8],
     opts: &InputOptions,
-    delimiter: u8,
+    delimiter: Delim,
 ) -> Result<Prepared<'a>, IngestError> {
     // Header.
     let mut split = Splitter::new(data, 1, delimiter);
@@ -184,6 +190,7 @@ pub(super) fn merge(
     finish(
         path,
         lines,
+        &prep.ctx.map,
         rows_read,
         rejects,
         prep.source.clone(),
@@ -258,7 +265,7 @@ mod tests {
             );
         }
         let opts = InputOptions {
-            delimiter: '"',
+            delimiter: Delimiter::Char('"'),
             ..Default::default()
         };
         assert!(matches!(

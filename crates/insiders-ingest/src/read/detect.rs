@@ -1,10 +1,12 @@
 //! Recognising the published copy: the logical [`Field`]s and the header names they go by,
-//! the column map of a header (with configured overrides), the date format (configured or
-//! detected from a sample), the course copy's date offset, and the name of the source.
+//! the column map of a header (with configured overrides; which columns are required and
+//! which optional), the date format (configured or detected from a sample), the course
+//! copy's date offset, and the name of the source.
 
 use crate::date::{self, DateFormat};
 use crate::error::IngestError;
 use crate::options::InputOptions;
+use crate::transactions::Present;
 use std::path::Path;
 
 /// The logical columns of an invoice line.
@@ -18,11 +20,13 @@ pub enum Field {
     UnitPrice,
     CustomerId,
     Country,
+    /// The whole amount of a line (only when `input.columns.amount` is set).
+    Amount,
 }
 
 impl Field {
-    /// All fields, in the order of the published header.
-    pub const ALL: [Field; 8] = [
+    /// All fields, in the order of the published header, then the amount.
+    pub const ALL: [Field; 9] = [
         Field::Invoice,
         Field::StockCode,
         Field::Description,
@@ -31,6 +35,7 @@ impl Field {
         Field::UnitPrice,
         Field::CustomerId,
         Field::Country,
+        Field::Amount,
     ];
 
     /// Header names recognised for this field (case-insensitive), in the published copies.
@@ -44,6 +49,7 @@ impl Field {
             Field::UnitPrice => &["UnitPrice", "Price"],
             Field::CustomerId => &["CustomerID", "Customer ID"],
             Field::Country => &["Country"],
+            Field::Amount => &["Amount"],
         }
     }
 
@@ -52,25 +58,65 @@ impl Field {
         self.candidates()[0]
     }
 
-    fn required(self) -> bool {
-        self != Field::Description
+    /// The setting that names this column (`input.columns.<key>`).
+    pub fn setting(self) -> &'static str {
+        match self {
+            Field::Invoice => "input.columns.invoice",
+            Field::StockCode => "input.columns.stock_code",
+            Field::Description => "input.columns.description",
+            Field::Quantity => "input.columns.quantity",
+            Field::InvoiceDate => "input.columns.invoice_date",
+            Field::UnitPrice => "input.columns.unit_price",
+            Field::CustomerId => "input.columns.customer_id",
+            Field::Country => "input.columns.country",
+            Field::Amount => "input.columns.amount",
+        }
     }
 }
 
-/// Column positions of the logical fields in a header.
+/// Column positions of the logical fields in a header (indexed as [`Field::ALL`]).
 #[derive(Debug, Clone)]
 pub(crate) struct ColumnMap {
-    pub idx: [Option<usize>; 8],
-    pub names: [String; 8],
+    pub idx: [Option<usize>; 9],
+    pub names: [String; 9],
 }
 
+impl ColumnMap {
+    /// Which columns the header has.
+    pub(crate) fn present(&self) -> Present {
+        let has = |f: Field| self.idx[f as usize].is_some();
+        Present {
+            invoice: has(Field::Invoice),
+            stock_code: has(Field::StockCode),
+            description: has(Field::Description),
+            quantity: has(Field::Quantity),
+            unit_price: has(Field::UnitPrice),
+            country: has(Field::Country),
+            amount: has(Field::Amount),
+        }
+    }
+
+    /// The published columns (or, with the setting, the amount) that the header lacks.
+    pub(crate) fn absent(&self) -> Vec<String> {
+        Field::ALL
+            .iter()
+            .filter(|&&f| self.idx[f as usize].is_none() && f != Field::Amount)
+            .map(|f| f.canonical().to_string())
+            .collect()
+    }
+}
+
+/// Maps the header to the logical fields. The customer id and the date are required, and
+/// either quantity and unit price, or (with `input.columns.amount`) an amount per line;
+/// invoice, stock code, description and country are optional. A column named in
+/// `[input.columns]` must be in the header.
 pub(crate) fn map_columns(
     path: &Path,
     header: &[String],
     opts: &InputOptions,
 ) -> Result<ColumnMap, IngestError> {
-    let mut idx = [None; 8];
-    let mut names: [String; 8] = Default::default();
+    let mut idx = [None; 9];
+    let mut names: [String; 9] = Default::default();
     let c = &opts.columns;
     let overrides = [
         &c.invoice,
@@ -81,32 +127,51 @@ pub(crate) fn map_columns(
         &c.unit_price,
         &c.customer_id,
         &c.country,
+        &c.amount,
     ];
-    for (k, field) in Field::ALL.iter().enumerate() {
+    let by_amount = c.amount.is_some();
+    let missing = |field: Field, wanted: &[&str], note: &str| IngestError::MissingColumn {
+        path: path.to_path_buf(),
+        column: field.canonical(),
+        candidates: wanted
+            .iter()
+            .map(|w| format!("`{w}`"))
+            .collect::<Vec<_>>()
+            .join(" or "),
+        setting: format!("{}{note}", field.setting()),
+        header: header.join(","),
+    };
+    for (k, field) in Field::ALL.iter().copied().enumerate() {
         let wanted: Vec<&str> = match overrides[k] {
             Some(name) => vec![name.as_str()],
+            // The amount is read only when configured.
+            None if field == Field::Amount => continue,
             None => field.candidates().to_vec(),
         };
         let found = header.iter().position(|h| {
             let h = h.trim().trim_start_matches('\u{feff}');
             wanted.iter().any(|w| h.eq_ignore_ascii_case(w))
         });
+        let required = match field {
+            Field::CustomerId | Field::InvoiceDate => true,
+            Field::Quantity | Field::UnitPrice => !by_amount,
+            _ => false,
+        };
         match found {
             Some(i) => {
                 idx[k] = Some(i);
                 names[k] = header[i].trim().trim_start_matches('\u{feff}').to_string();
             }
-            None if field.required() => {
-                return Err(IngestError::MissingColumn {
-                    path: path.to_path_buf(),
-                    column: field.canonical(),
-                    candidates: wanted
-                        .iter()
-                        .map(|w| format!("`{w}`"))
-                        .collect::<Vec<_>>()
-                        .join(" or "),
-                    header: header.join(","),
-                });
+            None if overrides[k].is_some() => return Err(missing(field, &wanted, "")),
+            None if required => {
+                let note = match field {
+                    Field::Quantity | Field::UnitPrice => {
+                        ", or input.columns.amount for a file with an amount per line"
+                    }
+                    Field::CustomerId => " (without customer ids there is nothing to cluster)",
+                    _ => "",
+                };
+                return Err(missing(field, &wanted, note));
             }
             None => names[k] = field.canonical().to_string(),
         }
@@ -116,6 +181,11 @@ pub(crate) fn map_columns(
 
 /// Names the published copy from its header and date format.
 pub(crate) fn describe_source(xlsx: bool, map: &ColumnMap, date_spec: &str) -> String {
+    let p = map.present();
+    let published = p.invoice && p.stock_code && p.quantity && p.unit_price && p.country;
+    if !published || p.amount {
+        return "custom".into();
+    }
     let ii =
         map.names[0].eq_ignore_ascii_case("Invoice") && map.names[5].eq_ignore_ascii_case("Price");
     if ii {

@@ -7,7 +7,7 @@ use super::csv::{CHUNK, delimiter_byte, merge, prepare, read_csv, splittable};
 use super::record::{ChunkOut, parse_chunk};
 use crate::error::IngestError;
 use crate::options::InputOptions;
-use crate::split::{Record, Splitter};
+use crate::split::{Delim, Record, Splitter};
 use std::path::Path;
 
 /// Reads a gzip-compressed CSV while it is being decompressed: a decoder thread inflates
@@ -48,7 +48,7 @@ fn parse_stream(
     path: &Path,
     rx: &std::sync::mpsc::Receiver<Vec<u8>>,
     opts: &InputOptions,
-    delimiter: u8,
+    delimiter: Delim,
 ) -> Result<Loaded, IngestError> {
     // The first chunks, until they hold the header and a complete first record.
     let mut head: Vec<u8> = Vec::new();
@@ -96,7 +96,7 @@ fn parse_stream(
 }
 
 /// Whether `data` (which ends at a record boundary) holds a header and one complete record.
-fn two_records(data: &[u8], delimiter: u8) -> bool {
+fn two_records(data: &[u8], delimiter: Delim) -> bool {
     let mut split = Splitter::new(data, 1, delimiter);
     split.skip_bom();
     let mut rec = Record::default();

@@ -17,9 +17,11 @@ mod record;
 mod values;
 
 pub use detect::Field;
-pub(crate) use detect::{date_offset, describe_source, map_columns, resolve_date_format};
+pub(crate) use detect::{
+    ColumnMap, date_offset, describe_source, map_columns, resolve_date_format,
+};
 pub(crate) use values::{
-    customer_from_f64, parse_customer, parse_date, parse_price, parse_quantity,
+    customer_from_f64, parse_amount, parse_customer, parse_date, parse_price, parse_quantity,
 };
 
 use crate::error::IngestError;
@@ -61,6 +63,15 @@ pub struct ReadReport {
     pub rows_read: u64,
     /// Rows rejected at parse time, by reason.
     pub rejected: BTreeMap<String, u64>,
+    /// The published columns the data does not have (canonical names); omitted when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub absent_columns: Vec<String>,
+    /// The column read as each line's amount (revenue), when `input.columns.amount` is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount_column: Option<String>,
+    /// How orders were derived for data without invoice numbers; omitted when not derived.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub derived_invoices: Option<String>,
     /// The rejected rows themselves (for the rejects file).
     #[serde(skip)]
     pub rejects: Vec<Reject>,
@@ -111,7 +122,8 @@ pub fn read_bytes(name: &Path, bytes: Vec<u8>, opts: &InputOptions) -> Result<Lo
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn finish(
     path: &Path,
-    lines: Transactions,
+    mut lines: Transactions,
+    map: &ColumnMap,
     rows_read: u64,
     rejects: Vec<Reject>,
     source: String,
@@ -133,6 +145,12 @@ pub(crate) fn finish(
         Encoding::Utf8 => "UTF-8",
         Encoding::Latin1 => "ISO-8859-1",
     };
+    let present = map.present();
+    lines.present = present;
+    let derived_invoices = (!present.invoice).then(|| {
+        lines.derive_invoices();
+        DERIVED_INVOICES.to_string()
+    });
     Ok(Loaded {
         lines,
         report: ReadReport {
@@ -143,10 +161,19 @@ pub(crate) fn finish(
             date_offset_days: offset_days,
             rows_read,
             rejected,
+            absent_columns: map.absent(),
+            amount_column: present
+                .amount
+                .then(|| map.names[Field::Amount as usize].clone()),
+            derived_invoices,
             rejects,
         },
     })
 }
+
+/// How orders are derived without an invoice column (see [`Transactions::derive_invoices`]).
+pub const DERIVED_INVOICES: &str = "no invoice column: a customer's lines at one timestamp form one order, \
+numbered `<customer id>@<YYYY-MM-DD HH:MM:SS>` (`anonymous@...` for lines without a customer id)";
 
 /// Writes rejected rows as CSV: `location,column,reason,detail,record`.
 pub fn write_rejects(rejects: &[Reject], w: impl std::io::Write) -> Result<(), ::csv::Error> {

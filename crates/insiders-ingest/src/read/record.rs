@@ -5,11 +5,11 @@
 
 use super::Reject;
 use super::detect::ColumnMap;
-use super::values::{parse_customer, parse_date, parse_price, parse_quantity};
+use super::values::{parse_amount, parse_customer, parse_date, parse_price, parse_quantity};
 use crate::date::DateFormat;
 use crate::error::{IngestError, Location};
 use crate::options::{Encoding, OnBadRow};
-use crate::split::{Record, Splitter};
+use crate::split::{Delim, Record, Splitter};
 use crate::transactions::{Line, Transactions};
 use std::borrow::Cow;
 use std::path::Path;
@@ -22,7 +22,7 @@ pub(super) struct CsvCtx<'a> {
     pub(super) offset_secs: i64,
     pub(super) encoding: Encoding,
     pub(super) on_bad: OnBadRow,
-    pub(super) delimiter: u8,
+    pub(super) delimiter: Delim,
 }
 
 fn decode(b: &[u8], enc: Encoding) -> Result<Cow<'_, str>, ()> {
@@ -131,7 +131,12 @@ fn parse_record(
     let invoice = get(0)?;
     let stock = get(1)?;
     let desc = get(2)?;
-    let quantity = parse_quantity(&get(3)?).map_err(bad(3, "bad quantity"))?;
+    let has = |k: usize| m.idx[k].is_some();
+    let quantity = if has(3) {
+        parse_quantity(&get(3)?).map_err(bad(3, "bad quantity"))?
+    } else {
+        0
+    };
     let date_raw = raw(4);
     let timestamp = if !memo.date_raw.is_empty() && memo.date_raw == date_raw {
         memo.date
@@ -142,7 +147,16 @@ fn parse_record(
         memo.date = t;
         t
     };
-    let unit_price = parse_price(&get(5)?).map_err(bad(5, "bad unit price"))?;
+    let unit_price = if has(5) {
+        parse_price(&get(5)?).map_err(bad(5, "bad unit price"))?
+    } else {
+        f64::NAN
+    };
+    let amount = if has(8) {
+        Some(parse_amount(&get(8)?).map_err(bad(8, "bad amount"))?)
+    } else {
+        None
+    };
     let customer_raw = raw(6);
     let customer_id = if !memo.customer_raw.is_empty() && memo.customer_raw == customer_raw {
         memo.customer
@@ -155,7 +169,7 @@ fn parse_record(
     };
     let country = get(7)?;
     let invoice = trim(&invoice);
-    if invoice.is_empty() {
+    if invoice.is_empty() && has(0) {
         return Err((
             m.names[0].clone(),
             "missing invoice",
@@ -171,6 +185,7 @@ fn parse_record(
         unit_price,
         customer_id,
         country: trim(&country),
+        amount,
     });
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Parsing the values of a row, shared by the CSV and xlsx readers: quantities (integers,
-//! or floats without a fraction), unit prices, customer ids (`17850`, `17850.0`, empty) and
-//! dates (with the date offset). Errors are messages that quote the raw value.
+//! or floats without a fraction), unit prices and amounts, customer ids (`17850`,
+//! `17850.0`, zero-padded `00017`, empty) and dates (with the date offset). Errors are messages that quote the raw value.
 
 use crate::date::DateFormat;
 
@@ -19,6 +19,13 @@ pub(crate) fn parse_price(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
         _ => Err(format!("unit price `{s}` is not a number")),
+    }
+}
+
+pub(crate) fn parse_amount(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        _ => Err(format!("amount `{s}` is not a number")),
     }
 }
 
