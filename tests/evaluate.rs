@@ -106,9 +106,16 @@ fn a_small_benchmark_writes_every_cell_and_the_counts_add_up() {
         // The planted customers are far above the rest in revenue: the ceiling finds most.
         assert!(f(&methods[1]["f1"]) > 0.6, "{}", methods[1]);
     }
-    // The Markdown has a row per method of every cell.
-    let rows = md.lines().filter(|l| l.contains("| configured |")).count();
-    assert_eq!(rows, 2, "{md}");
+    // The Markdown has a row per method of every cell, and a summary row per shop and method.
+    let configured = md.lines().filter(|l| l.contains("| configured |")).count();
+    assert_eq!(configured, 4, "{md}");
+    for cell in [
+        "| default mix (10%) | 1 | 2000 | ",
+        "| high-value 15% | 1 | 1000 | ",
+    ] {
+        let n = md.lines().filter(|l| l.starts_with(cell)).count();
+        assert_eq!(n, 1, "{cell} in\n{md}");
+    }
 }
 
 #[test]

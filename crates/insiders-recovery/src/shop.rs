@@ -315,3 +315,61 @@ pub fn cross_validated_tree(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use insiders_features::CustomerTable;
+
+    fn table(revenue: Vec<f64>, other: Vec<f64>) -> CustomerTable {
+        CustomerTable {
+            customer_id: (1..=revenue.len() as u32).collect(),
+            columns: vec!["gross_revenue".into(), "other".into(), "undefined".into()],
+            values: vec![revenue.clone(), other, vec![f64::NAN; revenue.len()]],
+        }
+    }
+
+    #[test]
+    fn the_classifier_ceiling_predicts_out_of_fold() {
+        // High value is exactly revenue above 500, with a gap: every fold's tree learns a
+        // threshold in the gap from the other folds and predicts its own rows right. The NaN
+        // column is skipped.
+        let revenue: Vec<f64> = (0..60)
+            .map(|i| f64::from(i) + if i >= 40 { 1000.0 } else { 0.0 })
+            .collect();
+        let other: Vec<f64> = (0..60).map(|i| f64::from(i % 7)).collect();
+        let truth: Vec<bool> = revenue.iter().map(|&r| r > 500.0).collect();
+        let t = table(revenue, other);
+        let p = cross_validated_tree(&t, &truth, 7).unwrap();
+        assert_eq!(p, truth);
+        assert!(cross_validated_tree(&t, &truth[1..], 7).is_err());
+        // One class only: predicted as that class, no error.
+        let none = vec![false; 60];
+        assert_eq!(cross_validated_tree(&t, &none, 7).unwrap(), none);
+    }
+
+    #[test]
+    fn share_specs_label_and_configure_the_shop() {
+        let s = ShopSpec {
+            customers: 100,
+            seed: 3,
+            high_value_share: Some(0.03),
+        };
+        assert_eq!(s.label(), "high-value 3%");
+        let c = s.shop_config().unwrap();
+        assert!((c.share(Archetype::LoyalHighValue) - 0.024).abs() < 1e-12);
+        let d = ShopSpec {
+            high_value_share: None,
+            ..s
+        };
+        assert_eq!(
+            d.shop_config().unwrap(),
+            ShopConfig {
+                customers: 100,
+                seed: 3,
+                ..Default::default()
+            }
+        );
+        assert!(is_high_value(Archetype::BulkWholesale) && !is_high_value(Archetype::Regular));
+    }
+}

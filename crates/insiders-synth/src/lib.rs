@@ -190,10 +190,10 @@ impl ShopConfig {
                 format!("the rest {rest} falls to archetypes whose shares are all 0")
             }));
         }
-        for i in 0..7 {
-            self.mix[i] = match named[i] {
+        for (m, n) in self.mix.iter_mut().zip(named) {
+            *m = match n {
                 Some(v) => v,
-                None if rest > 1e-9 => self.mix[i].max(0.0) / others * rest,
+                None if rest > 1e-9 => m.max(0.0) / others * rest,
                 None => 0.0,
             };
         }

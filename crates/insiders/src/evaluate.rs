@@ -9,7 +9,7 @@ use insiders_ingest::{date, write_atomic};
 use insiders_pipeline::Config;
 use insiders_recovery::table::Report;
 use insiders_recovery::{Basis, ShopResult, ShopSpec, evaluate_shop, forward_check};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// `insiders evaluate`.
@@ -126,7 +126,7 @@ fn machine() -> String {
     )
 }
 
-fn write(report: &Report, out: &PathBuf, json: &PathBuf) -> Result<()> {
+fn write(report: &Report, out: &Path, json: &Path) -> Result<()> {
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
