@@ -115,8 +115,13 @@ fn machine() -> String {
         })
         .unwrap_or_else(|| std::env::consts::ARCH.to_string());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // The load when the command started: other work on the machine slows every cell.
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|t| t.split_whitespace().next().map(str::to_string))
+        .map_or_else(String::new, |l| format!(", load average {l} at the start"));
     format!(
-        "{cpu}, {cores} cores, {} threads, {} build",
+        "{cpu}, {cores} cores, {} threads, {} build{load}",
         rayon::current_num_threads(),
         if cfg!(debug_assertions) {
             "debug"
@@ -196,7 +201,11 @@ pub fn evaluate(a: EvaluateArgs) -> Result<()> {
     if let Some(data) = &a.real_data {
         let study = Config::preset("study")?;
         let mut methods = vec![("configured".to_string(), cfg.clone())];
-        if study.analysis() != cfg.analysis() || study.features != cfg.features {
+        let same = study.analysis() == cfg.analysis()
+            && study.features == cfg.features
+            && study.cleaning == cfg.cleaning
+            && study.seed == cfg.seed;
+        if !same {
             methods.push(("study preset".to_string(), study));
         } else {
             methods[0].0 = "configured (= study preset)".into();
