@@ -80,6 +80,10 @@ pub enum SynthError {
     /// An archetype name that does not exist.
     #[error("unknown archetype {0:?}")]
     UnknownArchetype(String),
+    /// Shares set with [`ShopConfig::with_shares`] that cannot be met: they sum to more than
+    /// 1, or they name every archetype without summing to 1, or name one twice.
+    #[error("archetype shares cannot be met: {0}")]
+    Shares(String),
 }
 
 /// What to generate. `Default` is the tool's embedded data set: 2,000 customers, seed 42,
@@ -146,6 +150,100 @@ impl ShopConfig {
             self.mix[i] = share;
         }
         self
+    }
+
+    /// Sets the shares of some archetypes exactly (each in `0..=1`); the archetypes not named
+    /// share the rest in proportion to their current relative shares (`mix`). Naming every
+    /// mixed archetype requires the shares to sum to 1 (within 1e-9).
+    ///
+    /// # Errors
+    /// [`SynthError::BadShare`] for a share outside `0..=1` or not finite, [`SynthError::Shares`]
+    /// for shares summing to more than 1, an archetype named twice or `BadUser`, or a rest that
+    /// the unnamed archetypes cannot take (they all have share 0).
+    pub fn with_shares(mut self, shares: &[(Archetype, f64)]) -> Result<Self, SynthError> {
+        let mut named = [None; 7];
+        for &(archetype, value) in shares {
+            if !(value.is_finite() && (0.0..=1.0).contains(&value)) {
+                return Err(SynthError::BadShare { archetype, value });
+            }
+            let i = archetype.mix_index().ok_or_else(|| {
+                SynthError::Shares(format!("{archetype} is not a mixed archetype"))
+            })?;
+            if named[i].replace(value).is_some() {
+                return Err(SynthError::Shares(format!("{archetype} named twice")));
+            }
+        }
+        let set: f64 = named.iter().flatten().sum();
+        if set > 1.0 + 1e-9 {
+            return Err(SynthError::Shares(format!("the shares sum to {set} > 1")));
+        }
+        let rest = (1.0 - set).max(0.0);
+        let others: f64 = (0..7)
+            .filter(|&i| named[i].is_none())
+            .map(|i| self.mix[i].max(0.0))
+            .sum();
+        let unnamed = named.iter().filter(|v| v.is_none()).count();
+        if rest > 1e-9 && !(others > 0.0 && others.is_finite()) {
+            return Err(SynthError::Shares(if unnamed == 0 {
+                format!("the shares of every archetype sum to {set}, not 1")
+            } else {
+                format!("the rest {rest} falls to archetypes whose shares are all 0")
+            }));
+        }
+        for (m, n) in self.mix.iter_mut().zip(named) {
+            *m = match n {
+                Some(v) => v,
+                None if rest > 1e-9 => m.max(0.0) / others * rest,
+                None => 0.0,
+            };
+        }
+        Ok(self)
+    }
+
+    /// Sets the planted high-value customers (`loyal_high_value` and `bulk_wholesale`) to
+    /// `share` of the customers together, in their default 4:1 ratio; the other archetypes
+    /// share the rest in proportion to their current shares.
+    ///
+    /// # Errors
+    /// As [`ShopConfig::with_shares`], for a share outside `0..=1`.
+    pub fn with_high_value_share(self, share: f64) -> Result<Self, SynthError> {
+        let (l, b) = (
+            Archetype::LoyalHighValue.default_share(),
+            Archetype::BulkWholesale.default_share(),
+        );
+        if !(share.is_finite() && (0.0..=1.0).contains(&share)) {
+            return Err(SynthError::BadShare {
+                archetype: Archetype::LoyalHighValue,
+                value: share,
+            });
+        }
+        self.with_shares(&[
+            (Archetype::LoyalHighValue, share * l / (l + b)),
+            (Archetype::BulkWholesale, share * b / (l + b)),
+        ])
+    }
+
+    /// Parses `name=share,name=share,...` (archetype names as in the truth CSV) for
+    /// [`ShopConfig::with_shares`].
+    ///
+    /// # Errors
+    /// [`SynthError::UnknownArchetype`] for an unknown name, [`SynthError::Shares`] for a
+    /// malformed item.
+    pub fn parse_shares(text: &str) -> Result<Vec<(Archetype, f64)>, SynthError> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|item| {
+                let (name, value) = item
+                    .split_once('=')
+                    .ok_or_else(|| SynthError::Shares(format!("`{item}` is not name=share")))?;
+                let a: Archetype = name.trim().parse()?;
+                let v: f64 = value.trim().parse().map_err(|_| {
+                    SynthError::Shares(format!("`{}` is not a number", value.trim()))
+                })?;
+                Ok((a, v))
+            })
+            .collect()
     }
 
     /// The last day of the period, `(year, month, day)`; `None` for an invalid configuration.
@@ -360,6 +458,43 @@ mod tests {
         let cfg = ShopConfig::default().with_share(Archetype::OneOff, 0.0);
         assert_eq!(cfg.share(Archetype::OneOff), 0.0);
         assert!((cfg.share(Archetype::Regular) - 0.22 / 0.8).abs() < 1e-12);
+    }
+
+    #[test]
+    fn shares_are_set_and_the_rest_is_proportional() {
+        let c = ShopConfig::default().with_high_value_share(0.15).unwrap();
+        assert!((c.share(Archetype::LoyalHighValue) - 0.12).abs() < 1e-12);
+        assert!((c.share(Archetype::BulkWholesale) - 0.03).abs() < 1e-12);
+        // The other five had 0.90 of the customers and now have 0.85: each x 0.85 / 0.90.
+        assert!((c.share(Archetype::Occasional) - 0.30 * 0.85 / 0.90).abs() < 1e-12);
+        assert!((c.share(Archetype::Returner) - 0.08 * 0.85 / 0.90).abs() < 1e-12);
+        let total: f64 = Archetype::MIXED.iter().map(|&a| c.share(a)).sum();
+        assert!((total - 1.0).abs() < 1e-12);
+        let c = ShopConfig::default()
+            .with_shares(&ShopConfig::parse_shares("one_off=0.5, regular=0.1").unwrap())
+            .unwrap();
+        assert!((c.share(Archetype::OneOff) - 0.5).abs() < 1e-12);
+        assert!((c.share(Archetype::Regular) - 0.1).abs() < 1e-12);
+        // 0.4 left for loyal, occasional, lapsed, wholesale, returner (0.58 before).
+        assert!((c.share(Archetype::Lapsed) - 0.10 * 0.4 / 0.58).abs() < 1e-12);
+        let err = |t: &str| {
+            ShopConfig::parse_shares(t)
+                .and_then(|s| ShopConfig::default().with_shares(&s))
+                .unwrap_err()
+        };
+        assert!(matches!(
+            err("regular=0.7,one_off=0.4"),
+            SynthError::Shares(_)
+        ));
+        assert!(matches!(
+            err("regular=0.1,regular=0.2"),
+            SynthError::Shares(_)
+        ));
+        assert!(matches!(err("vip=0.1"), SynthError::UnknownArchetype(_)));
+        assert!(matches!(err("regular"), SynthError::Shares(_)));
+        assert!(matches!(err("regular=-0.1"), SynthError::BadShare { .. }));
+        assert!(matches!(err("bad_user=0.1"), SynthError::Shares(_)));
+        assert!(ShopConfig::default().with_high_value_share(1.5).is_err());
     }
 
     #[test]

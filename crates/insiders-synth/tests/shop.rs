@@ -326,6 +326,52 @@ fn every_archetype_has_its_share_and_truth_covers_the_ids() {
 }
 
 #[test]
+fn high_value_share_is_reached_within_rounding() {
+    for (customers, share, seed) in [(1_000, 0.03, 5), (997, 0.15, 6)] {
+        let cfg = ShopConfig {
+            customers,
+            seed,
+            ..Default::default()
+        }
+        .with_high_value_share(share)
+        .unwrap();
+        let shop = insiders_synth::generate(&cfg).unwrap();
+        let truth = truth_map(&shop);
+        let count = |a: Archetype| truth.values().filter(|&&x| x == a).count() as f64;
+        let n = customers as f64;
+        // Largest-remainder quotas: each archetype within one customer of its exact share.
+        for a in Archetype::MIXED {
+            assert!(
+                (count(a) - cfg.share(a) * n).abs() < 1.0,
+                "{a}: {} vs {}",
+                count(a),
+                cfg.share(a) * n
+            );
+        }
+        let hv = count(Archetype::LoyalHighValue) + count(Archetype::BulkWholesale);
+        assert!((hv - share * n).abs() <= 1.0, "{hv} vs {}", share * n);
+        // Same seed and shares: same bytes.
+        assert_eq!(insiders_synth::generate(&cfg).unwrap().csv, shop.csv);
+    }
+}
+
+/// FNV-1a 64 of the default shop's bytes, recorded before the share settings existed: the
+/// default shop must not change when they are not used.
+const DEFAULT_SHOP_FNV: u64 = 0x4d4a_3881_1969_f800;
+
+#[test]
+fn the_default_shop_bytes_are_unchanged() {
+    let fx = default_shop();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in &fx.shop.csv {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    assert_eq!(fx.shop.csv.len(), 23_023_996);
+    assert_eq!(h, DEFAULT_SHOP_FNV, "{h:#x}");
+}
+
+#[test]
 fn archetypes_really_differ() {
     let fx = default_shop();
     let truth = truth_map(&fx.shop);

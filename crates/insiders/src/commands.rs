@@ -140,14 +140,29 @@ pub struct SynthArgs {
     /// Ground-truth file (customer_id, archetype); default: beside --out as `<name>.truth.csv`.
     #[arg(long)]
     truth: Option<PathBuf>,
+    /// Share of the planted high-value customers (`loyal_high_value` and `bulk_wholesale`
+    /// together, in their default 4:1 ratio); the other archetypes fill the rest in
+    /// proportion. Default: the default mix (10%).
+    #[arg(long)]
+    high_value_share: Option<f64>,
+    /// Exact shares of some archetypes, e.g. `loyal_high_value=0.05,one_off=0.3`; the others
+    /// fill the rest in proportion (applied after --high-value-share).
+    #[arg(long)]
+    mix: Option<String>,
 }
 
 pub fn synth(a: SynthArgs) -> Result<()> {
-    let cfg = insiders_synth::ShopConfig {
+    let mut cfg = insiders_synth::ShopConfig {
         customers: a.customers,
         seed: a.seed,
         ..Default::default()
     };
+    if let Some(s) = a.high_value_share {
+        cfg = cfg.with_high_value_share(s)?;
+    }
+    if let Some(m) = &a.mix {
+        cfg = cfg.with_shares(&insiders_synth::ShopConfig::parse_shares(m)?)?;
+    }
     let shop = insiders_synth::generate(&cfg)?;
     let name = a.out.to_string_lossy();
     let bytes = if name.ends_with(".gz") {

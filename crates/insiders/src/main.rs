@@ -1,10 +1,11 @@
 //! `insiders`: find an e-commerce company's most valuable customers by clustering.
 //!
 //! Commands: `run` (the main job), `features`, `inspect`, `synth`, `cluster`, `embed`, `list`,
-//! `history`, `grid`, `grid-report`, `grid-check`. With no `--data`,
+//! `history`, `grid`, `grid-report`, `grid-check`, `evaluate`. With no `--data`,
 //! the data is the built-in seeded synthetic shop, so every command works on a fresh machine.
 
 mod commands;
+mod evaluate;
 mod grid;
 mod progress;
 mod run;
@@ -52,6 +53,9 @@ enum Command {
     GridReport(grid::GridReportCmd),
     /// Compare a run of the default grid on the real data with the Python grid.
     GridCheck(grid::GridCheckCmd),
+    /// How right are the Insiders: recovery of the planted high-value customers of synthetic
+    /// shops and the forward check on real data (docs/recovery.md).
+    Evaluate(evaluate::EvaluateArgs),
 }
 
 /// Options shared by the commands that read invoice lines.
@@ -103,5 +107,6 @@ fn dispatch(command: Command) -> Result<()> {
         Command::Grid(a) => grid::grid(a),
         Command::GridReport(a) => grid::grid_report(a),
         Command::GridCheck(a) => grid::grid_check(a),
+        Command::Evaluate(a) => evaluate::evaluate(a),
     }
 }
