@@ -134,55 +134,56 @@ pub struct Hypothesis {
 pub struct HypothesisInputs {
     /// Insiders' share of gross revenue.
     pub revenue_share: f64,
-    /// Insiders' share of the sum of per-customer distinct products (the study's measure).
-    pub products_share: f64,
-    /// Share of the catalogue's distinct stock codes that Insiders bought at least once.
-    pub catalogue_share: f64,
-    /// Insiders' mean returns.
-    pub insiders_returns: f64,
-    /// The whole base's mean returns.
-    pub base_returns: f64,
+    /// Insiders' share of the sum of per-customer distinct products (the study's measure),
+    /// and the share of the catalogue's distinct stock codes that Insiders bought at least
+    /// once; `None` when the data has no stock codes (H4 is then not tested).
+    pub products: Option<(f64, f64)>,
+    /// Insiders' and the whole base's mean returns; `None` when the data has no quantities
+    /// (H5 is then not tested).
+    pub returns: Option<(f64, f64)>,
 }
 
-/// H3, H4 and H5 of the study.
+/// H3, H4 and H5 of the study (H4 and H5 where the data has the columns they need).
 pub fn hypotheses(x: HypothesisInputs) -> Vec<Hypothesis> {
-    let ratio = x.insiders_returns / x.base_returns;
-    vec![
-        Hypothesis {
-            id: "H3".into(),
-            statement: "Insiders buy more than 10% of the total revenue".into(),
-            holds: x.revenue_share > 0.10,
-            value: x.revenue_share,
-            detail: format!(
-                "Insiders' gross revenue is {:.2}% of all customers' gross revenue",
-                100.0 * x.revenue_share
-            ),
-        },
-        Hypothesis {
+    let mut out = vec![Hypothesis {
+        id: "H3".into(),
+        statement: "Insiders buy more than 10% of the total revenue".into(),
+        holds: x.revenue_share > 0.10,
+        value: x.revenue_share,
+        detail: format!(
+            "Insiders' gross revenue is {:.2}% of all customers' gross revenue",
+            100.0 * x.revenue_share
+        ),
+    }];
+    if let Some((products_share, catalogue_share)) = x.products {
+        out.push(Hypothesis {
             id: "H4".into(),
             statement: "Insiders buy more than 10% of the distinct products".into(),
-            holds: x.products_share > 0.10,
-            value: x.products_share,
+            holds: products_share > 0.10,
+            value: products_share,
             detail: format!(
                 "Insiders' distinct products per customer, summed, are {:.2}% of the base's \
                  sum (the study's measure); they bought {:.2}% of the catalogue's stock codes \
                  at least once",
-                100.0 * x.products_share,
-                100.0 * x.catalogue_share
+                100.0 * products_share,
+                100.0 * catalogue_share
             ),
-        },
-        Hypothesis {
+        });
+    }
+    if let Some((insiders_returns, base_returns)) = x.returns {
+        let ratio = insiders_returns / base_returns;
+        out.push(Hypothesis {
             id: "H5".into(),
             statement: "Insiders return less than the average customer".into(),
-            holds: x.insiders_returns < x.base_returns,
+            holds: insiders_returns < base_returns,
             value: ratio,
             detail: format!(
-                "mean returned items per Insider {:.2} against {:.2} for the whole base \
-                 ({ratio:.2}x)",
-                x.insiders_returns, x.base_returns
+                "mean returned items per Insider {insiders_returns:.2} against \
+                 {base_returns:.2} for the whole base ({ratio:.2}x)"
             ),
-        },
-    ]
+        });
+    }
+    out
 }
 
 #[cfg(test)]
@@ -193,21 +194,25 @@ mod tests {
     fn hypotheses_decide_by_their_numbers() {
         let h = hypotheses(HypothesisInputs {
             revenue_share: 0.4405,
-            products_share: 0.33,
-            catalogue_share: 0.9,
-            insiders_returns: 30.0,
-            base_returns: 10.0,
+            products: Some((0.33, 0.9)),
+            returns: Some((30.0, 10.0)),
         });
         assert!(h[0].holds && h[1].holds);
         assert!(!h[2].holds);
         assert!((h[2].value - 3.0).abs() < 1e-12);
         let h = hypotheses(HypothesisInputs {
             revenue_share: 0.05,
-            products_share: 0.10,
-            catalogue_share: 0.1,
-            insiders_returns: 1.0,
-            base_returns: 2.0,
+            products: Some((0.10, 0.1)),
+            returns: Some((1.0, 2.0)),
         });
         assert!(!h[0].holds && !h[1].holds && h[2].holds);
+        // Data without stock codes or quantities: H4 and H5 are not tested.
+        let h = hypotheses(HypothesisInputs {
+            revenue_share: 0.2,
+            products: None,
+            returns: None,
+        });
+        assert_eq!(h.len(), 1);
+        assert_eq!(h[0].id, "H3");
     }
 }

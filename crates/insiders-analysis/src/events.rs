@@ -17,7 +17,7 @@ pub struct DayPurchase {
     pub value: f64,
 }
 
-/// Kept purchase lines (quantity >= 0) summed per customer and day, ordered by customer then
+/// Kept purchase lines (not returns; revenue = quantity x unit price, or the line's amount) summed per customer and day, ordered by customer then
 /// day. Returns are not purchases: they are a feature (`qtde_returns`), not a transaction of
 /// the repeat-purchase model.
 pub fn day_purchases(lines: &Transactions, cleaned: &Cleaned) -> Vec<DayPurchase> {
@@ -25,12 +25,12 @@ pub fn day_purchases(lines: &Transactions, cleaned: &Cleaned) -> Vec<DayPurchase
         .kept
         .iter()
         .map(|&i| i as usize)
-        .filter(|&i| lines.quantity[i] >= 0)
+        .filter(|&i| !lines.is_return(i))
         .map(|i| {
             (
                 cleaned.customer[i],
                 date::day_of(lines.timestamp[i]),
-                lines.quantity[i] as f64 * lines.unit_price[i],
+                lines.revenue(i),
             )
         })
         .collect();

@@ -248,8 +248,19 @@ pub struct Descriptive {
 pub fn describe(inputs: Inputs<'_>, seg: &Segmentation) -> Result<Descriptive, AnalysisError> {
     let t = inputs.table;
     let revenue = t.column("gross_revenue")?;
-    let products = t.column("qtde_products")?;
-    let returns = t.column("qtde_returns")?;
+    // Columns a shop's data may lack (no stock codes, no quantities): their hypotheses are
+    // then not tested.
+    let available = |name: &str| t.columns.iter().any(|c| c == name);
+    let products = if available("qtde_products") {
+        Some(t.column("qtde_products")?)
+    } else {
+        None
+    };
+    let returns = if available("qtde_returns") {
+        Some(t.column("qtde_returns")?)
+    } else {
+        None
+    };
     let ins = &seg.insider;
     let n_ins = ins.iter().filter(|&&b| b).count();
     let rev_ins = profile::total(revenue, |i| ins[i]);
@@ -273,10 +284,13 @@ pub fn describe(inputs: Inputs<'_>, seg: &Segmentation) -> Result<Descriptive, A
     };
     let hyp = actions::hypotheses(HypothesisInputs {
         revenue_share: size.share_revenue,
-        products_share: profile::total(products, |i| ins[i]) / profile::total(products, |_| true),
-        catalogue_share: catalogue_share(inputs, ins),
-        insiders_returns: mean_of(returns, &|i| ins[i]),
-        base_returns: mean_of(returns, &|_| true),
+        products: products.map(|p| {
+            (
+                profile::total(p, |i| ins[i]) / profile::total(p, |_| true),
+                catalogue_share(inputs, ins),
+            )
+        }),
+        returns: returns.map(|r| (mean_of(r, &|i| ins[i]), mean_of(r, &|_| true))),
     });
     let anon = anonymous(inputs);
     let anon_rev = profile::total(revenue, |i| anon[i]);
@@ -308,7 +322,7 @@ fn catalogue_share(inputs: Inputs<'_>, insider: &[bool]) -> f64 {
     let mut theirs = BTreeSet::new();
     for &i in &inputs.cleaned.kept {
         let i = i as usize;
-        if inputs.lines.quantity[i] < 0 {
+        if inputs.lines.is_return(i) {
             continue;
         }
         let code = inputs.lines.stock_code[i];

@@ -205,7 +205,7 @@ pub fn backtest_cutoff(
         .kept
         .iter()
         .map(|&i| i as usize)
-        .filter(|&i| lines.quantity[i] >= 0)
+        .filter(|&i| !lines.is_return(i))
         .map(|i| date::day_of(lines.timestamp[i]))
         .min()
         .ok_or_else(|| "no purchase in the data".to_string())?;
