@@ -147,9 +147,8 @@ pub fn is_high_value(a: Archetype) -> bool {
 /// configured method (with its membership stability, `[stability]` of `cfg`) and the
 /// ceilings. The method's seed is `cfg.seed`.
 ///
-/// The synthetic ids of anonymous invoices start at `cleaning.synthetic_id_start` or, when
-/// the shop's real ids reach it (6,654 customers or more), at the next thousand above the
-/// largest real id.
+/// The synthetic ids of anonymous invoices follow the cleaning's rule (by default they start
+/// above the shop's largest real id).
 ///
 /// # Errors
 /// Any error of the generator, the pipeline, the method or the classifier.
@@ -161,12 +160,7 @@ pub fn evaluate_shop(cfg: &Config, spec: &ShopSpec) -> Result<ShopResult, Recove
         spec.customers, spec.seed
     );
     let loaded = insiders_ingest::read_bytes(Path::new(&name), shop.csv, &cfg.input)?;
-    let mut cleaning = cfg.cleaning.clone();
-    let max_id = shop.truth.iter().map(|t| t.customer_id).max().unwrap_or(0);
-    if max_id >= cleaning.synthetic_id_start {
-        cleaning.synthetic_id_start = (max_id / 1000 + 1) * 1000;
-    }
-    let cleaned = clean(&loaded.lines, &loaded.report, &cleaning)?;
+    let cleaned = clean(&loaded.lines, &loaded.report, &cfg.cleaning)?;
     let table = customer_table(&loaded.lines, &cleaned)?;
     let m = model_matrix(&table, cfg)?;
     let inputs = Inputs {
@@ -326,6 +320,7 @@ mod tests {
             customer_id: (1..=revenue.len() as u32).collect(),
             columns: vec!["gross_revenue".into(), "other".into(), "undefined".into()],
             values: vec![revenue.clone(), other, vec![f64::NAN; revenue.len()]],
+            unavailable: Vec::new(),
         }
     }
 
