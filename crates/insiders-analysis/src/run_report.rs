@@ -115,17 +115,24 @@ pub fn build(r: ReportInputs<'_>) -> Document {
                 a.q2_how_many.eligible
             ),
         ),
-        (
-            "Expected revenue, next months",
+        ("Expected revenue, next months", {
+            let q5 = &a.q5_expected_revenue;
+            let band = if q5.insiders.lo.is_finite() && q5.insiders.hi.is_finite() {
+                format!(
+                    " ({:.0}% band {} .. {})",
+                    100.0 * q5.insiders.level,
+                    num(q5.insiders.lo),
+                    num(q5.insiders.hi)
+                )
+            } else {
+                String::new()
+            };
             format!(
-                "{} over {} months ({:.0}% band {} .. {})",
-                num(a.q5_expected_revenue.insiders.estimate),
-                a.q5_expected_revenue.months,
-                100.0 * a.q5_expected_revenue.insiders.level,
-                num(a.q5_expected_revenue.insiders.lo),
-                num(a.q5_expected_revenue.insiders.hi)
-            ),
-        ),
+                "{} over {} months{band}",
+                num(q5.insiders.estimate),
+                q5.months
+            )
+        }),
         (
             "Membership stability (Jaccard)",
             format!(

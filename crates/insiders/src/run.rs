@@ -353,13 +353,20 @@ fn print_summary(a: &Answers, read: &insiders_ingest::ReadReport, out: &std::pat
     );
     let q5 = &a.q5_expected_revenue;
     println!(
-        "Q5 expected revenue, next {} months ({}): {:.0} ({:.0}% band {:.0} .. {:.0})",
+        "Q5 expected revenue, next {} months ({}): {:.0}{}",
         q5.months,
         q5.model,
         q5.insiders.estimate,
-        100.0 * q5.insiders.level,
-        q5.insiders.lo,
-        q5.insiders.hi
+        if q5.insiders.lo.is_finite() && q5.insiders.hi.is_finite() {
+            format!(
+                " ({:.0}% band {:.0} .. {:.0})",
+                100.0 * q5.insiders.level,
+                q5.insiders.lo,
+                q5.insiders.hi
+            )
+        } else {
+            " (no simulated band for this forecast)".to_string()
+        }
     );
     if let Some(b) = &q5.backtest {
         println!(
