@@ -146,6 +146,20 @@ fn check_selection(loaded: &Loaded, cfg: &Config) -> Result<(), PipelineError> {
     Ok(())
 }
 
+impl Prepared {
+    /// What the analysis reads: these lines, their cleaning and table, and the model matrix
+    /// `m` fitted on that table.
+    pub fn inputs<'a>(&'a self, m: &'a ModelMatrix) -> insiders_analysis::Inputs<'a> {
+        insiders_analysis::Inputs {
+            lines: &self.loaded.lines,
+            cleaned: &self.cleaned,
+            table: &self.table,
+            scaled: &m.x,
+            selected: &m.names,
+        }
+    }
+}
+
 /// The model matrix: the configuration's selected features, scaled by its scaler.
 #[derive(Debug, Clone)]
 pub struct ModelMatrix {

@@ -26,7 +26,7 @@
 use crate::RecoveryError;
 use crate::metrics::{precision_at_n, revenue_share, top_n};
 use insiders_analysis::events::day_purchases;
-use insiders_analysis::{Inputs, anonymous, segment};
+use insiders_analysis::{anonymous, segment};
 use insiders_ingest::date;
 use insiders_pipeline::{Config, Source, model_matrix, prepare};
 use insiders_stats::clv::{Event, ForecastConfig, Models};
@@ -116,13 +116,7 @@ fn insiders_at_cutoff(data: &Path, cfg: &Config, cutoff: i64) -> Result<Chosen, 
     let cfg = with_as_of(cfg, cutoff);
     let p = prepare(&Source::File(data.to_path_buf()), &cfg, &|_| {})?;
     let m = model_matrix(&p.table, &cfg)?;
-    let inputs = Inputs {
-        lines: &p.loaded.lines,
-        cleaned: &p.cleaned,
-        table: &p.table,
-        scaled: &m.x,
-        selected: &cfg.features.selected,
-    };
+    let inputs = p.inputs(&m);
     let seg = segment(inputs, &cfg.analysis(), cfg.seed)?;
     let anon = anonymous(inputs);
     let mut c = Chosen {
@@ -176,13 +170,7 @@ pub fn forward_check(
     let cal_cfg = with_as_of(base, cut);
     let cal = prepare(&Source::File(data.to_path_buf()), &cal_cfg, &|_| {})?;
     let cal_m = model_matrix(&cal.table, &cal_cfg)?;
-    let cal_inputs = Inputs {
-        lines: &cal.loaded.lines,
-        cleaned: &cal.cleaned,
-        table: &cal.table,
-        scaled: &cal_m.x,
-        selected: &cal_cfg.features.selected,
-    };
+    let cal_inputs = cal.inputs(&cal_m);
     let cal_anon = anonymous(cal_inputs);
     let past_revenue: BTreeMap<u32, f64> = match basis {
         Basis::Canonical => {

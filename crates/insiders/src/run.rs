@@ -8,7 +8,6 @@ use crate::DataArgs;
 use crate::commands::{load_config, prepare};
 use crate::progress::Progress;
 use anyhow::{Context, Result, bail};
-use insiders_analysis::Inputs;
 use insiders_analysis::answers::{Answers, RunInfo};
 use insiders_analysis::rules::MembershipChanges;
 use insiders_analysis::run_report::{FlowRow, ReportInputs};
@@ -106,13 +105,7 @@ pub fn run(a: RunArgs) -> Result<()> {
     timings.lap("read, clean, features");
     progress.stage("scaling");
     let m = model_matrix(&p.table, &cfg)?;
-    let inputs = Inputs {
-        lines: &p.loaded.lines,
-        cleaned: &p.cleaned,
-        table: &p.table,
-        scaled: &m.x,
-        selected: &cfg.features.selected,
-    };
+    let inputs = p.inputs(&m);
     // Q5's backtest: the same pipeline on the data up to its cut-off (as a run then would
     // have seen them), when the history is long enough.
     let calibration = match insiders_analysis::revenue::backtest_cutoff(
@@ -129,13 +122,7 @@ pub fn run(a: RunArgs) -> Result<()> {
         }
         Err(_) => None,
     };
-    let calibration_inputs = calibration.as_ref().map(|(cp, cm)| Inputs {
-        lines: &cp.loaded.lines,
-        cleaned: &cp.cleaned,
-        table: &cp.table,
-        scaled: &cm.x,
-        selected: &cfg.features.selected,
-    });
+    let calibration_inputs = calibration.as_ref().map(|(cp, cm)| cp.inputs(cm));
     timings.lap("calibration data (Q5 backtest)");
     progress.stage("space, clusters, models and tests");
     let analysis =
