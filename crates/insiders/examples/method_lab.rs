@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 /// The forward check on the real data: Insiders chosen with data before 2011-09-09, judged
 /// on the revenue after it, beside the naive ranking (top N by past revenue).
 fn real() {
-    let data = std::path::PathBuf::from("/work/shared/datasets/online-retail/online-retail.csv.gz");
+    let data = insiders_fixtures::data_path();
     let mut cfg = Config::default();
     let full = insiders_pipeline::prepare(&Source::File(data.clone()), &cfg, &|_| {}).unwrap();
     cfg.cleaning.as_of = Some("2011-09-09".into());
@@ -47,13 +47,7 @@ fn real() {
         .unwrap_or(0);
     for sp in &SPACES[which..which + 1] {
         let x = space_matrix(t, &rows, sp);
-        let mut prob = vec![0.0; x.nrows()];
-        for k in 2..=10usize {
-            let (p, _) = consensus(&x, &rev, k, 5, 0.8, 100 + k as u64);
-            for (a, b) in prob.iter_mut().zip(p) {
-                *a += b / 9.0;
-            }
-        }
+        let prob = consensus_probability(&x, &rev, 100);
         let ours: Vec<u32> = rows
             .iter()
             .zip(&prob)
@@ -216,22 +210,13 @@ fn main() {
                 report(&format!("kmeans k={k} {info}"), &ins, &hv);
             }
         }
-        let _k = best.0;
+        println!("highest Calinski-Harabasz: k = {}", best.0);
         let t0 = std::time::Instant::now();
         let mut runs = Vec::new();
         for s in [1u64, 2, 3] {
-            let mut prob = vec![0.0; x.nrows()];
-            let ks: Vec<usize> = (2..=10).collect();
-            for &k in &ks {
-                let (p, _) = consensus(&x, &rev, k, 5, 0.8, s * 100 + k as u64);
-                for (a, b) in prob.iter_mut().zip(p) {
-                    *a += b / ks.len() as f64;
-                }
-            }
+            let prob = consensus_probability(&x, &rev, s);
             let ins: Vec<bool> = prob.iter().map(|&p| p >= 0.5).collect();
-            let k = 0;
-            report(&format!("consensus k={k} seed {s}"), &ins, &hv);
-            let _ = p;
+            report(&format!("consensus seed {s}"), &ins, &hv);
             runs.push(ins);
         }
         let j = |a: &[bool], b: &[bool]| insiders_core::jaccard_masks(a, b).unwrap_or(1.0);
@@ -245,17 +230,16 @@ fn main() {
     }
 }
 
-const SPACES: [&[&str]; 7] = [
-    &["gross_revenue"],
+/// The spaces tried (`SP=i` picks one; 0 is the `consensus` preset's).
+const SPACES: [&[&str]; 5] = [
     &["gross_revenue", "qtde_invoices", "qtde_items"],
+    &["gross_revenue"],
     &[
         "gross_revenue",
         "qtde_invoices",
         "qtde_items",
         "recency_days",
     ],
-    &["gross_revenue", "qtde_invoices", "recency_days"],
-    &["gross_revenue", "qtde_invoices", "qtde_items"],
     &["gross_revenue", "qtde_invoices", "recency_days"],
     &[
         "gross_revenue",
@@ -336,104 +320,28 @@ fn fit_select(
     (ins, info, ch)
 }
 
-/// Consensus: `b` fits on `fraction` subsamples, every point assigned to the nearest centre,
-/// Insiders of each by the gap rule; returns each point's share of fits that made it an
-/// Insider, and membership at >= 0.5.
-fn consensus(
-    x: &insiders_core::Matrix,
-    rev: &[f64],
-    k: usize,
-    b: usize,
-    fraction: f64,
-    seed: u64,
-) -> (Vec<f64>, Vec<bool>) {
-    let n = x.nrows();
-    let params: toml::Table = toml::from_str("n_init = 2\nswaps = 0").unwrap();
-    let e = insiders_engines::build("kmeans", &params).unwrap();
-    let mut count = vec![0usize; n];
-    for r in 0..b {
-        let mut rng = insiders_core::Rng::new(insiders_core::derive_seed(seed, r as u64));
-        let mut idx: Vec<usize> = (0..n).collect();
-        for i in (1..n).rev() {
-            let j = rng.below(i + 1);
-            idx.swap(i, j);
-        }
-        idx.truncate(((n as f64) * fraction) as usize);
-        idx.sort_unstable();
-        let xs = x.select(ndarray::Axis(0), &idx);
-        let p = e
-            .fit(
-                xs.view(),
-                Some(k),
-                insiders_core::derive_seed(seed, 1000 + r as u64),
-            )
-            .unwrap();
-        // centres
-        let d = x.ncols();
-        let mut c = vec![0.0; k * d];
-        let mut m = vec![0usize; k];
-        for (i, l) in p.labels.iter().enumerate() {
-            if let Some(l) = l {
-                m[*l as usize] += 1;
-                for j in 0..d {
-                    c[*l as usize * d + j] += xs[[i, j]];
-                }
-            }
-        }
-        for l in 0..k {
-            for j in 0..d {
-                c[l * d + j] /= m[l].max(1) as f64;
-            }
-        }
-        let labels: Vec<Option<u32>> = (0..n)
-            .map(|i| {
-                let mut best = (0u32, f64::INFINITY);
-                for l in 0..k {
-                    let dist: f64 = (0..d).map(|j| (x[[i, j]] - c[l * d + j]).powi(2)).sum();
-                    if dist < best.1 {
-                        best = (l as u32, dist);
-                    }
-                }
-                Some(best.0)
-            })
-            .collect();
-        for (i, ins) in gap_insiders(&labels, rev, k).into_iter().enumerate() {
-            count[i] += usize::from(ins);
-        }
-    }
-    let prob: Vec<f64> = count.iter().map(|&c| c as f64 / b as f64).collect();
-    let ins = prob.iter().map(|&p| p >= 0.5).collect();
-    (prob, ins)
+/// The library's consensus ([`insiders_analysis::consensus`], the `consensus` preset's
+/// defaults: k = 2..10, 5 subsamples of 80% each, 2 restarts, no swaps): each row's Insider
+/// probability.
+fn consensus_probability(x: &insiders_core::Matrix, rev: &[f64], seed: u64) -> Vec<f64> {
+    let value: Vec<f64> = rev.iter().map(|r| r.max(0.0).ln_1p()).collect();
+    let opts = insiders_analysis::consensus::ConsensusOptions {
+        enabled: true,
+        ..Default::default()
+    };
+    insiders_analysis::consensus::consensus(x, &value, "kmeans", &toml::Table::new(), &opts, seed)
+        .unwrap()
+        .probability
 }
 
+/// The library's value rule on one fit: the clusters above the largest gap in mean
+/// ln(1 + revenue).
 fn gap_insiders(labels: &[Option<u32>], rev: &[f64], k: usize) -> Vec<bool> {
-    let mut sums = vec![(0.0, 0usize); k];
-    for (l, r) in labels.iter().zip(rev) {
-        if let Some(l) = l {
-            sums[*l as usize].0 += r.max(0.0).ln_1p();
-            sums[*l as usize].1 += 1;
-        }
-    }
-    let mut means: Vec<(usize, f64)> = sums
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.1 > 0)
-        .map(|(c, s)| (c, s.0 / s.1 as f64))
-        .collect();
-    means.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let mut cut = 1;
-    let mut best_gap = f64::NEG_INFINITY;
-    for j in 1..means.len() {
-        let gap = means[j - 1].1 - means[j].1;
-        if gap > best_gap {
-            best_gap = gap;
-            cut = j;
-        }
-    }
-    let chosen: Vec<usize> = means[..cut].iter().map(|m| m.0).collect();
+    let value: Vec<f64> = rev.iter().map(|r| r.max(0.0).ln_1p()).collect();
+    let top = insiders_analysis::consensus::top_group(labels, &value, k);
     labels
         .iter()
-        .map(|l| l.is_some_and(|l| chosen.contains(&(l as usize))))
+        .map(|l| l.is_some_and(|l| top[l as usize]))
         .collect()
 }
 
