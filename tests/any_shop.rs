@@ -226,7 +226,7 @@ fn unavailable_features_and_missing_columns_are_errors_that_write_nothing() {
     let d = tempfile::tempdir().unwrap();
     let data = d.path().join("shop.tsv");
     std::fs::write(&data, SMALL_SHOP).unwrap();
-    // The default selection has qtde_products (stock codes) and qtde_returns (quantities).
+    // The default selection has qtde_items (quantities), which this shop lacks.
     let config = d.path().join("default.toml");
     std::fs::write(
         &config,
@@ -253,9 +253,9 @@ fn unavailable_features_and_missing_columns_are_errors_that_write_nothing() {
     assert!(!o.status.success(), "{msg}");
     assert!(
         msg.contains("features.selected")
-            && msg.contains("`qtde_products`")
-            && msg.contains("StockCode")
-            && msg.contains("input.columns.stock_code"),
+            && msg.contains("`qtde_items`")
+            && msg.contains("Quantity")
+            && msg.contains("input.columns.quantity"),
         "{msg}"
     );
     assert!(!out.exists(), "an error wrote {}", out.display());

@@ -32,6 +32,8 @@ fn the_grid_clusters_the_table_the_pipeline_config_describes() {
     let feat = d.path().join("features");
     let o = insiders(&[
         "features",
+        "--preset",
+        "study",
         "--config",
         cfg_s,
         "--out",

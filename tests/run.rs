@@ -135,6 +135,8 @@ fn bad_as_of_and_bad_config_exit_non_zero_and_write_nothing() {
     std::fs::write(&cfg, "[model]\nspace_target = \"nope\"\n").unwrap();
     let o = insiders(&[
         "run",
+        "--preset",
+        "study",
         "--config",
         cfg.to_str().unwrap(),
         "--out",
@@ -142,6 +144,22 @@ fn bad_as_of_and_bad_config_exit_non_zero_and_write_nothing() {
     ]);
     assert!(!o.status.success());
     assert!(text(&o).contains("space_target"), "{}", text(&o));
+    assert!(!out.exists());
+    // The default's consensus settings are checked too.
+    std::fs::write(&cfg, "[model.consensus]\nmax_share = 0.0\n").unwrap();
+    let o = insiders(&[
+        "run",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("model.consensus.max_share"),
+        "{}",
+        text(&o)
+    );
     assert!(!out.exists());
 }
 
@@ -319,8 +337,11 @@ fn the_model_can_come_from_a_grid_runs_best_cell() {
     )
     .unwrap();
     let out = d.path().join("out");
+    // The grid scored the study's features: the run selects them too.
     let o = insiders(&[
         "run",
+        "--preset",
+        "study",
         "--config",
         cfg.to_str().unwrap(),
         "--out",

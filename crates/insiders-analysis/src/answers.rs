@@ -158,4 +158,8 @@ pub struct Answers {
     pub clusters: Vec<ClusterProfile>,
     /// The whole base's feature summaries.
     pub base_profile: BTreeMap<String, crate::profile::Summary>,
+    /// The Insiders beside the study's method's (`insiders run` when its method is not the
+    /// study's; see [`crate::beside`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub beside_study: Option<crate::beside::Beside>,
 }

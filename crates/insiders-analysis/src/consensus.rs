@@ -38,8 +38,17 @@ pub struct ConsensusOptions {
     pub resamples: u32,
     /// Share of the eligible customers in each subsample.
     pub fraction: f64,
-    /// The Insider probability from which a customer is an Insider.
+    /// The Insider probability from which a customer is in the consensus' top group.
     pub threshold: f64,
+    /// The largest share of the eligible customers a fit's top group may hold: a value break
+    /// that would put more of them above it is not a break between the few best customers
+    /// and the rest (a loyalty programme is for the few), and a fit without a break under
+    /// this share names nobody.
+    pub max_share: f64,
+    /// How the consensus becomes membership: `value_break` (the customers at or above the
+    /// revenue that best separates the top group from the rest) or `probability` (the top
+    /// group itself).
+    pub membership: Membership,
     /// Engine parameters of the subsample fits, laid over `model.engine_params` (the
     /// consensus averages many fits, so each can be cheaper than a single final fit).
     pub fit_params: toml::Table,
@@ -57,6 +66,8 @@ impl Default for ConsensusOptions {
             resamples: 5,
             fraction: 0.8,
             threshold: 0.5,
+            max_share: 0.5,
+            membership: Membership::ValueBreak,
             fit_params,
         }
     }
@@ -78,13 +89,29 @@ impl ConsensusOptions {
         if !(self.threshold > 0.0 && self.threshold <= 1.0) {
             return bad("threshold", "must be in (0, 1]");
         }
+        if !(self.max_share > 0.0 && self.max_share <= 1.0) {
+            return bad("max_share", "must be in (0, 1]");
+        }
         Ok(())
     }
 }
 
+/// How the consensus probability becomes membership (`[model.consensus] membership`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Membership {
+    /// The customers whose value is at least the break of [`value_break`]: a value tier,
+    /// ordered like the value itself.
+    ValueBreak,
+    /// The customers whose probability is at least the threshold.
+    Probability,
+}
+
 /// The clusters of `labels` above the largest gap in mean `value` (clusters ranked by it,
-/// ties by label); `k` bounds the labels. Returns which labels are the top group.
-pub fn top_group(labels: &[Option<u32>], value: &[f64], k: usize) -> Vec<bool> {
+/// ties by label) among the cuts whose top group holds at most `max_share` of the labelled
+/// rows; `k` bounds the labels. Returns which labels are the top group (none when even the
+/// top cluster alone holds more).
+pub fn top_group(labels: &[Option<u32>], value: &[f64], k: usize, max_share: f64) -> Vec<bool> {
     let mut sums = vec![(0.0, 0usize); k];
     for (l, v) in labels.iter().zip(value) {
         if let Some(l) = l {
@@ -93,19 +120,26 @@ pub fn top_group(labels: &[Option<u32>], value: &[f64], k: usize) -> Vec<bool> {
             s.1 += 1;
         }
     }
-    let mut means: Vec<(usize, f64)> = sums
+    let total: usize = sums.iter().map(|s| s.1).sum();
+    let mut means: Vec<(usize, f64, usize)> = sums
         .iter()
         .enumerate()
         .filter(|(_, s)| s.1 > 0)
-        .map(|(c, s)| (c, s.0 / s.1 as f64))
+        .map(|(c, s)| (c, s.0 / s.1 as f64, s.1))
         .collect();
     means.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     let mut top = vec![false; k];
     if means.len() < 2 {
         return top;
     }
-    let (mut cut, mut best) = (1, f64::NEG_INFINITY);
+    let cap = max_share * total as f64;
+    let (mut cut, mut best) = (0, f64::NEG_INFINITY);
+    let mut above = 0usize;
     for j in 1..means.len() {
+        above += means[j - 1].2;
+        if above as f64 > cap {
+            break;
+        }
         let gap = means[j - 1].1 - means[j].1;
         if gap > best {
             best = gap;
@@ -165,6 +199,41 @@ pub fn centroids(x: &Matrix, labels: &[Option<u32>], k: usize) -> Matrix {
     c
 }
 
+/// The value break of a consensus: the value `v` such that the rows with `value >= v` agree
+/// best with the rows whose `probability` is at least `threshold` (fewest rows on the wrong
+/// side; between equally good breaks, the higher one). Rows of equal value are never split.
+/// Returns the break and the number of disagreeing rows, or `None` when no row reaches the
+/// threshold.
+pub fn value_break(value: &[f64], probability: &[f64], threshold: f64) -> Option<(f64, usize)> {
+    let mut order: Vec<usize> = (0..value.len()).collect();
+    order.sort_by(|&a, &b| value[b].total_cmp(&value[a]).then(a.cmp(&b)));
+    let inside = |i: usize| probability[i] >= threshold;
+    let members = order.iter().filter(|&&i| inside(i)).count();
+    if members == 0 {
+        return None;
+    }
+    // Above a cut after position m: (non-members among the first m) + (members after them).
+    let mut best: Option<(f64, usize)> = None;
+    let mut wrong_above = 0usize;
+    let mut members_above = 0usize;
+    for (m, &i) in order.iter().enumerate() {
+        if inside(i) {
+            members_above += 1;
+        } else {
+            wrong_above += 1;
+        }
+        let last_of_value = order.get(m + 1).is_none_or(|&next| value[next] != value[i]);
+        if !last_of_value {
+            continue;
+        }
+        let wrong = wrong_above + (members - members_above);
+        if best.is_none_or(|b| wrong < b.1) {
+            best = Some((value[i], wrong));
+        }
+    }
+    best
+}
+
 /// The consensus of one selection: each row's Insider probability.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Consensus {
@@ -221,7 +290,7 @@ pub fn consensus(
                 .fit(xs.view(), Some(k), derive_seed(s, 1))
                 .map_err(model)?;
             let labels = assign(x, &centroids(&xs, &fit.labels, k));
-            let top = top_group(&labels, value, k);
+            let top = top_group(&labels, value, k, opts.max_share);
             Ok(labels
                 .iter()
                 .map(|l| l.is_some_and(|l| top[l as usize]))
@@ -251,11 +320,31 @@ mod tests {
         let labels = [Some(0), Some(1), Some(2), Some(3), Some(2)];
         let value = [10.0, 9.5, 5.0, 4.0, 5.0];
         assert_eq!(
-            top_group(&labels, &value, 4),
+            top_group(&labels, &value, 4, 1.0),
             vec![true, true, false, false]
         );
+        // At most a quarter of the 5 rows above the cut: only the top cluster may be.
+        assert_eq!(
+            top_group(&labels, &value, 4, 0.25),
+            vec![true, false, false, false]
+        );
+        // Not even the top cluster fits under a tenth: the fit names nobody.
+        assert_eq!(top_group(&labels, &value, 4, 0.1), vec![false; 4]);
         // One cluster: no top group.
-        assert_eq!(top_group(&[Some(0)], &[1.0], 1), vec![false]);
+        assert_eq!(top_group(&[Some(0)], &[1.0], 1, 1.0), vec![false]);
+    }
+
+    #[test]
+    fn the_value_break_agrees_best_with_the_consensus() {
+        // Values 9, 8, 7, 7, 5, 3; members: 9, 7 (the second 7 is not), 5.
+        let value = [9.0, 8.0, 7.0, 7.0, 5.0, 3.0];
+        let p = [0.9, 0.4, 0.8, 0.3, 0.6, 0.1];
+        // Breaks: >= 9 -> 2 wrong, >= 8 -> 3, >= 7 (both 7s) -> 3, >= 5 -> 2, >= 3 -> 3.
+        // 9 and 5 tie at 2 wrong: the higher break wins.
+        assert_eq!(value_break(&value, &p, 0.5), Some((9.0, 2)));
+        let p = [0.9, 0.8, 0.8, 0.7, 0.2, 0.1];
+        assert_eq!(value_break(&value, &p, 0.5), Some((7.0, 0)));
+        assert_eq!(value_break(&value, &[0.0; 6], 0.5), None);
     }
 
     #[test]

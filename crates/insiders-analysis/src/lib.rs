@@ -5,6 +5,7 @@
 
 pub mod actions;
 pub mod answers;
+pub mod beside;
 pub mod choice;
 pub mod consensus;
 pub mod error;
@@ -405,6 +406,9 @@ pub struct Analysis {
     pub tests: Vec<answers::GroupTest>,
     /// The last day of the data.
     pub end_day: i64,
+    /// The Insiders chosen from the calibration data (Q5's backtest), their ids; `None`
+    /// without calibration data or when none could be chosen.
+    pub calibration_insiders: Option<Vec<u32>>,
 }
 
 /// Runs the whole analysis without calibration data: Q5 has no backtest and forecasts with
@@ -437,10 +441,11 @@ pub fn analyse_with_calibration(
         || -> Result<_, AnalysisError> {
             let purchases = purchases(inputs);
             let ids = insider_ids(inputs.table, &seg.insider);
+            let cal_ids = revenue::calibration_insiders(inputs, calibration, opts, seed);
             let revenue = revenue::expected_revenue(
                 &purchases,
                 &ids,
-                revenue::calibration_insiders(inputs, calibration, opts, seed),
+                cal_ids.clone(),
                 end_day,
                 &opts.forecast,
                 insiders_core::derive_seed(seed, 3),
@@ -452,10 +457,10 @@ pub fn analyse_with_calibration(
                 &opts.stability,
                 insiders_core::derive_seed(seed, 4),
             )?;
-            Ok((revenue, entry, tests))
+            Ok((revenue, entry, tests, cal_ids.ok()))
         },
     );
-    let (revenue, entry, tests) = rest?;
+    let (revenue, entry, tests, calibration_insiders) = rest?;
     Ok(Analysis {
         segmentation,
         descriptive,
@@ -464,6 +469,7 @@ pub fn analyse_with_calibration(
         entry,
         tests,
         end_day,
+        calibration_insiders,
     })
 }
 
@@ -513,5 +519,6 @@ pub fn answers(
         hypotheses: d.hypotheses.clone(),
         clusters: seg.profiles.clone(),
         base_profile: d.base.clone(),
+        beside_study: None,
     }
 }

@@ -196,12 +196,27 @@ pub fn fit_consensus(
     let Some((k_ch, ch, labels)) = best else {
         return Err(AnalysisError::TooLittleData("no k to fit".into()));
     };
-    let ins_e: Vec<bool> = cons.probability.iter().map(|&p| p >= c.threshold).collect();
-    if !ins_e.iter().any(|&b| b) {
-        return Err(AnalysisError::TooLittleData(format!(
+    let none_reached = || {
+        AnalysisError::TooLittleData(format!(
             "no customer reached the Insider probability {} in the consensus",
             c.threshold
-        )));
+        ))
+    };
+    let ins_e: Vec<bool> = match c.membership {
+        crate::consensus::Membership::Probability => {
+            cons.probability.iter().map(|&p| p >= c.threshold).collect()
+        }
+        crate::consensus::Membership::ValueBreak => {
+            let (cut, wrong) =
+                crate::consensus::value_break(&value, &cons.probability, c.threshold)
+                    .ok_or_else(none_reached)?;
+            space_info.insert("value_break_revenue".into(), cut.exp_m1());
+            space_info.insert("value_break_disagreements".into(), wrong as f64);
+            value.iter().map(|&v| v >= cut).collect()
+        }
+    };
+    if !ins_e.iter().any(|&b| b) {
+        return Err(none_reached());
     }
     // The other clusters, without the Insiders, numbered 2.. by decreasing mean revenue.
     let rest: Vec<Option<u32>> = labels

@@ -46,7 +46,7 @@ impl Default for ModelOptions {
 }
 
 /// Which cluster is the Insiders, and who may be one.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct InsidersOptions {
     /// `0` (default): the cluster with the highest mean gross revenue. Otherwise the cluster
@@ -56,6 +56,21 @@ pub struct InsidersOptions {
     /// synthetic ids of anonymous invoices cannot be enrolled in a loyalty programme).
     /// Anonymous invoices count in every total either way.
     pub eligible: Eligible,
+    /// `insiders run` with another method than the study's also runs the study's method on
+    /// the same data and shows its Insiders beside (sizes, overlap, revenue shares, forward
+    /// check), on tables of up to this many customers (0: never; the study's Ward is
+    /// quadratic in the customers).
+    pub beside_study_up_to: usize,
+}
+
+impl Default for InsidersOptions {
+    fn default() -> Self {
+        InsidersOptions {
+            cluster: 0,
+            eligible: Eligible::default(),
+            beside_study_up_to: 20_000,
+        }
+    }
 }
 
 /// Who may be an Insider.

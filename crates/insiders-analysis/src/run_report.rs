@@ -145,10 +145,26 @@ pub fn build(r: ReportInputs<'_>) -> Document {
 
     // Q1
     d.heading(2, "1. Who is eligible for the Insiders?");
+    let how = match (
+        run.space_info.get("consensus_fits"),
+        run.space_info.get("value_break_revenue"),
+    ) {
+        (Some(fits), Some(cut)) => format!(
+            "the customers whose gross revenue is at least {} (the value break of a consensus \
+             over {fits} resampled fits: the revenue that best separates the customers most \
+             fits put in their top value group from the rest; each one's share of those fits \
+             is its insider_probability)",
+            num(*cut)
+        ),
+        (Some(fits), None) => format!(
+            "the customers whose share of {fits} resampled fits that put them in the top value \
+             group (insider_probability) reaches the threshold"
+        ),
+        _ => "the cluster with the highest mean gross revenue".to_string(),
+    };
     d.paragraph(format!(
-        "The {} customers of cluster {} (the cluster with the highest mean gross revenue). \
-         The full list, with every feature and the distance to the cluster centre, is in {}. \
-         The 20 largest by revenue:",
+        "The {} customers of cluster {} ({how}). The full list, with every feature and the \
+         distance to the cluster centre, is in {}. The 20 largest by revenue:",
         a.q2_how_many.insiders, run.insiders_cluster, a.q1_who.file
     ));
     let col = |name: &str| {
@@ -546,6 +562,10 @@ pub fn build(r: ReportInputs<'_>) -> Document {
         );
     }
 
+    if let Some(b) = &a.beside_study {
+        beside_section(&mut d, b);
+    }
+
     // Clusters
     d.heading(2, "The clusters");
     if r.coords.ncols() >= 2 {
@@ -624,6 +644,58 @@ pub fn build(r: ReportInputs<'_>) -> Document {
     }
     d.key_values(info);
     d
+}
+
+/// The configured method's Insiders beside the study's: sizes, overlap, revenue shares and
+/// the forward check.
+fn beside_section(d: &mut Document, b: &crate::beside::Beside) {
+    d.heading(2, "Beside the study's method");
+    if let Some(j) = b.jaccard {
+        d.paragraph(format!(
+            "The same data through the study's method (`--preset study`: the tree space, \
+             Ward with k = 10, everyone eligible). Insiders of both: {} (Jaccard {j:.3}).",
+            b.both
+        ));
+    }
+    let mut t = Table::new(["method", "Insiders", "anonymous", "share of revenue"])
+        .numeric(vec![false, true, true, true]);
+    for m in &b.methods {
+        t.row([
+            m.method.clone(),
+            m.insiders.to_string(),
+            m.anonymous.to_string(),
+            pct(m.share_revenue),
+        ]);
+    }
+    d.table(t);
+    if let Some(f) = &b.forward_check {
+        d.paragraph(format!(
+            "The forward check: each method chose its Insiders from the data before {} (no \
+             look-ahead); judged on {} .. {}, when {} identified customers bought for {}. N: \
+             the identified Insiders chosen; precision@N: the share of them among the N top \
+             spenders of those days; naive: the N identified customers with the highest past \
+             revenue.",
+            f.cutoff,
+            f.cutoff,
+            f.last_day,
+            f.holdout_customers,
+            num(f.holdout_revenue)
+        ));
+        let mut t = Table::new(["method", "N", "share of holdout revenue", "precision@N"])
+            .numeric(vec![false, true, true, true]);
+        for r in &f.rows {
+            t.row([
+                r.method.clone(),
+                r.n.to_string(),
+                pct(r.share_of_holdout_revenue),
+                format!("{:.3}", r.precision_at_n),
+            ]);
+        }
+        d.table(t);
+    }
+    if let Some(n) = &b.note {
+        d.callout(Callout::Note, "Not compared", n.clone());
+    }
 }
 
 #[cfg(test)]

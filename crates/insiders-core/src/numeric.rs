@@ -1,5 +1,6 @@
 //! Small numeric helpers shared by every crate, each written once: the quantile of sorted
-//! data, the Jaccard index of two sets, and the FNV-1a hash used for seeds and fingerprints.
+//! data, the Jaccard index of two sets, the top N of a score, and the FNV-1a hash used for
+//! seeds and fingerprints.
 
 /// The `q`-quantile (`0 <= q <= 1`, clamped) of ascending data by linear interpolation
 /// between order statistics: numpy's default `method="linear"` (Hyndman & Fan type 7), with
@@ -57,6 +58,28 @@ pub fn jaccard_masks(a: &[bool], b: &[bool]) -> Option<f64> {
 
 /// The FNV-1a offset basis (64 bits): the start value of [`fnv1a`].
 pub const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// The `n` eligible rows with the highest `score` (ties: the lower row first); fewer when
+/// fewer are eligible. Non-finite scores rank last. `eligible` is as long as `score` (rows
+/// past its end are not eligible).
+pub fn top_n(score: &[f64], eligible: &[bool], n: usize) -> Vec<bool> {
+    let mut rows: Vec<usize> = (0..score.len())
+        .filter(|&i| eligible.get(i).copied().unwrap_or(false))
+        .collect();
+    let key = |i: usize| {
+        if score[i].is_finite() {
+            score[i]
+        } else {
+            f64::NEG_INFINITY
+        }
+    };
+    rows.sort_by(|&a, &b| key(b).total_cmp(&key(a)).then(a.cmp(&b)));
+    let mut out = vec![false; score.len()];
+    for &i in rows.iter().take(n) {
+        out[i] = true;
+    }
+    out
+}
 
 /// FNV-1a, 64 bits, of `bytes` continuing from `h` (start with [`FNV_OFFSET`]): cell and
 /// space seeds, data and configuration fingerprints. Not cryptographic.

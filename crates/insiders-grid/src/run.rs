@@ -130,9 +130,12 @@ pub fn run(args: &GridArgs) -> Result<PathBuf, GridError> {
     let t_all = Instant::now();
     let lap_all = Lap::start();
     let mut cfg = GridConfig::load(args.config.as_deref())?;
+    // The study's pipeline (the Python grid's: the canonical five features, min-max), with
+    // a --pipeline file's keys laid over it.
+    let study = Config::preset("study")?;
     let pipeline = match &args.pipeline {
-        Some(p) => Config::load(p)?,
-        None => Config::default(),
+        Some(p) => Config::load_over(&study, p)?,
+        None => study,
     };
     let ks: Vec<usize> = if args.quick && !cfg.quick_ks.is_empty() {
         cfg.quick_ks.clone()

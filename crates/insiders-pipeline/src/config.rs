@@ -65,9 +65,13 @@ pub struct Config {
     pub stability: StabilityOptions,
 }
 
+/// The default: the Insiders as the top value tier of a consensus over resampled k-means
+/// fits of the identified customers (docs/insiders-run.md, "The default"). The building
+/// blocks' own defaults ([`FeatureOptions`], [`ModelOptions`], [`InsidersOptions`]) are the
+/// study's; the `study` preset takes them whole.
 impl Default for Config {
     fn default() -> Self {
-        Config {
+        let mut c = Config {
             seed: 42,
             input: InputOptions::default(),
             cleaning: CleaningOptions::default(),
@@ -78,9 +82,20 @@ impl Default for Config {
             forecast: ForecastOptions::default(),
             rules: RulesOptions::default(),
             stability: StabilityOptions::default(),
-        }
+        };
+        c.features.selected = DEFAULT_FEATURES.map(String::from).to_vec();
+        c.features.scaler = ScalerKind::LogStandard;
+        c.model.space = "identity".into();
+        c.model.engine = "kmeans".into();
+        c.model.consensus.enabled = true;
+        c.insiders.eligible = insiders_analysis::Eligible::Identified;
+        c
     }
 }
+
+/// The default's features: the three measures of value (revenue, orders, items), on which
+/// the consensus clusters.
+pub const DEFAULT_FEATURES: [&str; 3] = ["gross_revenue", "qtde_invoices", "qtde_items"];
 
 /// The named presets (`--preset NAME`): a whole configuration, on which a `--config` file's
 /// keys are laid.
@@ -90,35 +105,17 @@ impl Config {
     /// The preset `name`:
     /// - `study`: the study's method exactly (the canonical five features min-max scaled, the
     ///   tree space, Ward with k = 10, every customer eligible, anonymous invoices included);
-    /// - `consensus`: the Insiders as the top value segment of a consensus over resampled
-    ///   k-means fits (k = 2..10) of the identified customers on ln(1 + x) of gross revenue,
-    ///   invoices and items, standardised (docs/insiders-run.md, "The consensus").
+    /// - `consensus`: the default (the name it had before it became the default).
     pub fn preset(name: &str) -> Result<Config, PipelineError> {
         let mut c = Config::default();
         match name {
             "study" => {
                 c.features = FeatureOptions::default();
                 c.model = ModelOptions::default();
-                c.model.space = "forest".into();
-                c.model.space_target = "gross_revenue".into();
-                c.model.engine = "ward".into();
-                c.model.k = 10;
-                c.model.consensus.enabled = false;
                 c.insiders = InsidersOptions::default();
                 c.insiders.eligible = insiders_analysis::Eligible::Everyone;
             }
-            "consensus" => {
-                c.features.selected = ["gross_revenue", "qtde_invoices", "qtde_items"]
-                    .map(String::from)
-                    .to_vec();
-                c.features.scaler = ScalerKind::LogStandard;
-                c.model = ModelOptions::default();
-                c.model.space = "identity".into();
-                c.model.engine = "kmeans".into();
-                c.model.consensus.enabled = true;
-                c.insiders = InsidersOptions::default();
-                c.insiders.eligible = insiders_analysis::Eligible::Identified;
-            }
+            "consensus" => {}
             other => {
                 return Err(PipelineError::UnknownPreset {
                     name: other.to_string(),
@@ -223,12 +220,10 @@ mod tests {
             study.insiders.eligible,
             insiders_analysis::Eligible::Everyone
         );
-        assert_eq!(
-            study,
-            Config::default(),
-            "the default is the study's method"
-        );
+        assert!(!study.model.consensus.enabled);
+        assert_eq!(study.features.selected.len(), 5);
         let cons = Config::preset("consensus").unwrap();
+        assert_eq!(cons, Config::default(), "consensus is the default's name");
         assert!(cons.model.consensus.enabled);
         assert_eq!(
             cons.insiders.eligible,

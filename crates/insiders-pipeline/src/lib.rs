@@ -199,14 +199,26 @@ mod tests {
         let m = model_matrix(&p.table, &cfg).unwrap();
         assert_eq!(m.x.nrows(), p.table.len());
         assert_eq!(m.names, cfg.features.selected);
-        // Min-max (the default): every column spans [0, 1] (scikit-learn's x * scale + min_
+        // The default: ln(1 + x), then standardised: every column has mean 0.
+        for c in m.x.columns() {
+            let mean = c.sum() / c.len() as f64;
+            assert!(
+                mean.abs() < 1e-12,
+                "log-standard scaling centres: mean {mean}"
+            );
+        }
+        // Min-max (the study's): every column spans [0, 1] (scikit-learn's x * scale + min_
         // may land one rounding above 1).
+        let cfg = Config::preset("study").unwrap();
+        let m = model_matrix(&p.table, &cfg).unwrap();
+        assert_eq!(m.names.len(), 5);
         for c in m.x.columns() {
             let lo = c.iter().copied().fold(f64::INFINITY, f64::min);
             let hi = c.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             assert_eq!(lo, 0.0);
             assert!((hi - 1.0).abs() <= 4.0 * f64::EPSILON, "max {hi}");
         }
+        let mut cfg = cfg;
         cfg.features.scaler = insiders_features::ScalerKind::Standard;
         let s = model_matrix(&p.table, &cfg).unwrap();
         let mean = s.x.column(0).sum() / s.x.nrows() as f64;

@@ -87,20 +87,7 @@ fn same_len(what: &'static str, a: usize, b: usize) -> Result<(), RecoveryError>
 /// [`RecoveryError::Shape`] when the lengths differ.
 pub fn top_n(score: &[f64], eligible: &[bool], n: usize) -> Result<Vec<bool>, RecoveryError> {
     same_len("score", score.len(), eligible.len())?;
-    let mut rows: Vec<usize> = (0..score.len()).filter(|&i| eligible[i]).collect();
-    let key = |i: usize| {
-        if score[i].is_finite() {
-            score[i]
-        } else {
-            f64::NEG_INFINITY
-        }
-    };
-    rows.sort_by(|&a, &b| key(b).total_cmp(&key(a)).then(a.cmp(&b)));
-    let mut out = vec![false; score.len()];
-    for &i in rows.iter().take(n) {
-        out[i] = true;
-    }
-    Ok(out)
+    Ok(insiders_core::numeric::top_n(score, eligible, n))
 }
 
 /// Precision@N: the share of the `n` chosen that are among the top `n` (`hits / n`).

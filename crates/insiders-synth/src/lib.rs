@@ -74,8 +74,8 @@ pub enum SynthError {
     /// `products` is out of range.
     #[error("products must be in 20..=5000, got {0}")]
     BadProducts(usize),
-    /// The data would need more invoice numbers than six digits give.
-    #[error("{0} invoices do not fit in 6-digit invoice numbers; use fewer customers or days")]
+    /// The data would need more invoice numbers than seven digits give.
+    #[error("{0} invoices do not fit in 7-digit invoice numbers; use fewer customers or days")]
     TooManyInvoices(usize),
     /// An archetype name that does not exist.
     #[error("unknown archetype {0:?}")]
@@ -357,7 +357,7 @@ pub struct Shop {
 ///
 /// # Errors
 /// [`SynthError`] for an invalid configuration (no customers, a bad date or period, bad
-/// shares or knobs) or when the invoices would not fit in 6-digit numbers.
+/// shares or knobs) or when the invoices would not fit in 7-digit numbers.
 pub fn generate(cfg: &ShopConfig) -> Result<Shop, SynthError> {
     let start = cfg.validate()?;
     let (csv, truth, stats) = generate::run(cfg, start)?;

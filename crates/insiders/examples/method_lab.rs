@@ -48,10 +48,12 @@ fn real() {
     for sp in &SPACES[which..which + 1] {
         let x = space_matrix(t, &rows, sp);
         let prob = consensus_probability(&x, &rev, 100);
+        let value: Vec<f64> = rev.iter().map(|r| r.max(0.0).ln_1p()).collect();
+        let (cut, _) = insiders_analysis::consensus::value_break(&value, &prob, 0.5).unwrap();
         let ours: Vec<u32> = rows
             .iter()
-            .zip(&prob)
-            .filter(|(_, p)| **p >= 0.5)
+            .zip(&value)
+            .filter(|(_, v)| **v >= cut)
             .map(|(&i, _)| t.customer_id[i])
             .collect();
         let n = ours.len();
@@ -215,8 +217,15 @@ fn main() {
         let mut runs = Vec::new();
         for s in [1u64, 2, 3] {
             let prob = consensus_probability(&x, &rev, s);
-            let ins: Vec<bool> = prob.iter().map(|&p| p >= 0.5).collect();
-            report(&format!("consensus seed {s}"), &ins, &hv);
+            let value: Vec<f64> = rev.iter().map(|r| r.max(0.0).ln_1p()).collect();
+            report(
+                &format!("consensus top group seed {s}"),
+                &prob.iter().map(|&p| p >= 0.5).collect::<Vec<_>>(),
+                &hv,
+            );
+            let (cut, _) = insiders_analysis::consensus::value_break(&value, &prob, 0.5).unwrap();
+            let ins: Vec<bool> = value.iter().map(|&v| v >= cut).collect();
+            report(&format!("consensus value break seed {s}"), &ins, &hv);
             runs.push(ins);
         }
         let j = |a: &[bool], b: &[bool]| insiders_core::jaccard_masks(a, b).unwrap_or(1.0);
@@ -327,6 +336,10 @@ fn consensus_probability(x: &insiders_core::Matrix, rev: &[f64], seed: u64) -> V
     let value: Vec<f64> = rev.iter().map(|r| r.max(0.0).ln_1p()).collect();
     let opts = insiders_analysis::consensus::ConsensusOptions {
         enabled: true,
+        max_share: std::env::var("MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.5),
         ..Default::default()
     };
     insiders_analysis::consensus::consensus(x, &value, "kmeans", &toml::Table::new(), &opts, seed)
@@ -338,7 +351,7 @@ fn consensus_probability(x: &insiders_core::Matrix, rev: &[f64], seed: u64) -> V
 /// ln(1 + revenue).
 fn gap_insiders(labels: &[Option<u32>], rev: &[f64], k: usize) -> Vec<bool> {
     let value: Vec<f64> = rev.iter().map(|r| r.max(0.0).ln_1p()).collect();
-    let top = insiders_analysis::consensus::top_group(labels, &value, k);
+    let top = insiders_analysis::consensus::top_group(labels, &value, k, 0.5);
     labels
         .iter()
         .map(|l| l.is_some_and(|l| top[l as usize]))

@@ -22,7 +22,7 @@ pub struct EvaluateArgs {
     #[arg(long)]
     preset: Option<String>,
     /// Shop sizes (customers with an id), comma-separated.
-    #[arg(long, default_value = "2000,10000,40000")]
+    #[arg(long, default_value = "2000,10000,40000,200000")]
     sizes: String,
     /// Shops per size: seeds 1..=N.
     #[arg(long, default_value_t = 3)]
@@ -73,19 +73,36 @@ fn describe(cfg: &Config, a: &EvaluateArgs) -> String {
     };
     let m = &cfg.model;
     let s = &cfg.stability;
+    let c = &m.consensus;
+    let method = if c.enabled {
+        format!(
+            "a consensus of {} fits ({} at k = {}..{}, {} subsamples of {} each; top groups of \
+             at most {} of the customers), membership: {:?} at probability {}, on {} of the {} \
+             space",
+            (c.k_max + 1 - c.k_min) * c.resamples as usize,
+            m.engine,
+            c.k_min,
+            c.k_max,
+            c.resamples,
+            c.fraction,
+            c.max_share,
+            c.membership,
+            c.threshold,
+            cfg.features.selected.join(", "),
+            m.space
+        )
+    } else {
+        format!(
+            "{} (k = {}) on the {} space (target {})",
+            m.engine, m.k, m.space, m.space_target
+        )
+    };
     format!(
-        "{source}: {} (k = {}) on the {} space (target {}), eligible: {:?}, seed {}; \
-         stability: {} seeds, {} subsamples of {}",
-        m.engine,
-        m.k,
-        m.space,
-        m.space_target,
-        cfg.insiders.eligible,
-        cfg.seed,
-        s.seeds,
-        s.subsamples,
-        s.fraction
+        "{source}: {method}, eligible: {:?}, seed {}; stability: {} seeds, {} subsamples of {}",
+        cfg.insiders.eligible, cfg.seed, s.seeds, s.subsamples, s.fraction
     )
+    .replace("ValueBreak", "value break")
+    .replace("Probability", "probability")
     .replace("Everyone", "everyone")
     .replace("Identified", "identified")
 }

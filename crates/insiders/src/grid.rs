@@ -11,8 +11,8 @@ pub struct GridCmd {
     /// The grid configuration (default: the built-in grid, the repository's grid.toml).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// The pipeline configuration: input, cleaning, features and scaler, as for
-    /// `insiders run` (default: the built-in insiders.toml).
+    /// The pipeline configuration: input, cleaning, features and scaler, laid over the
+    /// study preset's (default: the study preset, the Python grid's pipeline).
     #[arg(long)]
     pipeline: Option<PathBuf>,
     /// Invoice lines (CSV, CSV.gz or xlsx). Default: the built-in synthetic shop.

@@ -4,6 +4,7 @@
 //! `history`, `grid`, `grid-report`, `grid-check`, `evaluate`. With no `--data`,
 //! the data is the built-in seeded synthetic shop, so every command works on a fresh machine.
 
+mod beside;
 mod commands;
 mod evaluate;
 mod grid;

@@ -108,11 +108,10 @@ pub fn run(a: RunArgs) -> Result<()> {
     let inputs = p.inputs(&m);
     // Q5's backtest: the same pipeline on the data up to its cut-off (as a run then would
     // have seen them), when the history is long enough.
-    let calibration = match insiders_analysis::revenue::backtest_cutoff(
-        &p.loaded.lines,
-        &p.cleaned,
-        &opts.forecast,
-    ) {
+    let cutoff =
+        insiders_analysis::revenue::backtest_cutoff(&p.loaded.lines, &p.cleaned, &opts.forecast);
+    let cal_last_day = cutoff.as_ref().ok().copied();
+    let calibration = match cutoff {
         Ok(cutoff) => {
             let mut c = cfg.clone();
             c.cleaning.as_of = Some(date::format_day(cutoff + 1));
@@ -211,7 +210,19 @@ pub fn run(a: RunArgs) -> Result<()> {
 
     // ---- outputs, all in memory first ----
     progress.stage("report");
-    let answers = insiders_analysis::answers(&analysis, &p.table, run_info, since_previous);
+    let mut answers = insiders_analysis::answers(&analysis, &p.table, run_info, since_previous);
+    progress.stage("the study's method, beside");
+    answers.beside_study = crate::beside::beside_study(
+        &cfg,
+        &p,
+        seg,
+        calibration
+            .as_ref()
+            .zip(analysis.calibration_insiders.as_deref())
+            .zip(cal_last_day)
+            .map(|(((cp, _), ids), day)| (cp, ids, day)),
+    )?;
+    timings.lap("the study's method, beside");
     let answers_text = serde_json::to_string_pretty(&answers)? + "\n";
     let ids = &p.table.customer_id;
     let mut insiders_csv = String::from("customer_id,cluster,distance_to_centre");

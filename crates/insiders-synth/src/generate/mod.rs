@@ -98,6 +98,9 @@ pub(crate) fn run(
         FIRST_INVOICE
     } else if total <= 900_000 {
         100_000
+    } else if total <= 9_000_000 {
+        // Larger shops than the real data's numbering can hold: 7-digit invoice numbers.
+        1_000_000
     } else {
         return Err(SynthError::TooManyInvoices(total));
     };
