@@ -296,7 +296,11 @@ pub fn describe(inputs: Inputs<'_>, seg: &Segmentation) -> Result<Descriptive, A
     let anon = anonymous(inputs);
     let anon_rev = profile::total(revenue, |i| anon[i]);
     Ok(Descriptive {
-        anonymous: (anon.iter().filter(|&&a| a).count(), anon_rev / rev_all),
+        // + 0.0: an empty sum is -0.0, which would print as a negative share.
+        anonymous: (
+            anon.iter().filter(|&&a| a).count(),
+            anon_rev / rev_all + 0.0,
+        ),
         size,
         contrast: profile::contrast(t, ins),
         actions: actions::actions(&seg.profiles, &base, seg.insiders_cluster),

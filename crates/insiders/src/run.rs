@@ -176,10 +176,7 @@ pub fn run(a: RunArgs) -> Result<()> {
         config_hash: run_info.config_hash.clone(),
         data_fingerprint: run_info.data_fingerprint.clone(),
         seed: cfg.seed,
-        model: format!(
-            "{} k={} on the {} space",
-            cfg.model.engine, cfg.model.k, cfg.model.space
-        ),
+        model: model_description(&cfg),
         insiders_cluster: i64::from(seg.insiders_cluster),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
     };
@@ -321,6 +318,19 @@ pub fn run(a: RunArgs) -> Result<()> {
     progress.finish("run");
     print_summary(&answers, &p.loaded.report, &a.out);
     Ok(())
+}
+
+/// The model as the history records it.
+fn model_description(cfg: &Config) -> String {
+    let m = &cfg.model;
+    if m.consensus.enabled {
+        format!(
+            "{} consensus k={}..{} on the {} space",
+            m.engine, m.consensus.k_min, m.consensus.k_max, m.space
+        )
+    } else {
+        format!("{} k={} on the {} space", m.engine, m.k, m.space)
+    }
 }
 
 fn print_summary(a: &Answers, read: &insiders_ingest::ReadReport, out: &std::path::Path) {
