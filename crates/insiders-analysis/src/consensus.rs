@@ -52,6 +52,12 @@ pub struct ConsensusOptions {
     /// Engine parameters of the subsample fits, laid over `model.engine_params` (the
     /// consensus averages many fits, so each can be cheaper than a single final fit).
     pub fit_params: toml::Table,
+    /// The most customers a fit sees: a subsample is `fraction` of the eligible customers
+    /// but at most this many, and the final partition is fitted on a seeded sample of this
+    /// many when there are more; every customer is then assigned to the nearest centre. The
+    /// cost of a run then grows linearly with the customers (`answers.json` says when a
+    /// sample was used: `run.space_info.final_fit_rows`).
+    pub max_fit_rows: usize,
 }
 
 impl Default for ConsensusOptions {
@@ -69,12 +75,20 @@ impl Default for ConsensusOptions {
             max_share: 0.5,
             membership: Membership::ValueBreak,
             fit_params,
+            max_fit_rows: 50_000,
         }
     }
 }
 
 impl ConsensusOptions {
-    fn check(&self) -> Result<(), AnalysisError> {
+    /// Rows of each subsample fit among `n` eligible customers.
+    pub fn subsample_rows(&self, n: usize) -> usize {
+        (((n as f64) * self.fraction).round() as usize)
+            .min(self.max_fit_rows)
+            .clamp(1, n.max(1))
+    }
+
+    pub(crate) fn check(&self) -> Result<(), AnalysisError> {
         let bad =
             |key: &str, m: &str| Err(AnalysisError::option(&format!("model.consensus.{key}"), m));
         if self.k_min < 2 || self.k_min > self.k_max {
@@ -91,6 +105,9 @@ impl ConsensusOptions {
         }
         if !(self.max_share > 0.0 && self.max_share <= 1.0) {
             return bad("max_share", "must be in (0, 1]");
+        }
+        if self.max_fit_rows <= self.k_max {
+            return bad("max_fit_rows", "must be more than k_max");
         }
         Ok(())
     }
@@ -270,7 +287,7 @@ pub fn consensus(
         ));
     }
     let n = x.nrows();
-    let m = (((n as f64) * opts.fraction).round() as usize).clamp(1, n);
+    let m = opts.subsample_rows(n);
     let jobs: Vec<(usize, u32)> = (opts.k_min..=opts.k_max)
         .flat_map(|k| (0..opts.resamples).map(move |r| (k, r)))
         .collect();
@@ -390,6 +407,17 @@ mod tests {
         assert_eq!(one.fits, 5 * 5);
         let ins: Vec<usize> = (0..x.nrows())
             .filter(|&i| one.probability[i] >= 0.5)
+            .collect();
+        assert_eq!(ins, (500..530).collect::<Vec<_>>());
+        // Fits on samples of 120 rows: every row is still assigned, and the top group found.
+        let sampled = ConsensusOptions {
+            max_fit_rows: 120,
+            ..opts.clone()
+        };
+        assert_eq!(sampled.subsample_rows(x.nrows()), 120);
+        let c = consensus(&x, &value, "kmeans", &toml::Table::new(), &sampled, 11).unwrap();
+        let ins: Vec<usize> = (0..x.nrows())
+            .filter(|&i| c.probability[i] >= 0.5)
             .collect();
         assert_eq!(ins, (500..530).collect::<Vec<_>>());
         let e = consensus(

@@ -2,7 +2,7 @@
 
 use crate::error::AnalysisError;
 use crate::options::ModelOptions;
-use insiders_core::{Matrix, derive_seed};
+use insiders_core::{Matrix, Rng, derive_seed};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 
@@ -175,15 +175,34 @@ pub fn fit_consensus(
         source,
     };
     let engine = insiders_engines::build(&opts.engine, &opts.engine_params).map_err(model)?;
+    // Above max_fit_rows eligible customers, the final fits see a seeded sample of them,
+    // and every customer is assigned to the nearest centre of the fit.
+    let sample: Option<Vec<usize>> = (xe.nrows() > c.max_fit_rows).then(|| {
+        let mut idx: Vec<usize> = (0..xe.nrows()).collect();
+        Rng::new(derive_seed(cluster_seed, 0x5a3b1e)).shuffle(&mut idx);
+        idx.truncate(c.max_fit_rows);
+        idx.sort_unstable();
+        idx
+    });
+    let xf = match &sample {
+        Some(idx) => xe.select(ndarray::Axis(0), idx),
+        None => xe.clone(),
+    };
     let fits: Vec<Result<KFit, AnalysisError>> = (c.k_min..=c.k_max)
         .into_par_iter()
         .map(|k| {
             let p = engine
-                .fit(xe.view(), Some(k), derive_seed(cluster_seed, k as u64))
+                .fit(xf.view(), Some(k), derive_seed(cluster_seed, k as u64))
                 .map_err(model)?;
             let ch =
-                insiders_eval::calinski_harabasz(xe.view(), &p.labels).unwrap_or(f64::NEG_INFINITY);
-            Ok((k, ch, p.labels))
+                insiders_eval::calinski_harabasz(xf.view(), &p.labels).unwrap_or(f64::NEG_INFINITY);
+            let labels = match &sample {
+                Some(_) => {
+                    crate::consensus::assign(&xe, &crate::consensus::centroids(&xf, &p.labels, k))
+                }
+                None => p.labels,
+            };
+            Ok((k, ch, labels))
         })
         .collect();
     let mut best: Option<KFit> = None;
@@ -239,6 +258,11 @@ pub fn fit_consensus(
         };
     }
     space_info.insert("consensus_fits".into(), cons.fits as f64);
+    space_info.insert(
+        "consensus_fit_rows".into(),
+        c.subsample_rows(rows.len()) as f64,
+    );
+    space_info.insert("final_fit_rows".into(), xf.nrows() as f64);
     space_info.insert("final_k_calinski_harabasz".into(), k_ch as f64);
     space_info.insert("calinski_harabasz".into(), ch);
     Ok(crate::Selection {
