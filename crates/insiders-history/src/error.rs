@@ -107,7 +107,7 @@ pub enum Error {
     /// A PostgreSQL failure: the server cannot be reached, refused the login, went away
     /// (a restart), or failed a statement.
     #[cfg(feature = "postgres")]
-    #[error("history database {location}: {source}")]
+    #[error("history database {location}: {}", pg_detail(.source))]
     Postgres {
         /// The database URL, without its password.
         location: String,
@@ -128,6 +128,16 @@ pub enum Error {
     /// Writing the listing failed.
     #[error("cannot write the history listing: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// The driver's error with its cause (its own text is often just "db error").
+#[cfg(feature = "postgres")]
+fn pg_detail(e: &postgres::Error) -> String {
+    match (e.as_db_error(), std::error::Error::source(e)) {
+        (Some(db), _) => format!("{}: {}", db.severity(), db.message()),
+        (None, Some(cause)) => format!("{e}: {cause}"),
+        (None, None) => e.to_string(),
+    }
 }
 
 impl Error {
