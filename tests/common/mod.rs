@@ -2,6 +2,9 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod http;
+pub mod pg;
+
 use std::path::Path;
 use std::process::{Command, Output};
 

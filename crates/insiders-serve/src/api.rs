@@ -141,17 +141,23 @@ pub(crate) async fn run(
         })
         .await?;
     let mut out = run_json(&run, flows.as_ref());
-    let answers = documents
-        .and_then(|d| serde_json::from_str::<Value>(&d.answers).ok())
-        .unwrap_or(Value::Null);
     if let Some(o) = out.as_object_mut() {
-        o.insert("answers".into(), answers);
         o.insert(
             "report".into(),
             Value::String(format!("/runs/{}/report", run.record.as_of)),
         );
     }
-    Ok(Json(out).into_response())
+    // The answers go out as recorded, byte for byte (parsing and printing them again could
+    // move a float by one unit in the last place).
+    let answers = documents
+        .map(|d| d.answers)
+        .filter(|a| serde_json::from_str::<serde::de::IgnoredAny>(a).is_ok());
+    let mut body = out.to_string();
+    body.pop(); // the closing brace of the summary object
+    body.push_str(",\"answers\":");
+    body.push_str(answers.as_deref().map_or("null", str::trim));
+    body.push('}');
+    Ok(crate::typed(StatusCode::OK, "application/json", body))
 }
 
 /// Whether the client asked for CSV (`Accept: text/csv`).

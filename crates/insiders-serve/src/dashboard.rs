@@ -171,7 +171,7 @@ fn render(d: &Data) -> String {
         "customers",
     )
     .with(Series::new("Insiders", points(&|r| r.insiders as f64)));
-    line.width = 700;
+    line.width = 640;
     line.height = 360;
     card(&mut h, "insiders-over-time", &line.to_svg());
     // Entries and exits per month.
@@ -191,7 +191,7 @@ fn render(d: &Data) -> String {
             .map(|t| t.flows.left.len() as f64)
             .collect(),
     );
-    flow.width = 700;
+    flow.width = 640;
     flow.height = 360;
     card(&mut h, "entries-and-exits", &flow.to_svg());
     // Flows between clusters, the run before the latest -> the latest.
@@ -217,7 +217,7 @@ fn render(d: &Data) -> String {
             values,
         );
         heat.annotate_decimals = Some(0);
-        heat.width = 700;
+        heat.width = 640;
         heat.height = 420;
         card(&mut h, "cluster-flows", &heat.to_svg());
     }
