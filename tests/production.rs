@@ -9,6 +9,7 @@ mod common;
 
 use common::http::Server;
 use common::pg::Pg;
+use common::webdriver::Browser;
 use common::{insiders, text};
 use insiders_history::{Error, Membership, RunDocuments, RunRecord, Store};
 use serde_json::Value;
@@ -244,10 +245,19 @@ fn run(dir: &Path, db: &str, as_of: &str, seed: &str) -> PathBuf {
 fn chromium() -> Option<PathBuf> {
     let bin = std::env::var_os("INSIDERS_CHROMIUM")
         .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    required(bin, "chromium")
+}
+
+fn chromedriver() -> Option<PathBuf> {
+    required(PathBuf::from("/usr/bin/chromedriver"), "chromium-driver")
+}
+
+/// `bin` if it exists; else skip with a reason, or fail under `CI=true`.
+fn required(bin: PathBuf, package: &str) -> Option<PathBuf> {
     if bin.is_file() {
         return Some(bin);
     }
-    let msg = format!("{} not found (apt-get install -y chromium)", bin.display());
+    let msg = format!("{} not found (apt-get install -y {package})", bin.display());
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("{msg}: a failure in CI");
     }
@@ -413,6 +423,44 @@ fn serve_answers_over_http_survives_a_restart_and_a_rerun() {
             "screenshot too small"
         );
         println!("dashboard screenshot: {}", png.display());
+
+        // As a person uses it, through WebDriver: the charts have a size on the screen, the
+        // lookup form takes an id and shows that customer's runs, or says what is wrong.
+        if let Some(driver) = chromedriver() {
+            let b = Browser::start(driver.to_str().unwrap(), bin.to_str().unwrap());
+            b.open(&format!("http://{}/", s.addr));
+            let sizes = b.script(
+                "return Array.from(document.querySelectorAll('.chart svg'))\
+                 .map(s => [s.getBoundingClientRect().width, s.getBoundingClientRect().height])",
+            );
+            let sizes = sizes.as_array().unwrap();
+            assert_eq!(sizes.len(), 3, "{sizes:?}");
+            for wh in sizes {
+                assert!(wh[0].as_f64().unwrap() > 300.0 && wh[1].as_f64().unwrap() > 200.0);
+            }
+            let input = b.find("#lookup input[name=customer]");
+            b.type_into(&input, &first_insider);
+            b.click(&b.find("#lookup button"));
+            let table = b.text(&b.find("#customer"));
+            assert!(
+                b.url().ends_with(&format!("/?customer={first_insider}")),
+                "{}",
+                b.url()
+            );
+            assert!(
+                table.contains("2011-05-01") && table.contains("2011-06-01"),
+                "{table}"
+            );
+            assert!(table.contains("yes"), "{table}");
+            let input = b.find("#lookup input[name=customer]");
+            b.script("document.querySelector('#lookup input').value = ''");
+            b.type_into(&input, "not-a-number");
+            b.click(&b.find("#lookup button"));
+            let err = b.text(&b.find("#lookup-error"));
+            assert!(err.contains("malformed customer id"), "{err}");
+            let shot = b.screenshot();
+            assert!(shot.starts_with(b"\x89PNG"), "a PNG screenshot");
+        }
     }
 
     // With a token (flag or environment), everything else is 401.

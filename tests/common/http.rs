@@ -30,13 +30,33 @@ impl Answer {
 
 /// `GET path` on `addr` with extra header lines; `Connection: close`.
 pub fn get(addr: &str, path: &str, headers: &[(&str, &str)]) -> std::io::Result<Answer> {
+    request(addr, "GET", path, headers, None)
+}
+
+/// `METHOD path` with extra header lines and an optional JSON body; `Connection: close`.
+pub fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    json: Option<&str>,
+) -> std::io::Result<Answer> {
     let mut s = TcpStream::connect(addr)?;
-    s.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    s.set_read_timeout(Some(Duration::from_secs(60)))?;
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (n, v) in headers {
         req.push_str(&format!("{n}: {v}\r\n"));
     }
+    if let Some(body) = json {
+        req.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
     req.push_str("\r\n");
+    if let Some(body) = json {
+        req.push_str(body);
+    }
     s.write_all(req.as_bytes())?;
     let mut r = BufReader::new(s);
     let mut line = String::new();
@@ -61,8 +81,16 @@ pub fn get(addr: &str, path: &str, headers: &[(&str, &str)]) -> std::io::Result<
             headers.push((n, v));
         }
     }
+    let length = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok());
     let mut raw = Vec::new();
-    if chunked {
+    if let (Some(n), false) = (length, chunked) {
+        // A server may keep the connection open despite `Connection: close`.
+        raw = vec![0; n];
+        r.read_exact(&mut raw)?;
+    } else if chunked {
         loop {
             line.clear();
             r.read_line(&mut line)?;

@@ -4,6 +4,7 @@
 
 pub mod http;
 pub mod pg;
+pub mod webdriver;
 
 use std::path::Path;
 use std::process::{Command, Output};
