@@ -513,6 +513,12 @@ fn serve_answers_over_http_survives_a_restart_and_a_rerun() {
     }
     assert_eq!((after.status, after.body), (200, before));
     println!("recovered {:?} after the restart", t0.elapsed());
+    // Restarted between two requests: the kept connections are stale, the next request
+    // reconnects by itself and answers.
+    pg.down();
+    pg.up();
+    let a = s.get("/api/runs");
+    assert_eq!(a.status, 200, "{}", a.body);
 
     // A rerun of June while serve answers: every answer is the old run or the new one whole.
     let old_id = one.json()["run_id"].as_i64().unwrap();

@@ -61,9 +61,9 @@ pub(crate) async fn page(
                 Some(t) => s.cluster_flows(t.from, t.to)?,
                 None => Vec::new(),
             };
-            let lookup = match lookup {
+            let lookup = match &lookup {
                 Some(raw) => {
-                    let steps = match id_param(&raw) {
+                    let steps = match id_param(raw) {
                         Ok(id) => match customer_steps(s, id) {
                             // A database failure fails the page; a 404 is shown in it.
                             Err(f) if f.status == StatusCode::SERVICE_UNAVAILABLE => {
@@ -73,7 +73,7 @@ pub(crate) async fn page(
                         },
                         Err(f) => Err(f),
                     };
-                    Some((raw, steps))
+                    Some((raw.clone(), steps))
                 }
                 None => None,
             };

@@ -69,25 +69,20 @@ impl Pool {
         Ok(())
     }
 
-    fn take(&self) -> Result<Box<dyn Store>, Error> {
-        let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
-        match idle {
-            Some(s) => Ok(s),
-            None => insiders_history::open(&self.location, false),
-        }
-    }
-
     fn give_back(&self, store: Box<dyn Store>) {
         if let Ok(mut v) = self.idle.lock() {
             v.push(store);
         }
     }
 
-    /// Runs `f` in one read snapshot on a connection of the pool, on a blocking thread.
+    /// Runs `f` in one read snapshot on a connection of the pool, on a blocking thread. A
+    /// kept connection that fails (the server restarted since it was opened) is dropped and
+    /// `f` is tried once more on a new connection; a new connection that fails is the
+    /// answer (503).
     pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, Failure>
     where
         T: Send + 'static,
-        F: FnOnce(&mut dyn Store) -> Result<T, Failure> + Send + 'static,
+        F: Fn(&mut dyn Store) -> Result<T, Failure> + Send + 'static,
     {
         let _permit = self
             .permits
@@ -97,25 +92,15 @@ impl Pool {
             .map_err(|_| Failure::new(StatusCode::SERVICE_UNAVAILABLE, "shutting down"))?;
         let pool = self.clone();
         let job = tokio::task::spawn_blocking(move || {
-            let mut store = pool.take()?;
-            store.begin_read()?;
-            let result = f(store.as_mut());
-            let ended = store.end_read(result.is_ok());
-            match (result, ended) {
-                (Ok(v), Ok(())) => {
-                    pool.give_back(store);
-                    Ok(v)
-                }
-                // A failed commit of a read: the connection is suspect, drop it.
-                (Ok(_), Err(e)) => Err(e.into()),
-                (Err(failure), _) => {
-                    // Keep the connection only if the database itself did not fail.
-                    if failure.status != StatusCode::SERVICE_UNAVAILABLE {
-                        pool.give_back(store);
-                    }
-                    Err(failure)
+            let kept = pool.idle.lock().ok().and_then(|mut v| v.pop());
+            if let Some(store) = kept {
+                match pool.read_on(store, &f) {
+                    Err(failure) if failure.status == StatusCode::SERVICE_UNAVAILABLE => {}
+                    answer => return answer,
                 }
             }
+            let store = insiders_history::open(&pool.location, false)?;
+            pool.read_on(store, &f)
         });
         job.await.map_err(|e| {
             Failure::new(
@@ -123,5 +108,31 @@ impl Pool {
                 format!("the request failed: {e}"),
             )
         })?
+    }
+
+    /// `f` in a snapshot on `store`; the connection goes back to the pool unless the
+    /// database failed.
+    fn read_on<T>(
+        &self,
+        mut store: Box<dyn Store>,
+        f: &dyn Fn(&mut dyn Store) -> Result<T, Failure>,
+    ) -> Result<T, Failure> {
+        store.begin_read()?;
+        let result = f(store.as_mut());
+        let ended = store.end_read(result.is_ok());
+        match (result, ended) {
+            (Ok(v), Ok(())) => {
+                self.give_back(store);
+                Ok(v)
+            }
+            // A failed commit of a read: the connection is suspect, drop it.
+            (Ok(_), Err(e)) => Err(e.into()),
+            (Err(failure), _) => {
+                if failure.status != StatusCode::SERVICE_UNAVAILABLE {
+                    self.give_back(store);
+                }
+                Err(failure)
+            }
+        }
     }
 }
