@@ -377,6 +377,8 @@ fn serve_answers_over_http_survives_a_restart_and_a_rerun() {
     }
     let long = format!("/api/runs/{}", "9".repeat(3000));
     assert_eq!(s.get(&long).status, 414);
+    let big = s.get_with("/api/runs", &[("Content-Length", "1000000")]);
+    assert_eq!(big.status, 413, "{}", big.body);
     // The dashboard and the report.
     let page = s.get("/");
     assert_eq!(page.status, 200);

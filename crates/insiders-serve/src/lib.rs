@@ -138,6 +138,19 @@ async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Respons
     if req.uri().to_string().len() > MAX_URI {
         return api::error(StatusCode::URI_TOO_LONG, "the request URI is too long");
     }
+    // No endpoint reads a body: a large or unbounded one is refused before it is read.
+    let length = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().parse::<u64>().unwrap_or(u64::MAX));
+    let chunked = req.headers().contains_key(header::TRANSFER_ENCODING);
+    if chunked || length.is_some_and(|n| n > MAX_BODY as u64) {
+        return api::error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request bodies are limited to 16 KiB",
+        );
+    }
     match tokio::time::timeout(app.timeout, next.run(req)).await {
         Ok(r) => r,
         Err(_) => api::error(
