@@ -28,16 +28,21 @@ impl Browser {
             .stderr(Stdio::null())
             .spawn()
             .expect("start chromedriver");
-        let addr = format!("127.0.0.1:{port}");
+        // Owned by `b` from here on, so that a failed start still ends the driver.
+        let mut b = Browser {
+            driver,
+            addr: format!("127.0.0.1:{port}"),
+            session: String::new(),
+            _profile: tempfile::tempdir().unwrap(),
+        };
         let t0 = Instant::now();
-        while request(&addr, "GET", "/status", &[], None).is_err() {
+        while request(&b.addr, "GET", "/status", &[], None).is_err() {
             assert!(
                 t0.elapsed() < Duration::from_secs(20),
                 "chromedriver did not start"
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        let profile = tempfile::tempdir().unwrap();
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
@@ -45,15 +50,9 @@ impl Browser {
                 "args": ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                          "--disable-background-networking", "--disable-component-update",
                          "--disable-sync", "--window-size=1400,2300",
-                         format!("--user-data-dir={}", profile.path().display())]
+                         format!("--user-data-dir={}", b._profile.path().display())]
             }
         }}});
-        let mut b = Browser {
-            driver,
-            addr,
-            session: String::new(),
-            _profile: profile,
-        };
         let v = b.call("POST", "/session", Some(caps));
         b.session = v["sessionId"].as_str().expect("a session id").to_string();
         // Finding an element waits up to 10 s for it (a page being loaded after a click).
