@@ -2,6 +2,10 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod http;
+pub mod pg;
+pub mod webdriver;
+
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -1,9 +1,10 @@
 //! `cargo xtask <command>`: project automation (benchmarks, engine scaffolding, screenshots,
-//! the tidy checks). No numerical code lives here: `grid`, `report` and `grid-check` are
+//! the load test of `insiders serve`, the tidy checks). No numerical code lives here: `grid`, `report` and `grid-check` are
 //! aliases of the `insiders` binary's `grid`, `grid-report` and `grid-check` (the
 //! `insiders-grid` library), run in release mode.
 
 mod bench;
+mod load;
 mod new_engine;
 mod screenshot;
 
@@ -29,6 +30,9 @@ commands:
   new-engine NAME
         scaffold an engine in crates/insiders-engines/src (a seeded engine with typed
         parameters and tests) and register it
+  load (--db DB | --addr 127.0.0.1:PORT) [--clients 50] [--seconds 20] [--token T]
+        load test of `insiders serve` on loopback: p50/p99 latency and errors of
+        /api/runs/{as_of}/insiders and /api/customers/{id}; --db starts a release server
   tidy  the repository's own rules (module comments, line budget, registries documented):
         runs the tidy test
   help  this text
@@ -102,6 +106,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Some("screenshot") => screenshot::main(&args[1..]),
+        Some("load") => load::main(&args[1..]),
         Some("bench") => {
             let b = bench::parse_args(&args[1..])?;
             bench::run(&workspace_root(), &b)?;

@@ -8,10 +8,11 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, pa
 
 use crate::date::validate_date;
 use crate::error::{Error, Result};
+use crate::store::RunDocuments;
 
 /// The schema version this crate writes and understands. Stored in the `schema_version`
 /// table; a database with a larger number is refused with [`Error::NewerSchema`].
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The SQLite `application_id` of an insiders history ("INSH" in ASCII), written in the
 /// database header so tools such as `file` can tell what it is, and so that we never mistake
@@ -21,7 +22,11 @@ pub const APPLICATION_ID: i32 = 0x494E_5348;
 /// How long a writer waits for another process holding the database lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-const SCHEMA: &str = "
+/// The migrations: `MIGRATIONS[v - 1]` takes the schema from version `v - 1` to `v`. A new
+/// database gets them all; an older one the missing ones, in the transaction that opens it.
+const MIGRATIONS: [&str; 2] = [SCHEMA_V1, SCHEMA_V2];
+
+const SCHEMA_V1: &str = "
 CREATE TABLE schema_version (
     id      INTEGER PRIMARY KEY CHECK (id = 1),
     version INTEGER NOT NULL
@@ -48,6 +53,46 @@ CREATE TABLE memberships (
     PRIMARY KEY (run_id, customer_id)
 ) WITHOUT ROWID;
 CREATE INDEX memberships_by_customer ON memberships (customer_id, run_id);
+";
+
+/// Version 2: each run's documents (for `insiders serve`) and the views for BI tools.
+const SCHEMA_V2: &str = "
+CREATE TABLE run_documents (
+    run_id       INTEGER PRIMARY KEY REFERENCES runs (run_id) ON DELETE CASCADE,
+    answers      TEXT NOT NULL,
+    insiders_csv TEXT NOT NULL,
+    report_html  TEXT NOT NULL
+);
+CREATE VIEW current_insiders AS
+SELECT r.as_of, m.customer_id, m.cluster
+FROM memberships m JOIN runs r ON r.run_id = m.run_id
+WHERE m.insider = 1 AND r.as_of = (SELECT max(as_of) FROM runs);
+CREATE VIEW run_pairs AS
+SELECT run_id, as_of,
+       lag(run_id) OVER (ORDER BY as_of) AS previous_run_id,
+       lag(as_of) OVER (ORDER BY as_of) AS previous_as_of
+FROM runs;
+CREATE VIEW monthly_flows AS
+SELECT p.as_of, p.previous_as_of, r.n_customers AS customers, r.n_insiders AS insiders,
+       (SELECT count(*) FROM memberships m
+        WHERE m.run_id = p.run_id AND m.insider = 1 AND NOT EXISTS (
+            SELECT 1 FROM memberships o
+            WHERE o.run_id = p.previous_run_id AND o.customer_id = m.customer_id
+              AND o.insider = 1)) AS entered,
+       (SELECT count(*) FROM memberships o
+        WHERE o.run_id = p.previous_run_id AND o.insider = 1 AND NOT EXISTS (
+            SELECT 1 FROM memberships m
+            WHERE m.run_id = p.run_id AND m.customer_id = o.customer_id
+              AND m.insider = 1)) AS exited
+FROM run_pairs p JOIN runs r ON r.run_id = p.run_id
+WHERE p.previous_run_id IS NOT NULL;
+CREATE VIEW cluster_flows AS
+SELECT p.previous_as_of AS from_as_of, p.as_of AS to_as_of,
+       a.cluster AS from_cluster, b.cluster AS to_cluster, count(*) AS customers
+FROM run_pairs p
+JOIN memberships a ON a.run_id = p.previous_run_id
+JOIN memberships b ON b.run_id = p.run_id AND b.customer_id = a.customer_id
+GROUP BY p.previous_as_of, p.as_of, a.cluster, b.cluster;
 ";
 
 /// The id of one recorded run (SQLite's `runs.run_id`).
@@ -170,7 +215,7 @@ pub struct CustomerEntry {
 /// guarantees.
 #[derive(Debug)]
 pub struct History {
-    conn: Connection,
+    pub(crate) conn: Connection,
     path: PathBuf,
 }
 
@@ -220,7 +265,7 @@ impl History {
     }
 
     /// Maps a rusqlite error to ours, naming the file.
-    fn err(&self, source: rusqlite::Error) -> Error {
+    pub(crate) fn err(&self, source: rusqlite::Error) -> Error {
         map_err(&self.path, source)
     }
 
@@ -262,7 +307,9 @@ impl History {
             )
             .map_err(|e| map_err(&path, e))?;
         if app_id == 0 && tables == 0 {
-            tx.execute_batch(SCHEMA).map_err(|e| map_err(&path, e))?;
+            for sql in MIGRATIONS {
+                tx.execute_batch(sql).map_err(|e| map_err(&path, e))?;
+            }
             tx.execute(
                 "INSERT INTO schema_version (id, version) VALUES (1, ?1)",
                 [SCHEMA_VERSION],
@@ -295,12 +342,24 @@ impl History {
                 found: v,
                 supported: SCHEMA_VERSION,
             }),
-            // Version 1 is the first schema: nothing older to migrate from yet.
             Some(v) if v < 1 => Err(Error::Corrupt {
                 path,
                 detail: format!("invalid schema version {v}"),
             }),
-            Some(_) => tx.commit().map_err(|e| map_err(&path, e)),
+            Some(v) => {
+                // An older schema: the missing migrations, in this same transaction.
+                for sql in MIGRATIONS.iter().skip(usize::try_from(v).unwrap_or(0)) {
+                    tx.execute_batch(sql).map_err(|e| map_err(&path, e))?;
+                }
+                if v < SCHEMA_VERSION {
+                    tx.execute(
+                        "UPDATE schema_version SET version = ?1 WHERE id = 1",
+                        [SCHEMA_VERSION],
+                    )
+                    .map_err(|e| map_err(&path, e))?;
+                }
+                tx.commit().map_err(|e| map_err(&path, e))
+            }
         }
     }
 
@@ -318,29 +377,21 @@ impl History {
     /// appears twice; [`Error::InconsistentInsider`] if an Insider flag disagrees with
     /// `record.insiders_cluster`; [`Error::Sqlite`] if SQLite fails (nothing is changed then).
     pub fn record_run(&mut self, record: &RunRecord, memberships: &[Membership]) -> Result<RunId> {
-        validate_date(&record.as_of)?;
-        let mut seen = HashSet::with_capacity(memberships.len());
-        let mut clusters = HashSet::new();
-        let mut insiders = 0usize;
-        for m in memberships {
-            if !seen.insert(m.customer_id) {
-                return Err(Error::DuplicateCustomer {
-                    customer_id: m.customer_id,
-                });
-            }
-            if m.insider != (m.cluster == record.insiders_cluster) {
-                return Err(Error::InconsistentInsider {
-                    customer_id: m.customer_id,
-                    cluster: m.cluster,
-                    insider: m.insider,
-                    insiders_cluster: record.insiders_cluster,
-                });
-            }
-            clusters.insert(m.cluster);
-            insiders += usize::from(m.insider);
-        }
-        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        self.record_run_with_documents(record, memberships, None)
+    }
 
+    /// [`History::record_run`], with the run's documents stored in the same transaction.
+    ///
+    /// # Errors
+    /// As [`History::record_run`].
+    pub fn record_run_with_documents(
+        &mut self,
+        record: &RunRecord,
+        memberships: &[Membership],
+        documents: Option<&RunDocuments>,
+    ) -> Result<RunId> {
+        let counts = validate_run(record, memberships)?;
+        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
         let path = self.path.clone();
         let e = |source| map_err(&path, source);
         let tx = self
@@ -349,6 +400,11 @@ impl History {
             .map_err(e)?;
         tx.execute(
             "DELETE FROM memberships WHERE run_id IN (SELECT run_id FROM runs WHERE as_of = ?1)",
+            [&record.as_of],
+        )
+        .map_err(e)?;
+        tx.execute(
+            "DELETE FROM run_documents WHERE run_id IN (SELECT run_id FROM runs WHERE as_of = ?1)",
             [&record.as_of],
         )
         .map_err(e)?;
@@ -367,9 +423,9 @@ impl History {
                 record.model,
                 record.insiders_cluster,
                 record.tool_version,
-                count(memberships.len()),
-                count(insiders),
-                count(clusters.len()),
+                count(counts.customers),
+                count(counts.insiders),
+                count(counts.clusters),
             ],
         )
         .map_err(e)?;
@@ -386,6 +442,14 @@ impl History {
                     .execute(params![run_id, m.customer_id, m.cluster, m.insider])
                     .map_err(e)?;
             }
+        }
+        if let Some(d) = documents {
+            tx.execute(
+                "INSERT INTO run_documents (run_id, answers, insiders_csv, report_html)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![run_id, d.answers, d.insiders_csv, d.report_html],
+            )
+            .map_err(e)?;
         }
         tx.commit().map_err(e)?;
         Ok(RunId(run_id))
@@ -488,7 +552,7 @@ impl History {
     /// The Insiders of run `id`, ascending (the table's key order, so no sort is needed).
     /// A customer absent from a run and a customer in another cluster are alike for the
     /// flows, so the Insiders are all the flows need.
-    fn insiders_of(&self, id: RunId) -> Result<Vec<i64>> {
+    pub(crate) fn insiders_of(&self, id: RunId) -> Result<Vec<i64>> {
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -589,7 +653,7 @@ impl History {
 }
 
 /// [`History::err`] for when `self` is borrowed by a transaction.
-fn map_err(path: &Path, source: rusqlite::Error) -> Error {
+pub(crate) fn map_err(path: &Path, source: rusqlite::Error) -> Error {
     let path = path.to_path_buf();
     match source.sqlite_error_code() {
         Some(ErrorCode::NotADatabase) => Error::NotADatabase { path },
@@ -601,8 +665,46 @@ fn map_err(path: &Path, source: rusqlite::Error) -> Error {
     }
 }
 
+/// What [`validate_run`] counts.
+pub(crate) struct RunCounts {
+    pub customers: usize,
+    pub insiders: usize,
+    pub clusters: usize,
+}
+
+/// Checks a run before anything is written (the date, no customer twice, Insider flags that
+/// agree with the Insiders cluster) and counts it: the same rules for every backend.
+pub(crate) fn validate_run(record: &RunRecord, memberships: &[Membership]) -> Result<RunCounts> {
+    validate_date(&record.as_of)?;
+    let mut seen = HashSet::with_capacity(memberships.len());
+    let mut clusters = HashSet::new();
+    let mut insiders = 0usize;
+    for m in memberships {
+        if !seen.insert(m.customer_id) {
+            return Err(Error::DuplicateCustomer {
+                customer_id: m.customer_id,
+            });
+        }
+        if m.insider != (m.cluster == record.insiders_cluster) {
+            return Err(Error::InconsistentInsider {
+                customer_id: m.customer_id,
+                cluster: m.cluster,
+                insider: m.insider,
+                insiders_cluster: record.insiders_cluster,
+            });
+        }
+        clusters.insert(m.cluster);
+        insiders += usize::from(m.insider);
+    }
+    Ok(RunCounts {
+        customers: memberships.len(),
+        insiders,
+        clusters: clusters.len(),
+    })
+}
+
 /// The flows between two ascending lists of Insiders, by a merge.
-fn compare(before: &[i64], after: &[i64]) -> Flows {
+pub(crate) fn compare(before: &[i64], after: &[i64]) -> Flows {
     let mut flows = Flows::default();
     let (mut i, mut j) = (0, 0);
     while i < before.len() && j < after.len() {

@@ -104,9 +104,53 @@ pub enum Error {
     /// for the same as-of date.
     #[error("there is no run with id {0} in the history")]
     UnknownRun(i64),
+    /// A PostgreSQL failure: the server cannot be reached, refused the login, went away
+    /// (a restart), or failed a statement.
+    #[cfg(feature = "postgres")]
+    #[error("history database {location}: {}", pg_detail(.source))]
+    Postgres {
+        /// The database URL, without its password.
+        location: String,
+        /// What the driver said.
+        source: postgres::Error,
+    },
+    /// Streaming the memberships to PostgreSQL failed.
+    #[error("history database {location}: sending the memberships: {source}")]
+    Stream {
+        /// The database URL, without its password.
+        location: String,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// A `postgresql://` location given to a build without the `postgres` feature.
+    #[error("this insiders was built without PostgreSQL (the `postgres` feature)")]
+    NoPostgres,
     /// Writing the listing failed.
     #[error("cannot write the history listing: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// The driver's error with its cause (its own text is often just "db error").
+#[cfg(feature = "postgres")]
+fn pg_detail(e: &postgres::Error) -> String {
+    match (e.as_db_error(), std::error::Error::source(e)) {
+        (Some(db), _) => format!("{}: {}", db.severity(), db.message()),
+        (None, Some(cause)) => format!("{e}: {cause}"),
+        (None, None) => e.to_string(),
+    }
+}
+
+impl Error {
+    /// Whether the error is the database's (unreachable, gone away, locked, failing) rather
+    /// than the request's: a server answers it with 503 and tries again later.
+    pub fn is_database_failure(&self) -> bool {
+        match self {
+            Error::Open { .. } | Error::Sqlite { .. } | Error::Stream { .. } => true,
+            #[cfg(feature = "postgres")]
+            Error::Postgres { .. } => true,
+            _ => false,
+        }
+    }
 }
 
 /// The result type of this crate.

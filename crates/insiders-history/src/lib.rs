@@ -1,4 +1,5 @@
-//! Membership history of insiders in an embedded SQLite database.
+//! Membership history of insiders in an embedded SQLite database, or in PostgreSQL (the
+//! `postgres` feature; [`open`] picks the backend from the location, both are a [`Store`]).
 //!
 //! Every `insiders run` records one run (as-of date, configuration hash, data fingerprint,
 //! seed, model, Insiders cluster, tool version) and every customer's cluster and Insider
@@ -30,7 +31,7 @@
 //! assert_eq!(flows.stayed, 1);
 //!
 //! let mut listing = Vec::new();
-//! insiders_history::write_listing(&history, None, &mut listing)?;
+//! insiders_history::write_listing(&mut history, None, &mut listing)?;
 //! assert!(String::from_utf8_lossy(&listing).contains("2011-02-01"));
 //! # Ok(())
 //! # }
@@ -42,6 +43,10 @@ mod date;
 mod db;
 mod error;
 mod listing;
+#[cfg(feature = "postgres")]
+mod pg;
+mod sqlite_store;
+mod store;
 
 pub use date::validate_date;
 pub use db::{
@@ -49,4 +54,13 @@ pub use db::{
     SCHEMA_VERSION, Transition,
 };
 pub use error::{Error, Result};
+
+/// The [flows](History::flows) between two ascending lists of Insiders (an earlier run's and
+/// a later one's), computed in memory: what a run about to be recorded uses for its answers.
+pub fn flows_between_lists(before: &[i64], after: &[i64]) -> Flows {
+    db::compare(before, after)
+}
 pub use listing::{SHORT_HASH, write_listing};
+#[cfg(feature = "postgres")]
+pub use pg::PgHistory;
+pub use store::{ClusterFlow, RunDocuments, Store, is_postgres, open, redact, snapshot};

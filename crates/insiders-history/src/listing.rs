@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
-use crate::db::History;
 use crate::error::Result;
+use crate::store::{Store, snapshot};
 
 /// How many characters of the configuration hash the listing shows.
 pub const SHORT_HASH: usize = 8;
@@ -65,21 +65,24 @@ fn write_table(
 ///
 /// # Errors
 /// [`Error::Io`](crate::Error::Io) if writing fails; database errors of the queries.
-pub fn write_listing(history: &History, customer: Option<i64>, out: &mut dyn Write) -> Result<()> {
+pub fn write_listing(
+    history: &mut dyn Store,
+    customer: Option<i64>,
+    out: &mut dyn Write,
+) -> Result<()> {
     match customer {
         None => write_runs(history, out),
         Some(id) => write_customer(history, id, out),
     }
 }
 
-fn write_runs(history: &History, out: &mut dyn Write) -> Result<()> {
-    let runs = history.runs()?;
-    let path = history.path().display();
+fn write_runs(history: &mut dyn Store, out: &mut dyn Write) -> Result<()> {
+    let (runs, transitions) = snapshot(history, |h| Ok((h.all_runs()?, h.all_transitions()?)))?;
+    let path = history.location();
     if runs.is_empty() {
         writeln!(out, "no runs recorded in {path}")?;
         return Ok(());
     }
-    let transitions = history.transitions()?;
     let plural = if runs.len() == 1 { "" } else { "s" };
     writeln!(out, "{} run{plural} in {path}", runs.len())?;
     let rows: Vec<Vec<String>> = runs
@@ -123,15 +126,14 @@ fn write_runs(history: &History, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
-fn write_customer(history: &History, customer: i64, out: &mut dyn Write) -> Result<()> {
-    let runs = history.runs()?;
-    let entries = history.customer(customer)?;
+fn write_customer(history: &mut dyn Store, customer: i64, out: &mut dyn Write) -> Result<()> {
+    let (runs, entries) = snapshot(history, |h| Ok((h.all_runs()?, h.customer_runs(customer)?)))?;
     if entries.is_empty() {
         writeln!(
             out,
             "customer {customer} is in none of the {} runs in {}",
             runs.len(),
-            history.path().display()
+            history.location()
         )?;
         return Ok(());
     }

@@ -44,6 +44,7 @@ fn open_creates_the_schema_once() {
     let expected = [
         "memberships",
         "memberships_by_customer",
+        "run_documents",
         "runs",
         "schema_version",
     ];
@@ -429,7 +430,7 @@ fn twelve_monthly_runs_transitions_and_listing() {
     assert_eq!(transitions[4].flows.stayed, 4);
 
     let mut out = Vec::new();
-    write_listing(&history, None, &mut out).unwrap();
+    write_listing(&mut history, None, &mut out).unwrap();
     let expected = format!(
         "12 runs in {}
 as-of       customers  insiders  entered  left  config    model
@@ -452,7 +453,7 @@ as-of       customers  insiders  entered  left  config    model
 
     // Customer 5: an Insider from the first run until March, present throughout.
     let mut out = Vec::new();
-    write_listing(&history, Some(5), &mut out).unwrap();
+    write_listing(&mut history, Some(5), &mut out).unwrap();
     let expected = "\
 customer 5: in 12 of 12 runs, an Insider in 3; entered: 2011-01-01 (first run); left: 2011-04-01
 as-of       cluster  insider  change
@@ -473,7 +474,7 @@ as-of       cluster  insider  change
 
     // Customer 1000: absent, then an Insider in April and May, then absent again.
     let mut out = Vec::new();
-    write_listing(&history, Some(1000), &mut out).unwrap();
+    write_listing(&mut history, Some(1000), &mut out).unwrap();
     let expected = "\
 customer 1000: in 2 of 12 runs, an Insider in 2; entered: 2011-04-01; left: 2011-06-01
 as-of       cluster  insider  change
@@ -500,7 +501,7 @@ as-of       cluster  insider  change
         ("2011-12-01", false)
     );
     let mut out = Vec::new();
-    write_listing(&history, Some(5000), &mut out).unwrap();
+    write_listing(&mut history, Some(5000), &mut out).unwrap();
     assert_eq!(
         String::from_utf8(out).unwrap(),
         format!(
@@ -515,12 +516,65 @@ as-of       cluster  insider  change
 fn listing_of_an_empty_history() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("h.db");
-    let history = History::open(&path).unwrap();
+    let mut history = History::open(&path).unwrap();
     let mut out = Vec::new();
-    write_listing(&history, None, &mut out).unwrap();
+    write_listing(&mut history, None, &mut out).unwrap();
     assert_eq!(
         String::from_utf8(out).unwrap(),
         format!("no runs recorded in {}\n", path.display())
     );
     assert!(history.transitions().unwrap().is_empty());
+}
+
+/// A database written by the first schema (version 1, before the documents and the views)
+/// is migrated on open, in place, keeping its runs; a second open finds nothing to do.
+#[test]
+fn a_version_1_database_is_migrated_keeping_its_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(&format!(
+        "PRAGMA application_id = {APPLICATION_ID};
+         CREATE TABLE schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+         INSERT INTO schema_version VALUES (1, 1);
+         CREATE TABLE runs (run_id INTEGER PRIMARY KEY AUTOINCREMENT, as_of TEXT NOT NULL UNIQUE,
+             recorded_at TEXT NOT NULL, config_hash TEXT NOT NULL, data_fingerprint TEXT NOT NULL,
+             seed INTEGER NOT NULL, model TEXT NOT NULL, insiders_cluster INTEGER NOT NULL,
+             tool_version TEXT NOT NULL, n_customers INTEGER NOT NULL, n_insiders INTEGER NOT NULL,
+             n_clusters INTEGER NOT NULL);
+         CREATE TABLE memberships (run_id INTEGER NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+             customer_id INTEGER NOT NULL, cluster INTEGER NOT NULL,
+             insider INTEGER NOT NULL CHECK (insider IN (0, 1)),
+             PRIMARY KEY (run_id, customer_id)) WITHOUT ROWID;
+         CREATE INDEX memberships_by_customer ON memberships (customer_id, run_id);
+         INSERT INTO runs VALUES (1, '2011-01-01', '2011-01-01T00:00:00Z', 'c', 'd', 42, 'm', 1,
+             '0.1.0', 2, 1, 2);
+         INSERT INTO memberships VALUES (1, 10, 1, 1), (1, 11, 0, 0);"
+    ))
+    .unwrap();
+    drop(conn);
+    let mut history = History::open(&path).unwrap();
+    assert_eq!(
+        count(&path, "SELECT version FROM schema_version"),
+        SCHEMA_VERSION
+    );
+    assert!(tables(&path).contains(&"run_documents".to_string()));
+    let runs = history.runs().unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].insiders, 1);
+    // The views answer on the migrated data, and a new run goes in beside the old one.
+    let m = |customer_id, cluster| Membership {
+        customer_id,
+        cluster,
+        insider: cluster == 1,
+    };
+    let mut feb = record("2011-02-01");
+    feb.insiders_cluster = 1;
+    history
+        .record_run(&feb, &[m(10, 0), m(11, 1), m(12, 1)])
+        .unwrap();
+    assert_eq!(count(&path, "SELECT entered FROM monthly_flows"), 2);
+    assert_eq!(count(&path, "SELECT exited FROM monthly_flows"), 1);
+    assert_eq!(count(&path, "SELECT count(*) FROM current_insiders"), 2);
+    history.check_integrity().unwrap();
 }

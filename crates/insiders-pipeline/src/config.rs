@@ -43,6 +43,24 @@ impl Default for SynthOptions {
     }
 }
 
+/// Where `insiders run`, `history` and `serve` keep the membership history.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HistoryOptions {
+    /// An SQLite file or `postgresql://USER@HOST:PORT/DB`; unset: `history.sqlite` in the
+    /// output folder (`--db` overrides).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db: Option<String>,
+}
+
+impl HistoryOptions {
+    /// Whether nothing is set (then the table is left out of the serialised configuration,
+    /// so that configuration hashes do not change).
+    pub fn is_default(&self) -> bool {
+        self.db.is_none()
+    }
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -63,6 +81,9 @@ pub struct Config {
     pub rules: RulesOptions,
     /// The statistical guarantee and membership stability (Q8).
     pub stability: StabilityOptions,
+    /// Where the membership history is kept (not part of the configuration hash).
+    #[serde(skip_serializing_if = "HistoryOptions::is_default")]
+    pub history: HistoryOptions,
 }
 
 /// The default: the Insiders as the top value tier of a consensus over resampled k-means
@@ -82,6 +103,7 @@ impl Default for Config {
             forecast: ForecastOptions::default(),
             rules: RulesOptions::default(),
             stability: StabilityOptions::default(),
+            history: HistoryOptions::default(),
         };
         c.features.selected = DEFAULT_FEATURES.map(String::from).to_vec();
         c.features.scaler = ScalerKind::LogStandard;

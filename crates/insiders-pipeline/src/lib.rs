@@ -11,7 +11,7 @@
 
 pub mod config;
 
-pub use config::{Config, FeatureOptions, PRESETS, SynthOptions};
+pub use config::{Config, FeatureOptions, HistoryOptions, PRESETS, SynthOptions};
 
 use insiders_core::Matrix;
 use insiders_features::{

@@ -1,7 +1,7 @@
 //! `insiders`: find an e-commerce company's most valuable customers by clustering.
 //!
 //! Commands: `run` (the main job), `features`, `inspect`, `synth`, `cluster`, `embed`, `list`,
-//! `history`, `grid`, `grid-report`, `grid-check`, `evaluate`. With no `--data`,
+//! `history`, `serve`, `grid`, `grid-report`, `grid-check`, `evaluate`. With no `--data`,
 //! the data is the built-in seeded synthetic shop, so every command works on a fresh machine.
 
 mod beside;
@@ -10,6 +10,8 @@ mod evaluate;
 mod grid;
 mod progress;
 mod run;
+#[cfg(feature = "serve")]
+mod serve;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -45,6 +47,9 @@ enum Command {
     Embed(commands::EmbedArgs),
     /// List the runs in the membership history, or one customer's runs.
     History(run::HistoryArgs),
+    /// The read-only web server over the history: a JSON API and a dashboard.
+    #[cfg(feature = "serve")]
+    Serve(serve::ServeArgs),
     /// List the registered engines and embedders.
     List,
     /// The benchmark grid: every space x engine x k of a grid configuration, fitted and
@@ -104,6 +109,8 @@ fn dispatch(command: Command) -> Result<()> {
         Command::Cluster(a) => commands::cluster(a),
         Command::Embed(a) => commands::embed(a),
         Command::History(a) => run::history(a),
+        #[cfg(feature = "serve")]
+        Command::Serve(a) => serve::serve(a),
         Command::List => commands::list(),
         Command::Grid(a) => grid::grid(a),
         Command::GridReport(a) => grid::grid_report(a),

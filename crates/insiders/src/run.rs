@@ -12,7 +12,7 @@ use insiders_analysis::answers::{Answers, RunInfo};
 use insiders_analysis::rules::MembershipChanges;
 use insiders_analysis::run_report::{FlowRow, ReportInputs};
 use insiders_core::numeric::{FNV_OFFSET, fnv1a};
-use insiders_history::{History, Membership, RunRecord};
+use insiders_history::{Membership, RunDocuments, RunRecord, Store};
 use insiders_ingest::{date, matrix::format_f64, write_atomic};
 use insiders_pipeline::{Config, model_matrix};
 use serde_json::json;
@@ -31,9 +31,10 @@ pub struct RunArgs {
     /// Output folder.
     #[arg(long, default_value = "out")]
     out: PathBuf,
-    /// Membership history database (SQLite). Default: history.sqlite in the output folder.
+    /// Membership history: an SQLite file, or `postgresql://USER@HOST:PORT/DB`. Default:
+    /// `[history] db` of the configuration, else history.sqlite in the output folder.
     #[arg(long)]
-    db: Option<PathBuf>,
+    db: Option<String>,
     /// The master seed (default: the configuration's).
     #[arg(long)]
     seed: Option<u64>,
@@ -59,6 +60,7 @@ fn data_fingerprint(lines: &insiders_ingest::Transactions) -> String {
 fn config_hash(cfg: &Config) -> Result<String> {
     let mut c = cfg.clone();
     c.cleaning.as_of = None;
+    c.history = insiders_pipeline::HistoryOptions::default();
     let text = toml::to_string(&c).context("serialising the configuration")?;
     Ok(format!("{:016x}", fnv1a(text.bytes(), FNV_OFFSET)))
 }
@@ -152,13 +154,16 @@ pub fn run(a: RunArgs) -> Result<()> {
         model_choice: choice,
     };
 
-    // ---- the history database: one transaction; a rerun for the same date replaces it ----
+    // ---- the history: what changed since the previous run, from the database and the new
+    // memberships in memory (the run itself is recorded with its documents, further down) ----
     progress.stage("history");
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("creating the output folder {}", a.out.display()))?;
-    let db_path = a.db.clone().unwrap_or_else(|| a.out.join("history.sqlite"));
-    let mut history = History::open(&db_path)?;
-    let previous = history.previous_run(&as_of)?;
+    let db_location = match (&a.db, &cfg.history.db) {
+        (Some(db), _) | (None, Some(db)) => db.clone(),
+        (None, None) => a.out.join("history.sqlite").display().to_string(),
+    };
+    let mut history = insiders_history::open(&db_location, true)?;
     let memberships: Vec<Membership> = p
         .table
         .customer_id
@@ -180,29 +185,7 @@ pub fn run(a: RunArgs) -> Result<()> {
         insiders_cluster: i64::from(seg.insiders_cluster),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
     };
-    let run_id = history.record_run(&record, &memberships)?;
-    let since_previous = match &previous {
-        Some(prev) => {
-            let f = history.flows(prev.id, run_id)?;
-            Some(MembershipChanges {
-                previous_as_of: prev.record.as_of.clone(),
-                entered: f.entered,
-                left: f.left,
-                stayed: f.stayed,
-            })
-        }
-        None => None,
-    };
-    let flows: Vec<FlowRow> = history
-        .transitions()?
-        .into_iter()
-        .map(|t| FlowRow {
-            as_of: t.to_as_of,
-            stayed: t.flows.stayed,
-            entered: t.flows.entered.len(),
-            left: t.flows.left.len(),
-        })
-        .collect();
+    let (since_previous, flows) = history_flows(history.as_mut(), &as_of, &memberships)?;
     timings.lap("history");
 
     // ---- outputs, all in memory first ----
@@ -286,6 +269,17 @@ pub fn run(a: RunArgs) -> Result<()> {
     });
     timings.lap("answers and report");
 
+    // One transaction: the run, its memberships and its documents; a rerun of the same as-of
+    // date replaces it.
+    progress.stage("recording");
+    let documents = RunDocuments {
+        answers: answers_text.clone(),
+        insiders_csv: insiders_csv.clone(),
+        report_html: html.clone(),
+    };
+    let run_id = history.record_run_with(&record, &memberships, Some(&documents))?;
+    timings.lap("record");
+
     progress.stage("writing");
     write_atomic(&a.out.join("insiders.csv"), insiders_csv.as_bytes())?;
     write_atomic(&a.out.join("labels.csv"), &labels_csv)?;
@@ -305,7 +299,7 @@ pub fn run(a: RunArgs) -> Result<()> {
     let info = json!({
         "version": env!("CARGO_PKG_VERSION"),
         "data": a.data.data.as_ref().map(|p| p.display().to_string()),
-        "database": db_path.display().to_string(),
+        "database": history.location(),
         "run_id": run_id.0,
         "threads": rayon::current_num_threads(),
         "wall_seconds": wall.elapsed().as_secs_f64(),
@@ -331,6 +325,60 @@ fn model_description(cfg: &Config) -> String {
     } else {
         format!("{} k={} on the {} space", m.engine, m.k, m.space)
     }
+}
+
+/// Since the previous run (Q7) and the flows between all consecutive runs (the report), as
+/// they will be once this run is recorded: the database's runs other than this date, plus
+/// this run's memberships, read in one snapshot.
+fn history_flows(
+    store: &mut dyn Store,
+    as_of: &str,
+    memberships: &[Membership],
+) -> Result<(Option<MembershipChanges>, Vec<FlowRow>)> {
+    let mut runs = insiders_history::snapshot(store, |h| {
+        let mut runs = Vec::new();
+        for run in h.all_runs()? {
+            if run.record.as_of != as_of {
+                let ids = h.insider_ids(run.id)?;
+                runs.push((run.record.as_of, ids));
+            }
+        }
+        Ok(runs)
+    })?;
+    let mut now: Vec<i64> = memberships
+        .iter()
+        .filter(|m| m.insider)
+        .map(|m| m.customer_id)
+        .collect();
+    now.sort_unstable();
+    let previous = runs
+        .iter()
+        .filter(|(d, _)| d.as_str() < as_of)
+        .max_by(|x, y| x.0.cmp(&y.0));
+    let since_previous = previous.map(|(d, before)| {
+        let f = insiders_history::flows_between_lists(before, &now);
+        MembershipChanges {
+            previous_as_of: d.clone(),
+            entered: f.entered,
+            left: f.left,
+            stayed: f.stayed,
+        }
+    });
+    runs.push((as_of.to_string(), now));
+    runs.sort_by(|x, y| x.0.cmp(&y.0));
+    let flows = runs
+        .windows(2)
+        .map(|w| {
+            let f = insiders_history::flows_between_lists(&w[0].1, &w[1].1);
+            FlowRow {
+                as_of: w[1].0.clone(),
+                stayed: f.stayed,
+                entered: f.entered.len(),
+                left: f.left.len(),
+            }
+        })
+        .collect();
+    Ok((since_previous, flows))
 }
 
 fn print_summary(a: &Answers, read: &insiders_ingest::ReadReport, out: &std::path::Path) {
@@ -424,17 +472,36 @@ fn print_summary(a: &Answers, read: &insiders_ingest::ReadReport, out: &std::pat
 /// `insiders history`.
 #[derive(Debug, clap::Args)]
 pub struct HistoryArgs {
-    /// The history database (default: out/history.sqlite, where `insiders run` writes it).
-    #[arg(long, default_value = "out/history.sqlite")]
-    db: PathBuf,
+    /// The history: an SQLite file or `postgresql://USER@HOST:PORT/DB` (default: `[history]
+    /// db` of --config, else out/history.sqlite, where `insiders run` writes it).
+    #[arg(long)]
+    db: Option<String>,
+    /// Configuration file whose `[history] db` names the database.
+    #[arg(long)]
+    config: Option<PathBuf>,
     /// One customer's clusters and Insider status, run by run.
     #[arg(long)]
     customer: Option<i64>,
 }
 
 pub fn history(a: HistoryArgs) -> Result<()> {
-    let h = History::open_existing(&a.db)?;
+    let location = db_location(a.db, a.config.as_deref())?;
+    let mut h = insiders_history::open(&location, false)?;
     let mut out = std::io::stdout().lock();
-    insiders_history::write_listing(&h, a.customer, &mut out)?;
+    insiders_history::write_listing(h.as_mut(), a.customer, &mut out)?;
     Ok(())
+}
+
+/// The database of `history` and `serve`: `--db`, else `[history] db` of `--config`, else
+/// out/history.sqlite.
+pub fn db_location(db: Option<String>, config: Option<&std::path::Path>) -> Result<String> {
+    if let Some(db) = db {
+        return Ok(db);
+    }
+    if let Some(path) = config
+        && let Some(db) = Config::load(path)?.history.db
+    {
+        return Ok(db);
+    }
+    Ok("out/history.sqlite".to_string())
 }
