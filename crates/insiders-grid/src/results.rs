@@ -108,10 +108,13 @@ pub const CSV_COLUMNS: [&str; 23] = [
 ];
 
 /// Scores beyond the internal ones, shown by the report when some cell has them.
-pub const EXTRA_SCORES: [&str; 3] = [
+pub const EXTRA_SCORES: [&str; 6] = [
     "stability_seed_ari",
     "stability_boot_ari",
     "stability_seconds",
+    "ari",
+    "nmi",
+    "nca",
 ];
 
 impl Cell {
@@ -166,6 +169,9 @@ impl Cell {
             "stability_seed_ari" => self.stability_seed_ari,
             "stability_boot_ari" => self.stability_boot_ari,
             "stability_seconds" => self.stability_seconds,
+            "ari" => self.ari,
+            "nmi" => self.nmi,
+            "nca" => self.nca,
             _ => None,
         }
         .filter(|v| v.is_finite())
