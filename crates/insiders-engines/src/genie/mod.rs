@@ -9,7 +9,9 @@
 //! (no noise points: the published `Genie_G*` results and genieclust's default, `M = 1`).
 //!
 //! - [`mst`]: the exact minimum spanning tree by Prim's algorithm, O(n²·d) time, O(n·d)
-//!   memory, parallel over fixed chunks.
+//!   memory, parallel over fixed chunks (`mst = "exact"`, the default).
+//! - [`approx`]: an approximate tree from the k-nearest-neighbour graph for large n
+//!   (`mst = "approximate"`, `mst_neighbours`).
 //! - [`merge`]: the merge sequence with the Gini rule, exact integer Gini bookkeeping.
 //! - [`GenieTree`]: one hierarchy; [`GenieTree::cut`] gives any k in O(n). `fit_many` builds
 //!   it once and cuts it for every k.
@@ -24,6 +26,7 @@ use insiders_core::engine::check_k;
 use insiders_core::{Caps, Diagnostics, Engine, Error, MatrixView, Partition, check_matrix};
 use serde::{Deserialize, Serialize};
 
+pub mod approx;
 pub mod merge;
 pub mod mst;
 #[cfg(test)]
@@ -45,14 +48,33 @@ pub struct GenieParams {
     /// The bound on the Gini index of cluster sizes, in [0, 1]; default 0.3 (the paper's and
     /// genieclust's default). 1 gives single linkage.
     pub gini_threshold: f64,
+    /// The spanning tree: `exact` (default; Prim, O(n²·d)) or `approximate` (from the
+    /// `mst_neighbours`-nearest-neighbour graph, for large n).
+    pub mst: MstKind,
+    /// Neighbours per point of the approximate tree's graph (at least 1; default 16).
+    pub mst_neighbours: usize,
 }
 
 impl Default for GenieParams {
     fn default() -> Self {
         GenieParams {
             gini_threshold: 0.3,
+            mst: MstKind::Exact,
+            mst_neighbours: 16,
         }
     }
+}
+
+/// Which minimum spanning tree Genie merges along.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MstKind {
+    /// The exact euclidean minimum spanning tree ([`mst::prim`]).
+    #[default]
+    Exact,
+    /// The minimum spanning tree of the k-nearest-neighbour graph, its components joined by
+    /// widening the neighbourhoods ([`approx::knn_mst`]).
+    Approximate,
 }
 
 fn build(table: &toml::Table) -> Result<Box<dyn Engine>, Error> {
@@ -75,6 +97,9 @@ impl Genie {
                 "gini_threshold",
                 format!("must be in [0, 1], got {g}"),
             ));
+        }
+        if params.mst_neighbours == 0 {
+            return Err(Error::param("mst_neighbours", "must be at least 1"));
         }
         Ok(Genie { params })
     }
@@ -103,14 +128,29 @@ impl GenieTree {
     /// Empty or non-finite input ([`check_matrix`]); a threshold outside [0, 1]
     /// ([`Error::Param`]).
     pub fn build(x: MatrixView<'_>, gini_threshold: f64) -> Result<Self, Error> {
+        Self::build_with(
+            x,
+            &GenieParams {
+                gini_threshold,
+                ..GenieParams::default()
+            },
+        )
+    }
+
+    /// Builds the hierarchy under all the engine's parameters (threshold and tree).
+    ///
+    /// # Errors
+    /// As [`GenieTree::build`]; `mst_neighbours = 0` ([`Error::Param`]).
+    pub fn build_with(x: MatrixView<'_>, params: &GenieParams) -> Result<Self, Error> {
         check_matrix(x)?;
-        if !(0.0..=1.0).contains(&gini_threshold) {
-            return Err(Error::param("gini_threshold", "must be in [0, 1]"));
-        }
+        let params = Genie::new(params.clone())?.params;
         let (n, d) = x.dim();
         let data: Vec<f64> = x.iter().copied().collect(); // row-major copy
-        let edges = mst::prim(&data, n, d);
-        Ok(Self::from_edges(n, edges, gini_threshold))
+        let edges = match params.mst {
+            MstKind::Exact => mst::prim(&data, n, d),
+            MstKind::Approximate => approx::knn_mst(&data, n, d, params.mst_neighbours),
+        };
+        Ok(Self::from_edges(n, edges, params.gini_threshold))
     }
 
     /// The hierarchy over a given spanning tree (`n - 1` edges sorted by weight), e.g. an
@@ -204,7 +244,7 @@ impl Engine for Genie {
     fn fit(&self, x: MatrixView<'_>, k: Option<usize>, _seed: u64) -> Result<Partition, Error> {
         check_matrix(x)?;
         let k = check_k("genie", k, x.nrows())?;
-        GenieTree::build(x, self.params.gini_threshold)?.cut(k)
+        GenieTree::build_with(x, &self.params)?.cut(k)
     }
 
     fn fit_many(
@@ -220,7 +260,7 @@ impl Engine for Genie {
         for &k in ks {
             check_k("genie", Some(k), x.nrows())?;
         }
-        let tree = GenieTree::build(x, self.params.gini_threshold)?;
+        let tree = GenieTree::build_with(x, &self.params)?;
         ks.iter().map(|&k| tree.cut(k)).collect()
     }
 }

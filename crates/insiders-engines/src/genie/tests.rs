@@ -5,7 +5,11 @@ use super::*;
 use insiders_core::{Matrix, Rng};
 
 fn genie(g: f64) -> Genie {
-    Genie::new(GenieParams { gini_threshold: g }).unwrap()
+    Genie::new(GenieParams {
+        gini_threshold: g,
+        ..GenieParams::default()
+    })
+    .unwrap()
 }
 
 fn column(v: &[f64]) -> Matrix {
@@ -172,8 +176,59 @@ fn parameters_are_validated() {
             "{bad}"
         );
     }
+    let t = insiders_core::params::parse_pairs(&["mst_neighbours=0"]).unwrap();
+    assert!(matches!(build(&t), Err(Error::Param { ref key, .. }) if key == "mst_neighbours"));
+    crate::params::assert_rejects_unknown_choice(build, "mst", &["exact", "approximate"]);
     let unknown = insiders_core::params::parse_pairs(&["bogus=1"]).unwrap();
     assert!(matches!(build(&unknown), Err(Error::Param { .. })));
     assert!(build(&toml::Table::new()).is_ok());
     assert_eq!(GenieParams::default().gini_threshold, 0.3);
+}
+
+#[test]
+fn approximate_tree_spans_and_equals_the_exact_one_when_the_graph_holds_it() {
+    // Well-spread points: the exact tree's edges join near neighbours, so a 16-neighbour
+    // graph holds every one of them and the trees are equal.
+    for (n, d, seed) in [(2, 1, 1), (50, 3, 2), (600, 2, 3)] {
+        let x = random_points(n, d, seed);
+        let data: Vec<f64> = x.iter().copied().collect();
+        let exact = mst::prim(&data, n, d);
+        let approx = approx::knn_mst(&data, n, d, 16);
+        assert_eq!(approx.len(), n - 1);
+        let total = |e: &[Edge]| e.iter().map(|e| e.weight).sum::<f64>();
+        assert!((total(&approx) - total(&exact)).abs() <= 1e-9 * total(&exact).max(1.0));
+    }
+    // Separated groups with 1 neighbour: the graph is a forest of many pieces, joined by
+    // widening; still a spanning tree, never shorter than the exact one.
+    let mut v = Vec::new();
+    for g in 0..5 {
+        for i in 0..40 {
+            v.push(g as f64 * 100.0 + (i as f64 * 0.37).sin());
+            v.push((i as f64 * 1.3).cos());
+        }
+    }
+    let x = Matrix::from_shape_vec((200, 2), v).unwrap();
+    let data: Vec<f64> = x.iter().copied().collect();
+    let approx = approx::knn_mst(&data, 200, 2, 1);
+    assert_eq!(approx.len(), 199);
+    let mut parent: Vec<usize> = (0..200).collect();
+    for e in &approx {
+        let (a, b) = (find(&mut parent, e.a), find(&mut parent, e.b));
+        assert_ne!(a, b);
+        parent[a] = b;
+    }
+    let exact: f64 = mst::prim(&data, 200, 2).iter().map(|e| e.weight).sum();
+    let ours: f64 = approx.iter().map(|e| e.weight).sum();
+    assert!(ours >= exact - 1e-9, "{ours} < {exact}");
+    let p = Genie::new(GenieParams {
+        mst: MstKind::Approximate,
+        mst_neighbours: 1,
+        ..GenieParams::default()
+    })
+    .unwrap()
+    .fit(x.view(), Some(5), 0)
+    .unwrap();
+    for i in 0..200 {
+        assert_eq!(p.labels[i], p.labels[(i / 40) * 40], "point {i}");
+    }
 }
