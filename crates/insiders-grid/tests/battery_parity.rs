@@ -8,6 +8,8 @@
 //! folder skips, under `CI=true` it fails. The seeded engines' test is `#[ignore]`d (about
 //! 20 s in release, minutes in the test profile): `.ci/run` runs it with `--release`.
 
+#![allow(clippy::unwrap_used)]
+
 use insiders_grid::{Cell, GridArgs, GridConfig};
 use std::collections::BTreeMap;
 

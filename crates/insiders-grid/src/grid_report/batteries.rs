@@ -126,6 +126,9 @@ fn tables(cells: &[Cell]) -> Tables {
     }
 }
 
+/// One engine's data set scores on a battery: (engine, ARIs, NCAs, silhouettes).
+type EngineRow = (String, Vec<f64>, Vec<f64>, Vec<f64>);
+
 fn mean(v: &[f64]) -> Option<f64> {
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
@@ -153,7 +156,7 @@ pub(super) fn batteries(doc: &mut Document, cx: &Ctx<'_>) {
          ranked by mean ARI; the silhouette (of the same labels, on the same points) is beside it.",
     );
     for b in &all {
-        let mut rows: Vec<(String, Vec<f64>, Vec<f64>, Vec<f64>)> = Vec::new();
+        let mut rows: Vec<EngineRow> = Vec::new();
         for e in &t.engines {
             let mut aris = Vec::new();
             let mut ncas = Vec::new();
