@@ -9,7 +9,8 @@
 //! none (no benchmark, or a filter that matches none of its benchmarks), or a filter that
 //! matches no benchmark of any target, fails the command. `--ci` is criterion's quick mode
 //! with short limits. `--save NAME` keeps the medians as criterion's baseline NAME;
-//! `--baseline NAME` prints the change of every median against baseline NAME.
+//! `--baseline NAME` prints the change of every median against baseline NAME. `--ci` then
+//! runs the instruction-count gate ([`crate::instructions`]).
 
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
@@ -30,6 +31,9 @@ pub struct BenchArgs {
     pub targets: Vec<String>,
     /// Criterion's benchmark filter (a regular expression on benchmark ids).
     pub filter: Option<String>,
+    /// `--update-instructions`: only measure the instruction-count workloads and rewrite
+    /// their baseline (`benches/instructions.toml`).
+    pub update_instructions: bool,
 }
 
 /// A `[[bench]]` target of a workspace crate.
@@ -54,6 +58,7 @@ pub fn parse_args(args: &[String]) -> Result<BenchArgs> {
         };
         match a.as_str() {
             "--ci" => b.ci = true,
+            "--update-instructions" => b.update_instructions = true,
             "--save" => b.save = Some(value("--save")?),
             "--baseline" => b.baseline = Some(value("--baseline")?),
             "--target" => b.targets.push(value("--target")?),
@@ -227,7 +232,7 @@ pub fn bench_executables(json_lines: &str) -> BTreeMap<(String, String), (PathBu
     out
 }
 
-fn target_dir(root: &Path) -> PathBuf {
+pub fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }
 

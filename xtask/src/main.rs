@@ -4,6 +4,7 @@
 //! `insiders-grid` library), run in release mode.
 
 mod bench;
+mod instructions;
 mod load;
 mod new_engine;
 mod screenshot;
@@ -26,7 +27,10 @@ commands:
         screenshot of a page in headless Chromium (/usr/bin/chromium)
   bench [--ci] [--save NAME] [--baseline NAME] [--target PKG/BENCH] [FILTER]
         run every criterion benchmark of the workspace; fails when a target or the
-        filter measures nothing; --ci: short mode; --baseline: change per benchmark
+        filter measures nothing; --ci: short mode, then the instruction-count gate
+        (callgrind, benches/instructions.toml); --baseline: change per benchmark
+  bench --update-instructions
+        measure the instruction-count workloads and rewrite benches/instructions.toml
   new-engine NAME
         scaffold an engine in crates/insiders-engines/src (a seeded engine with typed
         parameters and tests) and register it
@@ -109,7 +113,15 @@ fn main() -> Result<()> {
         Some("load") => load::main(&args[1..]),
         Some("bench") => {
             let b = bench::parse_args(&args[1..])?;
-            bench::run(&workspace_root(), &b)?;
+            let root = workspace_root();
+            let target = bench::target_dir(&root);
+            if b.update_instructions {
+                return instructions::gate(&root, &target, true);
+            }
+            bench::run(&root, &b)?;
+            if b.ci {
+                instructions::gate(&root, &target, false)?;
+            }
             Ok(())
         }
         Some("new-engine") => new_engine::main(&workspace_root(), &args[1..]),

@@ -12,6 +12,7 @@ mod params;
 pub mod registry;
 
 pub mod dbscan;
+pub mod genie;
 pub mod gmm;
 pub mod hdbscan;
 pub mod hierarchical;

@@ -6,6 +6,10 @@
 //!   and [`internal_scores`] (all three with the noise accounting);
 //! - agreement between two partitions: [`adjusted_rand_index`], [`normalized_mutual_info`],
 //!   and [`mean_pairwise_ari`] for stability studies;
+//! - external scores against reference partitions as the clustering benchmark suite defines
+//!   them: [`normalized_clustering_accuracy`], [`reference_scores`] (ARI, NMI, NCA with the
+//!   reference's noise points left out) and [`best_reference_scores`] (best over several
+//!   reference labellings, each at its own k);
 //! - quality of an embedding: [`trustworthiness`], [`continuity`], [`knn_preservation`].
 //!
 //! Every score follows scikit-learn's definition (euclidean distances) and matches its
@@ -49,6 +53,7 @@
 
 pub mod agreement;
 pub mod error;
+pub mod external;
 pub mod internal;
 mod labels;
 pub mod neighbours;
@@ -56,6 +61,10 @@ pub mod silhouette;
 
 pub use agreement::{adjusted_rand_index, mean_pairwise_ari, normalized_mutual_info};
 pub use error::EvalError;
+pub use external::{
+    BestScores, ExternalScores, best_reference_scores, normalized_clustering_accuracy, reference_k,
+    reference_scores,
+};
 pub use internal::{InternalScores, calinski_harabasz, davies_bouldin, internal_scores};
 pub use labels::noise_share;
 pub use neighbours::{continuity, knn_preservation, trustworthiness};

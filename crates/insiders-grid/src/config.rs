@@ -52,13 +52,23 @@ pub struct GridConfig {
     /// `[features] selected` (`insiders.toml`); a run's manifest records the list used.
     #[serde(default)]
     pub features: Option<Vec<String>>,
-    #[serde(rename = "space")]
+    /// The spaces of the customer table (not used by a grid over matrix data sets, whose
+    /// one space is each data set's points).
+    #[serde(rename = "space", default)]
     pub spaces: Vec<SpaceSpec>,
     #[serde(rename = "engine")]
     pub engines: Vec<EngineSpec>,
     /// Stability scores (seed and bootstrap ARI per cell).
     #[serde(default)]
     pub stability: StabilityConfig,
+    /// Matrix data sets of the `datasets/` registry to run over instead of the customer
+    /// table: ids (`clustbench/fcps/hepta`) or id prefixes (`clustbench/fcps`, `clustbench`).
+    /// Empty: the grid over the pipeline's customer table. `--datasets` overrides it.
+    #[serde(default)]
+    pub datasets: Vec<String>,
+    /// Data sets with more points are skipped (default 10,000: the exact engines' O(n²)).
+    #[serde(default)]
+    pub max_points: Option<usize>,
 }
 
 impl GridConfig {

@@ -6,6 +6,9 @@
 //! - [`results`]: the one typed results record ([`Cell`]), read and written by everyone;
 //! - [`run`]: running a grid (spaces concurrently, cells in parallel, bit-identical for any
 //!   thread count);
+//! - [`datasets`]: the grid over matrix data sets of the `datasets/` registry with reference
+//!   labels (the clustbench batteries): true k(s) and the k range, external scores, and the
+//!   published labels of other implementations scored the same way;
 //! - [`cell_stability`]: stability as a score (seed and bootstrap ARI per cell);
 //! - [`python`]: the Python grid (`reference_grid.csv`) read once, with our names;
 //! - [`check`]: a run against the Python grid (`insiders grid-check`);
@@ -17,6 +20,7 @@ pub mod cell_stability;
 pub mod check;
 pub mod choice;
 pub mod config;
+pub mod datasets;
 pub mod grid_report;
 pub mod manifest;
 pub mod python;
@@ -68,6 +72,9 @@ pub enum GridError {
     /// A score could not be computed.
     #[error(transparent)]
     Eval(#[from] insiders_eval::EvalError),
+    /// A data set of the registry could not be found or read.
+    #[error(transparent)]
+    Dataset(#[from] insiders_datasets::DatasetError),
     /// The comparison with the Python grid failed; every failed check is listed.
     #[error("{} check(s) failed:\n  {}", .0.len(), .0.join("\n  "))]
     CheckFailed(Vec<String>),

@@ -49,6 +49,29 @@ pub struct Cell {
     /// Seconds spent on the stability fits of the cell (its row's time shared equally).
     #[serde(default)]
     pub stability_seconds: Option<f64>,
+    /// The data set (a `datasets/` registry id, e.g. `clustbench/fcps/hepta`) of a grid over
+    /// matrix data sets; empty for the grid over the pipeline's customer table (its data are
+    /// named in the manifest).
+    #[serde(default)]
+    pub dataset: String,
+    /// Who made the labels: empty or `ours` for our engines, `published` for the labels of
+    /// another implementation read from the suite's results (the `engine` column then names
+    /// the method variant, e.g. `Genie_G0.3`).
+    #[serde(default)]
+    pub origin: String,
+    /// Whether k is a true k of the data set (the number of clusters of a reference labelling).
+    #[serde(default)]
+    pub true_k: Option<bool>,
+    /// Adjusted Rand index against the reference labels (noise points of the reference left
+    /// out; best over the references with k clusters at a true k, over all of them otherwise).
+    #[serde(default)]
+    pub ari: Option<f64>,
+    /// Normalised mutual information, as `ari`.
+    #[serde(default)]
+    pub nmi: Option<f64>,
+    /// Normalised clustering accuracy, as `ari`.
+    #[serde(default)]
+    pub nca: Option<f64>,
     /// The engine's diagnostics: `inertia`, `log_likelihood`, `n_iter` and its extras
     /// (`results.json` only).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -56,7 +79,9 @@ pub struct Cell {
 }
 
 /// The columns of `results.csv`, in order.
-pub const CSV_COLUMNS: [&str; 17] = [
+/// The grid over the customer table fills the first 17; the last six are the grid over
+/// matrix data sets' (empty otherwise).
+pub const CSV_COLUMNS: [&str; 23] = [
     "cell",
     "space",
     "engine",
@@ -74,13 +99,22 @@ pub const CSV_COLUMNS: [&str; 17] = [
     "stability_boot_ari",
     "stability_seconds",
     "error",
+    "dataset",
+    "origin",
+    "true_k",
+    "ari",
+    "nmi",
+    "nca",
 ];
 
 /// Scores beyond the internal ones, shown by the report when some cell has them.
-pub const EXTRA_SCORES: [&str; 3] = [
+pub const EXTRA_SCORES: [&str; 6] = [
     "stability_seed_ari",
     "stability_boot_ari",
     "stability_seconds",
+    "ari",
+    "nmi",
+    "nca",
 ];
 
 impl Cell {
@@ -135,12 +169,15 @@ impl Cell {
             "stability_seed_ari" => self.stability_seed_ari,
             "stability_boot_ari" => self.stability_boot_ari,
             "stability_seconds" => self.stability_seconds,
+            "ari" => self.ari,
+            "nmi" => self.nmi,
+            "nca" => self.nca,
             _ => None,
         }
         .filter(|v| v.is_finite())
     }
 
-    fn csv_fields(&self) -> [String; 17] {
+    fn csv_fields(&self) -> [String; 23] {
         let n = |v: Option<usize>| v.map_or(String::new(), |k| k.to_string());
         let f = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x}"));
         [
@@ -161,6 +198,12 @@ impl Cell {
             f(self.stability_boot_ari),
             f(self.stability_seconds),
             self.error.clone().unwrap_or_default(),
+            self.dataset.clone(),
+            self.origin.clone(),
+            self.true_k.map_or(String::new(), |t| t.to_string()),
+            f(self.ari),
+            f(self.nmi),
+            f(self.nca),
         ]
     }
 }
@@ -273,7 +316,7 @@ mod tests {
         // Numbers as Rust prints them, empty absent values, quotes only where needed.
         assert_eq!(
             lines.next().unwrap(),
-            "features/ward/k3,features,ward,,3,7,3,0,0.12345678901234566,,0.0000001,1,,,,,"
+            "features/ward/k3,features,ward,,3,7,3,0,0.12345678901234566,,0.0000001,1,,,,,,,,,,,"
         );
         let back = read_csv(&dir.path().join("results.csv")).unwrap();
         assert_eq!(back, cells());

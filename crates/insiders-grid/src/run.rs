@@ -36,6 +36,12 @@ pub struct GridArgs {
     /// each stage's CPU seconds can be attributed (profiling). By default spaces and cells
     /// run concurrently; the results are the same bits either way.
     pub serial: bool,
+    /// `--datasets`: matrix data sets of the registry to run over instead of the customer
+    /// table (ids or prefixes; overrides the configuration's `datasets`).
+    pub datasets: Vec<String>,
+    /// `--true-k-only`: on matrix data sets, only the true k(s) of each data set, not the
+    /// grid's k range too.
+    pub true_k_only: bool,
 }
 
 /// A scored cell: (index, silhouette, Davies-Bouldin, Calinski-Harabasz, score error).
@@ -114,7 +120,7 @@ pub fn build_space(
     Ok((e.coords, e.info))
 }
 
-fn run_folder(args: &GridArgs) -> PathBuf {
+pub(crate) fn run_folder(args: &GridArgs) -> PathBuf {
     if let Some(o) = &args.out {
         return o.clone();
     }
@@ -130,6 +136,12 @@ pub fn run(args: &GridArgs) -> Result<PathBuf, GridError> {
     let t_all = Instant::now();
     let lap_all = Lap::start();
     let mut cfg = GridConfig::load(args.config.as_deref())?;
+    if !args.datasets.is_empty() {
+        cfg.datasets = args.datasets.clone();
+    }
+    if !cfg.datasets.is_empty() {
+        return crate::datasets::run(args, &cfg);
+    }
     // The study's pipeline (the Python grid's: the canonical five features, min-max), with
     // a --pipeline file's keys laid over it.
     let study = Config::preset("study")?;
@@ -517,7 +529,7 @@ fn run_space(ctx: &SpaceCtx<'_>, s: &SpaceSpec) -> Result<SpaceOut, GridError> {
 /// seed (`Caps::deterministic`, e.g. ward) fits every k at once with `fit_many` (one tree,
 /// cut per k; each cell is charged an equal share of the time); if that fails, or for seeded
 /// engines, each k is fitted alone with its cell seed.
-fn fit_row(
+pub(crate) fn fit_row(
     engine: &Result<Box<dyn insiders_core::Engine>, insiders_core::Error>,
     x: insiders_core::MatrixView<'_>,
     ks: &[Option<usize>],
@@ -550,7 +562,7 @@ fn fit_row(
 }
 
 /// An engine's diagnostics as one name -> value map.
-fn diagnostics(d: &insiders_core::Diagnostics) -> BTreeMap<String, f64> {
+pub(crate) fn diagnostics(d: &insiders_core::Diagnostics) -> BTreeMap<String, f64> {
     let mut m = d.extra.clone();
     if let Some(v) = d.inertia {
         m.insert("inertia".into(), v);

@@ -36,6 +36,13 @@ pub struct GridCmd {
     /// Spaces and cells one at a time, with CPU seconds per stage (profiling).
     #[arg(long)]
     serial: bool,
+    /// Run over matrix data sets of the registry instead of the customer table: ids or
+    /// prefixes, comma-separated (`clustbench/fcps,clustbench/sipu,clustbench/wut`).
+    #[arg(long, value_delimiter = ',')]
+    datasets: Vec<String>,
+    /// With data sets: only each data set's true k(s), not the grid's k range too.
+    #[arg(long)]
+    true_k_only: bool,
 }
 
 /// Parses `--only space=a,b,engine=c` into (spaces, engines).
@@ -84,6 +91,8 @@ pub fn grid(a: GridCmd) -> Result<()> {
             None
         },
         serial: a.serial,
+        datasets: a.datasets,
+        true_k_only: a.true_k_only,
     };
     insiders_grid::run(&args)?;
     Ok(())

@@ -2,10 +2,15 @@
 //! `cargo xtask report`): the report of a grid run folder as a self-contained HTML page and
 //! Markdown with SVG figures.
 //!
+//! A run over matrix data sets (the batteries) gets its own sections instead of the per-space
+//! figures: external scores per battery and engine, ours against the published peers, wins
+//! and losses by case, and where the silhouette disagrees with the reference labels.
+//!
 //! Reads `results.csv` (the typed [`Cell`] record; the stability scores where a cell has them),
 //! `manifest.json`, `spaces/*.csv` and `labels/*.csv`. Failed cells and missing spaces are
 //! reported, never fatal.
 
+mod batteries;
 mod best;
 mod cells;
 mod comparison;
@@ -356,6 +361,12 @@ pub fn build(args: &ReportArgs) -> Result<Document, GridError> {
         python: python.is_some(),
     };
     summary::summary(&mut doc, &cx);
+    if batteries::is_dataset_run(&run.cells) {
+        // A grid over matrix data sets: external scores, peers, wins, disagreements.
+        batteries::batteries(&mut doc, &cx);
+        cells::cells(&mut doc, &cx);
+        return Ok(doc);
+    }
     best::best_cells(&mut doc, &cx);
     best::added_scores(&mut doc, &cx);
     curves::curves(&mut doc, &cx);
