@@ -34,6 +34,9 @@ pub struct BenchArgs {
     /// `--update-instructions`: only measure the instruction-count workloads and rewrite
     /// their baseline (`benches/instructions.toml`).
     pub update_instructions: bool,
+    /// `--reason TEXT`: why the counts moved; required by `--update-instructions` and
+    /// written beside the counts.
+    pub reason: Option<String>,
 }
 
 /// A `[[bench]]` target of a workspace crate.
@@ -61,6 +64,7 @@ pub fn parse_args(args: &[String]) -> Result<BenchArgs> {
             "--update-instructions" => b.update_instructions = true,
             "--save" => b.save = Some(value("--save")?),
             "--baseline" => b.baseline = Some(value("--baseline")?),
+            "--reason" => b.reason = Some(value("--reason")?),
             "--target" => b.targets.push(value("--target")?),
             s if s.starts_with('-') => bail!("bench: unknown argument `{s}`"),
             s => {
@@ -70,6 +74,15 @@ pub fn parse_args(args: &[String]) -> Result<BenchArgs> {
                 b.filter = Some(s.to_string());
             }
         }
+    }
+    match (&b.reason, b.update_instructions) {
+        (Some(_), false) => bail!("--reason goes with --update-instructions"),
+        (None, true) => bail!(
+            "--update-instructions needs --reason TEXT: why the instruction counts moved \
+             (written to benches/instructions.toml beside them)"
+        ),
+        (Some(r), true) if r.trim().is_empty() => bail!("--reason must not be empty"),
+        _ => {}
     }
     for n in [&b.save, &b.baseline].into_iter().flatten() {
         if n.is_empty()
@@ -415,6 +428,17 @@ pub fn print_table(m: &[Measured], baseline: Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn updating_the_instruction_baseline_needs_a_reason() {
+        let a = |v: &[&str]| parse_args(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let e = a(&["--update-instructions"]).unwrap_err().to_string();
+        assert!(e.contains("--reason"), "{e}");
+        assert!(a(&["--update-instructions", "--reason", " "]).is_err());
+        assert!(a(&["--ci", "--reason", "x"]).is_err());
+        let b = a(&["--update-instructions", "--reason", "genie: cheaper merges"]).unwrap();
+        assert_eq!(b.reason.as_deref(), Some("genie: cheaper merges"));
+    }
 
     #[test]
     fn discovers_every_bench_target_of_the_workspace() {

@@ -41,7 +41,7 @@ pub fn verdict(count: u64, baseline: Option<u64>, tolerance_percent: f64) -> (bo
                 (
                     true,
                     format!(
-                        "{text}: below the tolerance, lower the baseline (--update-instructions)"
+                        "{text}: below the tolerance, lower the baseline (--update-instructions --reason TEXT)"
                     ),
                 )
             } else {
@@ -56,8 +56,10 @@ fn in_ci() -> bool {
 }
 
 /// Builds and runs every workload under callgrind; fails on a regression (or, with
-/// `update`, rewrites the baseline with the counts measured).
-pub fn gate(root: &Path, target_dir: &Path, update: bool) -> Result<()> {
+/// `update = Some(reason)`, rewrites the baseline with the counts measured and the reason).
+pub fn gate(root: &Path, target_dir: &Path, update: Option<&str>) -> Result<()> {
+    let reason = update;
+    let update = update.is_some();
     let has_valgrind = Command::new("valgrind")
         .arg("--version")
         .output()
@@ -129,10 +131,15 @@ pub fn gate(root: &Path, target_dir: &Path, update: bool) -> Result<()> {
     if update {
         let mut t = toml::Table::new();
         t.insert("tolerance_percent".into(), toml::Value::Float(tolerance));
+        t.insert(
+            "reason".into(),
+            toml::Value::String(reason.unwrap_or_default().to_string()),
+        );
         t.insert("counts".into(), toml::Value::Table(measured));
         let text = format!(
             "# Instruction counts of the deterministic workloads under callgrind (one thread),\n\
-             # checked by `cargo xtask bench --ci`; rewritten by `--update-instructions`.\n{}",
+             # checked by `cargo xtask bench --ci`; rewritten by\n\
+             # `--update-instructions --reason TEXT` (`reason`: why the counts last moved).\n{}",
             toml::to_string(&t)?
         );
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;

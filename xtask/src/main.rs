@@ -29,8 +29,9 @@ commands:
         run every criterion benchmark of the workspace; fails when a target or the
         filter measures nothing; --ci: short mode, then the instruction-count gate
         (callgrind, benches/instructions.toml); --baseline: change per benchmark
-  bench --update-instructions
-        measure the instruction-count workloads and rewrite benches/instructions.toml
+  bench --update-instructions --reason TEXT
+        measure the instruction-count workloads and rewrite benches/instructions.toml,
+        with the reason the counts moved
   new-engine NAME
         scaffold an engine in crates/insiders-engines/src (a seeded engine with typed
         parameters and tests) and register it
@@ -116,11 +117,11 @@ fn main() -> Result<()> {
             let root = workspace_root();
             let target = bench::target_dir(&root);
             if b.update_instructions {
-                return instructions::gate(&root, &target, true);
+                return instructions::gate(&root, &target, b.reason.as_deref());
             }
             bench::run(&root, &b)?;
             if b.ci {
-                instructions::gate(&root, &target, false)?;
+                instructions::gate(&root, &target, None)?;
             }
             Ok(())
         }

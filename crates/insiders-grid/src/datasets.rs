@@ -1,5 +1,7 @@
-//! The grid over matrix data sets of the `datasets/` registry that have reference labels (the
-//! clustbench batteries): every engine of the grid configuration on every data set's points,
+//! The grid over data sets of the `datasets/` registry: matrix data sets with reference labels
+//! (the clustbench batteries) here, and the customer data sets (the real data, the synthetic
+//! shops) through the customer pipeline ([`crate::customer_sets`]), in one run. On a matrix
+//! data set, every engine of the grid configuration on every data set's points,
 //! at the data set's true k(s) and over the grid's k range, scored with the internal scores
 //! (silhouette, Davies-Bouldin, Calinski-Harabasz) and the external ones (ARI, NMI, NCA:
 //! noise points of the reference left out, best over the reference labellings with that k),
@@ -73,11 +75,12 @@ pub fn preprocess(x: &Matrix) -> Matrix {
 }
 
 /// The registry ids selected by `selectors` (an id, or a prefix such as `clustbench/fcps`),
-/// in registry order, without repeats.
+/// in registry order, without repeats: matrix data sets with reference labels and customer
+/// data sets (`online-retail`, the synthetic shops).
 ///
 /// # Errors
-/// A selector that matches no data set with points and reference labels (the message says
-/// what it names instead, if anything).
+/// A selector that matches no such data set (the message says what it names instead, if
+/// anything, e.g. `cdnow`'s purchase lines).
 pub fn select(reg: &Registry, selectors: &[String]) -> Result<Vec<String>, GridError> {
     let mut out: Vec<String> = Vec::new();
     for sel in selectors {
@@ -85,7 +88,10 @@ pub fn select(reg: &Registry, selectors: &[String]) -> Result<Vec<String>, GridE
         let matched: Vec<String> = reg
             .entries()
             .iter()
-            .filter(|e| matches!(e.kind, Kind::Clustbench { .. }))
+            .filter(|e| {
+                matches!(e.kind, Kind::Clustbench { .. })
+                    || crate::customer_sets::is_customer(&e.kind)
+            })
             .filter(|e| e.id == sel || e.id.starts_with(&format!("{sel}/")))
             .map(|e| e.id.clone())
             .collect();
@@ -98,7 +104,7 @@ pub fn select(reg: &Registry, selectors: &[String]) -> Result<Vec<String>, GridE
                     continue;
                 }
                 Ok(e) => format!(
-                    "`{sel}` holds {}, not points with reference labels: run the grid over the customer table with --data",
+                    "`{sel}` holds {}: the grid runs over points with reference labels and over shops' invoice lines",
                     e.holds()
                 ),
                 Err(e) => format!("no data set matches `{sel}`: {e}"),
@@ -116,7 +122,7 @@ pub fn select(reg: &Registry, selectors: &[String]) -> Result<Vec<String>, GridE
 
 /// The best external scores of `labels` over the references with `k` clusters (`true_k`
 /// = true), or over all references when none has k or k is not given.
-fn external(
+pub(crate) fn external(
     refs: &[clustbench::Labelling],
     k: Option<usize>,
     labels: &[Option<u32>],
@@ -340,6 +346,27 @@ fn run_one(
     })
 }
 
+/// One failed cell per engine row of a data set that could not be read or prepared.
+fn failed_cells(id: &str, jobs: &[Job<'_>], cfg: &GridConfig, e: &str) -> Vec<Cell> {
+    jobs.iter()
+        .map(|j| {
+            let cid = cell_id(id, &j.engine.name, &j.params, None);
+            let mut c = Cell::failed(
+                &cid,
+                id,
+                &j.engine.name,
+                &params_text(&j.params),
+                None,
+                cfg.seed,
+                format!("data set failed: {e}"),
+            );
+            c.dataset = id.to_string();
+            c.origin = OURS.into();
+            c
+        })
+        .collect()
+}
+
 /// The clustbench battery and name of an id (`clustbench/<battery>/<name>`).
 fn battery_and_name(id: &str) -> (&str, &str) {
     let mut p = id.splitn(3, '/').skip(1);
@@ -386,8 +413,50 @@ pub fn run(args: &GridArgs, cfg: &GridConfig) -> Result<std::path::PathBuf, Grid
     let mut cells = Vec::new();
     let mut info = BTreeMap::new();
     let mut skipped = Vec::new();
+    let pipeline = crate::customer_sets::pipeline(args)?;
+    let range: Vec<usize> = if args.quick && !cfg.quick_ks.is_empty() {
+        cfg.quick_ks.clone()
+    } else {
+        (cfg.k_min..=cfg.k_max).collect()
+    };
+    let shared = crate::customer_sets::Shared {
+        args,
+        cfg,
+        pipeline: &pipeline,
+        range: &range,
+        max_points,
+        out: &out,
+    };
+    let mut customer_sets = 0;
     for id in &ids {
         bar.set_message(id.clone());
+        if let Ok(entry) = reg.get(id)
+            && crate::customer_sets::is_customer(&entry.kind)
+        {
+            customer_sets += 1;
+            use crate::customer_sets::Outcome;
+            match crate::customer_sets::run_one(&shared, &entry) {
+                Ok(Outcome::Ran {
+                    cells: c,
+                    info: i,
+                    clock: k,
+                }) => {
+                    cells.extend(c);
+                    info.insert(id.clone(), i);
+                    for (stage, v) in k.wall {
+                        *clock.wall.entry(stage).or_insert(0.0) += v;
+                    }
+                    for (stage, v) in k.cpu {
+                        *clock.cpu.entry(stage).or_insert(0.0) += v;
+                    }
+                }
+                Ok(Outcome::Skipped(n)) => skipped.push(serde_json::json!({"dataset": id,
+                    "points": n, "reason": format!("more than max_points = {max_points} customers")})),
+                Err(e) => cells.extend(failed_cells(id, &jobs, cfg, &e.to_string())),
+            }
+            bar.inc(1);
+            continue;
+        }
         let loaded = reg.get(id).and_then(|e| e.load());
         match loaded {
             Ok(Data::Points(b)) if b.points.nrows() > max_points => {
@@ -409,23 +478,7 @@ pub fn run(args: &GridArgs, cfg: &GridConfig) -> Result<std::path::PathBuf, Grid
                 info.insert(id.clone(), r.info);
             }
             Ok(_) => return Err(GridError::Invalid(format!("{id} holds no points"))),
-            Err(e) => {
-                for j in &jobs {
-                    let cid = cell_id(id, &j.engine.name, &j.params, None);
-                    let mut c = Cell::failed(
-                        &cid,
-                        id,
-                        &j.engine.name,
-                        &params_text(&j.params),
-                        None,
-                        cfg.seed,
-                        format!("data set failed: {e}"),
-                    );
-                    c.dataset = id.clone();
-                    c.origin = OURS.into();
-                    cells.push(c);
-                }
-            }
+            Err(e) => cells.extend(failed_cells(id, &jobs, cfg, &e.to_string())),
         }
         bar.inc(1);
     }
@@ -438,10 +491,15 @@ pub fn run(args: &GridArgs, cfg: &GridConfig) -> Result<std::path::PathBuf, Grid
         .map_or("built-in grid.toml".to_string(), |p| {
             p.display().to_string()
         });
+    let pipeline_path = match (&args.pipeline, customer_sets) {
+        (_, 0) => "(none: matrix data sets)".to_string(),
+        (Some(p), _) => format!("study preset with {} laid over it", p.display()),
+        (None, _) => "study preset".to_string(),
+    };
     let mut manifest = crate::manifest::manifest(
         cfg,
         &config_path,
-        "(none: matrix data sets)",
+        &pipeline_path,
         &format!("data sets: {}", cfg.datasets.join(", ")),
         &clock.wall,
         &BTreeMap::new(),

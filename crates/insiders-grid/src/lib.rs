@@ -9,6 +9,8 @@
 //! - [`datasets`]: the grid over matrix data sets of the `datasets/` registry with reference
 //!   labels (the clustbench batteries): true k(s) and the k range, external scores, and the
 //!   published labels of other implementations scored the same way;
+//! - [`customer_sets`]: the real data and the synthetic shops in the same run, through the
+//!   customer pipeline (the shops' archetypes as reference labels);
 //! - [`cell_stability`]: stability as a score (seed and bootstrap ARI per cell);
 //! - [`python`]: the Python grid (`reference_grid.csv`) read once, with our names;
 //! - [`check`]: a run against the Python grid (`insiders grid-check`);
@@ -20,6 +22,7 @@ pub mod cell_stability;
 pub mod check;
 pub mod choice;
 pub mod config;
+pub mod customer_sets;
 pub mod datasets;
 pub mod grid_report;
 pub mod manifest;

@@ -188,23 +188,7 @@ pub fn run(args: &GridArgs) -> Result<PathBuf, GridError> {
     let engines: Vec<&EngineSpec> = engines.iter().collect();
 
     // Plan the cells.
-    let mut jobs = Vec::new();
-    let mut n_cells = 0;
-    for (ei, e) in engines.iter().enumerate() {
-        for p in param_points(e)? {
-            let needs_k = insiders_engines::build(&e.name, &p).map(|b| b.caps().needs_k);
-            let ks_for = match needs_k {
-                Ok(true) => Some(ks.clone()),
-                _ => None,
-            };
-            n_cells += ks_for.as_ref().map_or(1, Vec::len);
-            jobs.push(Job {
-                engine: ei,
-                params: p,
-                ks: ks_for,
-            });
-        }
-    }
+    let (jobs, n_cells) = plan(&engines, &ks)?;
     let total = (n_cells * spaces.len()) as u64;
     let bar = crate::progress_bar(total);
 
@@ -220,6 +204,8 @@ pub fn run(args: &GridArgs) -> Result<PathBuf, GridError> {
         bar: &bar,
         stability: &stability,
         serial: args.serial,
+        prefix: None,
+        reference: None,
     };
     let results: Vec<Result<SpaceOut, GridError>> = if args.serial {
         spaces.iter().map(|s| run_space(&ctx, s)).collect()
@@ -298,36 +284,66 @@ pub fn run(args: &GridArgs) -> Result<PathBuf, GridError> {
     Ok(out)
 }
 
+/// Plans the rows of a grid: every engine and parameter point, with `ks` for the engines
+/// that need k; returns the rows and the number of cells of one space.
+pub(crate) fn plan(engines: &[&EngineSpec], ks: &[usize]) -> Result<(Vec<Job>, usize), GridError> {
+    let mut jobs = Vec::new();
+    let mut n_cells = 0;
+    for (ei, e) in engines.iter().enumerate() {
+        for p in param_points(e)? {
+            let needs_k = insiders_engines::build(&e.name, &p).map(|b| b.caps().needs_k);
+            let ks_for = match needs_k {
+                Ok(true) => Some(ks.to_vec()),
+                _ => None,
+            };
+            n_cells += ks_for.as_ref().map_or(1, Vec::len);
+            jobs.push(Job {
+                engine: ei,
+                params: p,
+                ks: ks_for,
+            });
+        }
+    }
+    Ok((jobs, n_cells))
+}
+
 /// What every space of a run shares.
-struct SpaceCtx<'a> {
-    cfg: &'a GridConfig,
-    names: &'a [String],
-    jobs: &'a [Job],
-    engines: &'a [&'a EngineSpec],
-    x: &'a Matrix,
-    ids: &'a [String],
-    out: &'a Path,
-    bar: &'a indicatif::ProgressBar,
-    stability: &'a StabilityConfig,
-    serial: bool,
+pub(crate) struct SpaceCtx<'a> {
+    pub cfg: &'a GridConfig,
+    pub names: &'a [String],
+    pub jobs: &'a [Job],
+    pub engines: &'a [&'a EngineSpec],
+    pub x: &'a Matrix,
+    pub ids: &'a [String],
+    pub out: &'a Path,
+    pub bar: &'a indicatif::ProgressBar,
+    pub stability: &'a StabilityConfig,
+    pub serial: bool,
+    /// In a grid over registry data sets: the data set id, put before the space's name in
+    /// the cell ids, the `space` column and the file names. The seeds stay those of the
+    /// unprefixed ids (the customer grid's), so the cells equal a `--data` run's.
+    pub prefix: Option<&'a str>,
+    /// Reference labels of the rows (a synthetic shop's archetypes): the cells get external
+    /// scores against them.
+    pub reference: Option<&'a [Option<u32>]>,
 }
 
 /// One engine and parameter point of the plan, with its ks (None: an engine without k).
-struct Job {
+pub(crate) struct Job {
     engine: usize,
     params: toml::Table,
     ks: Option<Vec<usize>>,
 }
 
 /// A space's cells (in plan order), its info for the manifest, and its stage times.
-struct SpaceOut {
-    cells: Vec<Cell>,
-    info: Option<serde_json::Value>,
-    clock: StageClock,
+pub(crate) struct SpaceOut {
+    pub cells: Vec<Cell>,
+    pub info: Option<serde_json::Value>,
+    pub clock: StageClock,
 }
 
 /// Builds one space, fits and scores every cell of it, and writes its coordinates and labels.
-fn run_space(ctx: &SpaceCtx<'_>, s: &SpaceSpec) -> Result<SpaceOut, GridError> {
+pub(crate) fn run_space(ctx: &SpaceCtx<'_>, s: &SpaceSpec) -> Result<SpaceOut, GridError> {
     let SpaceCtx {
         cfg,
         names,
@@ -339,14 +355,19 @@ fn run_space(ctx: &SpaceCtx<'_>, s: &SpaceSpec) -> Result<SpaceOut, GridError> {
         bar,
         stability,
         serial,
+        prefix,
+        reference,
     } = *ctx;
     let mut clock = StageClock::default();
     let mut cells: Vec<Cell> = Vec::new();
+    // The row label of the cells: the space, after the data set id in a registry grid.
+    let row = prefix.map_or_else(|| s.name.clone(), |p| format!("{p}/{}", s.name));
+    let file = row.replace('/', "__");
     let sseed = cell_seed(cfg.seed, &format!("space/{}", s.name));
-    bar.set_message(format!("space {}", s.name));
+    bar.set_message(format!("space {row}"));
     let lap = Lap::start();
     let built = build_space(s, names, x, sseed);
-    let secs = clock.add(format!("space/{}", s.name), &lap);
+    let secs = clock.add(format!("space/{row}"), &lap);
     let (coords, info) = match built {
         Ok(v) => v,
         Err(e) => {
@@ -357,10 +378,10 @@ fn run_space(ctx: &SpaceCtx<'_>, s: &SpaceSpec) -> Result<SpaceOut, GridError> {
                     j.ks.clone()
                         .map_or(vec![None], |v| v.into_iter().map(Some).collect())
                 {
-                    let id = cell_id(&s.name, e_name, &j.params, k);
+                    let id = cell_id(&row, e_name, &j.params, k);
                     cells.push(Cell::failed(
                         &id,
-                        &s.name,
+                        &row,
                         e_name,
                         &params_text(&j.params),
                         k,
@@ -380,23 +401,28 @@ fn run_space(ctx: &SpaceCtx<'_>, s: &SpaceSpec) -> Result<SpaceOut, GridError> {
     let info = Some(serde_json::json!({"seconds": secs, "info": info, "dims": coords.ncols()}));
     let cols: Vec<String> = (0..coords.ncols()).map(|j| format!("x{j}")).collect();
     write_atomic(
-        &out.join("spaces").join(format!("{}.csv", s.name)),
+        &out.join("spaces").join(format!("{file}.csv")),
         &insiders_ingest::matrix::matrix_csv("customer_id", ids, &cols, &coords),
     )?;
     // Fit every cell of the space, then its stability.
     let mut fitted: Vec<(Cell, Option<Partition>)> = Vec::new();
     for j in jobs {
         let e_name = &engines[j.engine].name;
-        bar.set_message(format!("{} / {}", s.name, e_name));
+        bar.set_message(format!("{row} / {e_name}"));
         let engine = insiders_engines::build(e_name, &j.params);
         let klist: Vec<Option<usize>> =
             j.ks.clone()
                 .map_or(vec![None], |v| v.into_iter().map(Some).collect());
-        let ids: Vec<String> = klist
+        // Seeds from the space's own ids (the customer grid's); cell ids with the row label.
+        let seed_ids: Vec<String> = klist
             .iter()
             .map(|&k| cell_id(&s.name, e_name, &j.params, k))
             .collect();
-        let seeds: Vec<u64> = ids.iter().map(|id| cell_seed(cfg.seed, id)).collect();
+        let ids: Vec<String> = klist
+            .iter()
+            .map(|&k| cell_id(&row, e_name, &j.params, k))
+            .collect();
+        let seeds: Vec<u64> = seed_ids.iter().map(|id| cell_seed(cfg.seed, id)).collect();
         let lap = Lap::start();
         let results = fit_row(&engine, coords.view(), &klist, &seeds, serial);
         clock.add(format!("fit/{e_name}"), &lap);
@@ -404,7 +430,7 @@ fn run_space(ctx: &SpaceCtx<'_>, s: &SpaceSpec) -> Result<SpaceOut, GridError> {
         for (((&k, id), &seed), (r, secs)) in klist.iter().zip(&ids).zip(&seeds).zip(results) {
             let mut c = Cell::failed(
                 id,
-                &s.name,
+                &row,
                 e_name,
                 &params_text(&j.params),
                 k,
@@ -418,6 +444,13 @@ fn run_space(ctx: &SpaceCtx<'_>, s: &SpaceSpec) -> Result<SpaceOut, GridError> {
                     c.k_found = Some(p.n_clusters());
                     c.noise_share = Some(p.n_noise() as f64 / p.labels.len().max(1) as f64);
                     c.diagnostics = diagnostics(&p.diag);
+                    if let Some(r) = reference {
+                        let (t, sc) = crate::datasets::external(&[r.to_vec()], k, &p.labels);
+                        c.true_k = t;
+                        if let Some(sc) = sc {
+                            (c.ari, c.nmi, c.nca) = (Some(sc.ari), Some(sc.nmi), Some(sc.nca));
+                        }
+                    }
                     fitted.push((c, Some(p)));
                 }
                 Err(e) => {
@@ -428,20 +461,20 @@ fn run_space(ctx: &SpaceCtx<'_>, s: &SpaceSpec) -> Result<SpaceOut, GridError> {
             bar.inc(1);
         }
         if let (true, Ok(en)) = (stability.enabled, &engine) {
-            bar.set_message(format!("{} / {} stability", s.name, e_name));
+            bar.set_message(format!("{row} / {e_name} stability"));
             let lap = Lap::start();
             let row_cells = &fitted[first..];
             let fits: Vec<Option<&Partition>> = row_cells.iter().map(|(_, p)| p.as_ref()).collect();
             let row_id = cell_id(&s.name, e_name, &j.params, None);
-            let row = cell_stability::Row {
+            let st_row = cell_stability::Row {
                 engine: en.as_ref(),
                 x: coords.view(),
                 row_id: &row_id,
-                cell_ids: &ids,
+                cell_ids: &seed_ids,
                 ks: &klist,
                 fits: &fits,
             };
-            let st = cell_stability::row_stability(&row, cfg.seed, stability);
+            let st = cell_stability::row_stability(&st_row, cfg.seed, stability);
             let secs = clock.add(format!("stability/{e_name}"), &lap);
             for ((c, _), v) in fitted[first..].iter_mut().zip(st) {
                 c.stability_seed_ari = v.seed_ari;
@@ -451,7 +484,7 @@ fn run_space(ctx: &SpaceCtx<'_>, s: &SpaceSpec) -> Result<SpaceOut, GridError> {
         }
     }
     // Score all labellings of the space together (shared distance work).
-    bar.set_message(format!("{} / scoring", s.name));
+    bar.set_message(format!("{row} / scoring"));
     let lap = Lap::start();
     let with: Vec<usize> = (0..fitted.len())
         .filter(|&i| fitted[i].1.is_some())
@@ -481,7 +514,7 @@ fn run_space(ctx: &SpaceCtx<'_>, s: &SpaceSpec) -> Result<SpaceOut, GridError> {
             .map(|e| format!("score: {e}"));
         scored.push((i, sils[w].as_ref().ok().copied(), db.ok(), ch.ok(), err));
     }
-    let score_s = clock.add(format!("score/{}", s.name), &lap);
+    let score_s = clock.add(format!("score/{row}"), &lap);
     let per = score_s / with.len().max(1) as f64;
     for (i, sil, db, ch, err) in scored {
         let c = &mut fitted[i].0;
@@ -498,11 +531,7 @@ fn run_space(ctx: &SpaceCtx<'_>, s: &SpaceSpec) -> Result<SpaceOut, GridError> {
     let mut columns: Vec<Vec<i64>> = Vec::new();
     for (c, p) in &fitted {
         if let Some(p) = p {
-            header.push(
-                c.cell
-                    .trim_start_matches(&format!("{}/", s.name))
-                    .to_string(),
-            );
+            header.push(c.cell.trim_start_matches(&format!("{row}/")).to_string());
             columns.push(p.as_i64());
         }
     }
@@ -517,7 +546,7 @@ fn run_space(ctx: &SpaceCtx<'_>, s: &SpaceSpec) -> Result<SpaceOut, GridError> {
         text.push('\n');
     }
     write_atomic(
-        &out.join("labels").join(format!("{}.csv", s.name)),
+        &out.join("labels").join(format!("{file}.csv")),
         text.as_bytes(),
     )?;
     cells.extend(fitted.into_iter().map(|(c, _)| c));

@@ -36,11 +36,13 @@ pub struct GridCmd {
     /// Spaces and cells one at a time, with CPU seconds per stage (profiling).
     #[arg(long)]
     serial: bool,
-    /// Run over matrix data sets of the registry instead of the customer table: ids or
-    /// prefixes, comma-separated (`clustbench/fcps,clustbench/sipu,clustbench/wut`).
+    /// Run over data sets of the registry instead of the one customer table: ids or
+    /// prefixes, comma-separated (`clustbench/fcps,clustbench/sipu,clustbench/wut,online-retail`;
+    /// the real data and the synthetic shops go through the customer pipeline).
     #[arg(long, value_delimiter = ',')]
     datasets: Vec<String>,
-    /// With data sets: only each data set's true k(s), not the grid's k range too.
+    /// With data sets: only each data set's true k(s), not the grid's k range too (a data set
+    /// without reference labels, the real data, keeps the k range).
     #[arg(long)]
     true_k_only: bool,
 }

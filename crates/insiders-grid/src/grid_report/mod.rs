@@ -4,7 +4,8 @@
 //!
 //! A run over matrix data sets (the batteries) gets its own sections instead of the per-space
 //! figures: external scores per battery and engine, ours against the published peers, wins
-//! and losses by case, and where the silhouette disagrees with the reference labels.
+//! and losses by case, where the silhouette disagrees with the reference labels, and the
+//! customer data sets of the run (best silhouette per space and engine, archetype ARI).
 //!
 //! Reads `results.csv` (the typed [`Cell`] record; the stability scores where a cell has them),
 //! `manifest.json`, `spaces/*.csv` and `labels/*.csv`. Failed cells and missing spaces are
@@ -15,6 +16,7 @@ mod best;
 mod cells;
 mod comparison;
 mod curves;
+mod customers;
 mod scatter;
 mod summary;
 mod time;
@@ -364,6 +366,7 @@ pub fn build(args: &ReportArgs) -> Result<Document, GridError> {
     if batteries::is_dataset_run(&run.cells) {
         // A grid over matrix data sets: external scores, peers, wins, disagreements.
         batteries::batteries(&mut doc, &cx);
+        customers::customers(&mut doc, &cx);
         cells::cells(&mut doc, &cx);
         return Ok(doc);
     }
