@@ -112,6 +112,25 @@ fn same_seed_same_bytes_with_one_and_two_threads_and_answers_agree_with_the_tabl
     ] {
         assert!(!answers[key].is_null(), "{key} missing");
     }
+    // The study's method beside the default: the configured side is this run's Insiders,
+    // and the forward check judges both at the backtest's cut-off beside the naive ranking.
+    let beside = &answers["beside_study"];
+    assert_eq!(beside["methods"][0]["method"], "configured");
+    assert_eq!(
+        beside["methods"][0]["insiders"],
+        answers["q2_how_many"]["insiders"]
+    );
+    assert_eq!(beside["methods"][1]["method"], "study preset");
+    let rows = beside["forward_check"]["rows"].as_array().unwrap();
+    assert!(rows.len() >= 3, "{rows:?}");
+    assert!(
+        rows.iter()
+            .any(|r| r["method"].as_str().unwrap().starts_with("naive"))
+    );
+    let report = std::fs::read_to_string(a.join("report.md")).unwrap();
+    assert!(report.contains("Beside the study's method"));
+    // (Markdown escapes the underscore.)
+    assert!(report.contains("insider\\_probability") && report.contains("On the edge"));
     let h3 = &answers["hypotheses"][0];
     assert_eq!(h3["id"], "H3");
     assert_eq!(h3["holds"].as_bool().unwrap(), share > 0.10);

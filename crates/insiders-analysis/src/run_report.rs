@@ -39,6 +39,8 @@ pub struct ReportInputs<'a> {
     pub flows: &'a [FlowRow],
     /// Where every input row went.
     pub accounting: &'a RowAccount,
+    /// Each customer's Insider probability, with a consensus.
+    pub probability: Option<&'a [f64]>,
 }
 
 fn pct(x: f64) -> String {
@@ -181,24 +183,67 @@ pub fn build(r: ReportInputs<'_>) -> Document {
     ) {
         let mut idx: Vec<usize> = (0..r.table.len()).filter(|&i| r.insider[i]).collect();
         idx.sort_by(|&x, &y| rev[y].total_cmp(&rev[x]).then(x.cmp(&y)));
-        let mut t = Table::new([
+        let mut header = vec![
             "customer_id",
             "gross_revenue",
             "invoices",
             "recency_days",
             "distance_to_centre",
-        ])
-        .numeric(vec![false, true, true, true, true]);
-        for &i in idx.iter().take(20) {
-            t.row([
+        ];
+        if r.probability.is_some() {
+            header.push("insider_probability");
+        }
+        let n_cols = header.len();
+        let mut t = Table::new(header).numeric((0..n_cols).map(|j| j > 0).collect());
+        let row = |i: usize| {
+            let mut cells = vec![
                 r.table.customer_id[i].to_string(),
                 num(rev[i]),
                 format!("{:.0}", inv[i]),
                 format!("{:.0}", rec[i]),
                 format!("{:.4}", r.distance[i]),
-            ]);
+            ];
+            if let Some(p) = r.probability {
+                cells.push(format!("{:.3}", p[i]));
+            }
+            cells
+        };
+        for &i in idx.iter().take(20) {
+            t.row(row(i));
         }
         d.table(t);
+        if let Some(p) = r.probability {
+            // The edge: the Insiders the fewest fits agreed on, and the customers left out
+            // whom the most fits put in the top group.
+            let mut ins: Vec<usize> = (0..r.table.len()).filter(|&i| r.insider[i]).collect();
+            ins.sort_by(|&x, &y| p[x].total_cmp(&p[y]).then(rev[x].total_cmp(&rev[y])));
+            let mut out: Vec<usize> = (0..r.table.len())
+                .filter(|&i| !r.insider[i] && p[i] > 0.0)
+                .collect();
+            out.sort_by(|&x, &y| p[y].total_cmp(&p[x]).then(rev[y].total_cmp(&rev[x])));
+            d.paragraph(format!(
+                "On the edge: {} Insiders have a probability below 0.5 and {} customers who \
+                 are not Insiders have one of 0.5 or more (membership is one line of revenue, \
+                 the value break, so a few customers fall on the other side of their \
+                 probability). The five Insiders with the lowest probability, then the five \
+                 other customers with the highest:",
+                ins.iter().filter(|&&i| p[i] < 0.5).count(),
+                out.iter().filter(|&&i| p[i] >= 0.5).count()
+            ));
+            let mut t = Table::new(vec![
+                "customer_id",
+                "gross_revenue",
+                "invoices",
+                "recency_days",
+                "distance_to_centre",
+                "insider_probability",
+            ])
+            .numeric(vec![false, true, true, true, true, true]);
+            for &i in ins.iter().take(5).chain(out.iter().take(5)) {
+                t.row(row(i));
+            }
+            d.table(t);
+        }
     }
 
     // Q2

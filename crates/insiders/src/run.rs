@@ -260,6 +260,7 @@ pub fn run(a: RunArgs) -> Result<()> {
         distance: &seg.distance,
         flows: &flows,
         accounting: &p.cleaned.account,
+        probability: seg.probability.as_deref(),
     });
     let html = report.to_html();
     let md = report.to_markdown();
