@@ -301,7 +301,7 @@ fn a_run_killed_half_way_leaves_the_outputs_and_the_database_intact() {
     let history_before = listing(&db);
     // A heavier run (more refits) with another seed, killed while it computes.
     let heavy = d.path().join("heavy.toml");
-    std::fs::write(&heavy, SMALL.replace("seeds = 1", "seeds = 40")).unwrap();
+    std::fs::write(&heavy, SMALL.replace("seeds = 1", "seeds = 3000")).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_insiders"))
         .args([
             "run",

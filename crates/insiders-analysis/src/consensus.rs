@@ -49,8 +49,9 @@ pub struct ConsensusOptions {
     /// revenue that best separates the top group from the rest) or `probability` (the top
     /// group itself).
     pub membership: Membership,
-    /// Engine parameters of the subsample fits, laid over `model.engine_params` (the
-    /// consensus averages many fits, so each can be cheaper than a single final fit).
+    /// Engine parameters of the subsample fits and of the final partition's fits, laid over
+    /// `model.engine_params` (the consensus averages many fits, so each can be cheaper than
+    /// a single fit; the final partition only draws the segments beside the Insiders).
     pub fit_params: toml::Table,
     /// The most customers a fit sees: a subsample is `fraction` of the eligible customers
     /// but at most this many, and the final partition is fitted on a seeded sample of this

@@ -174,7 +174,13 @@ pub fn fit_consensus(
         stage: "cluster",
         source,
     };
-    let engine = insiders_engines::build(&opts.engine, &opts.engine_params).map_err(model)?;
+    // The final fits take the consensus fits' parameters too: they only draw the segments
+    // beside the Insiders (whom the consensus chose), and cost as little as one more fit.
+    let mut params = opts.engine_params.clone();
+    for (k, v) in &c.fit_params {
+        params.insert(k.clone(), v.clone());
+    }
+    let engine = insiders_engines::build(&opts.engine, &params).map_err(model)?;
     // Above max_fit_rows eligible customers, the final fits see a seeded sample of them,
     // and every customer is assigned to the nearest centre of the fit.
     let sample: Option<Vec<usize>> = (xe.nrows() > c.max_fit_rows).then(|| {
