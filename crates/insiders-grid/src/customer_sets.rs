@@ -16,7 +16,7 @@
 //!   even with `--true-k-only`.
 
 use crate::GridError;
-use crate::config::{EngineSpec, GridConfig, SpaceSpec};
+use crate::config::{GridConfig, SpaceSpec};
 use crate::datasets::OURS;
 use crate::results::Cell;
 use crate::run::{GridArgs, Lap, SpaceCtx, StageClock, model_matrix, plan, run_space};
@@ -157,15 +157,8 @@ pub(crate) fn run_one(sh: &Shared<'_>, entry: &Dataset) -> Result<Outcome, GridE
     } else {
         &cfg.spaces
     };
-    let spaces: Vec<&SpaceSpec> = listed
-        .iter()
-        .filter(|s| args.only_spaces.is_empty() || args.only_spaces.contains(&s.name))
-        .collect();
-    let engines: Vec<&EngineSpec> = cfg
-        .engines
-        .iter()
-        .filter(|e| args.only_engines.is_empty() || args.only_engines.contains(&e.name))
-        .collect();
+    let spaces = crate::run::only(listed, &args.only_spaces, |s| &s.name);
+    let engines = crate::run::only(&cfg.engines, &args.only_engines, |e| &e.name);
     let (jobs, _) = plan(&engines, &ks)?;
     let mut stability = cfg.stability.clone();
     if let Some(on) = args.stability {

@@ -389,11 +389,7 @@ pub fn run(args: &GridArgs, cfg: &GridConfig) -> Result<std::path::PathBuf, Grid
         (cfg.k_min..=cfg.k_max).collect()
     };
     let mut jobs = Vec::new();
-    for e in cfg
-        .engines
-        .iter()
-        .filter(|e| args.only_engines.is_empty() || args.only_engines.contains(&e.name))
-    {
+    for e in crate::run::only(&cfg.engines, &args.only_engines, |e| &e.name) {
         for p in param_points(e)? {
             let needs_k = insiders_engines::build(&e.name, &p).is_ok_and(|b| b.caps().needs_k);
             jobs.push(Job {

@@ -131,6 +131,18 @@ pub(crate) fn run_folder(args: &GridArgs) -> PathBuf {
     Path::new("runs").join(format!("grid-{stamp}"))
 }
 
+/// The `items` named in `only` (`--only space=...,engine=...`), or all when it is empty.
+pub(crate) fn only<'a, T>(
+    items: &'a [T],
+    only: &[String],
+    name: impl Fn(&T) -> &String,
+) -> Vec<&'a T> {
+    items
+        .iter()
+        .filter(|x| only.is_empty() || only.contains(name(x)))
+        .collect()
+}
+
 /// Runs the grid; returns the run folder.
 pub fn run(args: &GridArgs) -> Result<PathBuf, GridError> {
     let t_all = Instant::now();
@@ -154,16 +166,8 @@ pub fn run(args: &GridArgs) -> Result<PathBuf, GridError> {
     } else {
         (cfg.k_min..=cfg.k_max).collect()
     };
-    let spaces: Vec<&SpaceSpec> = cfg
-        .spaces
-        .iter()
-        .filter(|s| args.only_spaces.is_empty() || args.only_spaces.contains(&s.name))
-        .collect();
-    let engines: Vec<&EngineSpec> = cfg
-        .engines
-        .iter()
-        .filter(|e| args.only_engines.is_empty() || args.only_engines.contains(&e.name))
-        .collect();
+    let spaces = only(&cfg.spaces, &args.only_spaces, |s| &s.name);
+    let engines = only(&cfg.engines, &args.only_engines, |e| &e.name);
     if spaces.is_empty() || engines.is_empty() {
         return Err(GridError::Invalid(
             "--only selects no space or no engine".into(),
