@@ -217,6 +217,15 @@ pub fn centroids(x: &Matrix, labels: &[Option<u32>], k: usize) -> Matrix {
     c
 }
 
+/// `m` of the rows `0..n`, drawn without replacement by `seed`, ascending.
+pub fn sample_rows(n: usize, m: usize, seed: u64) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..n).collect();
+    Rng::new(seed).shuffle(&mut idx);
+    idx.truncate(m);
+    idx.sort_unstable();
+    idx
+}
+
 /// The value break of a consensus: the value `v` such that the rows with `value >= v` agree
 /// best with the rows whose `probability` is at least `threshold` (fewest rows on the wrong
 /// side; between equally good breaks, the higher one). Rows of equal value are never split.
@@ -296,10 +305,7 @@ pub fn consensus(
         .par_iter()
         .map(|&(k, r)| {
             let s = derive_seed(seed, ((k as u64) << 32) | u64::from(r));
-            let mut idx: Vec<usize> = (0..n).collect();
-            Rng::new(s).shuffle(&mut idx);
-            idx.truncate(m);
-            idx.sort_unstable();
+            let idx = sample_rows(n, m, s);
             if idx.len() <= k {
                 return Ok(vec![false; n]);
             }

@@ -2,7 +2,7 @@
 
 use crate::error::AnalysisError;
 use crate::options::ModelOptions;
-use insiders_core::{Matrix, Rng, derive_seed};
+use insiders_core::{Matrix, derive_seed};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 
@@ -184,16 +184,14 @@ pub fn fit_consensus(
     // Above max_fit_rows eligible customers, the final fits see a seeded sample of them,
     // and every customer is assigned to the nearest centre of the fit.
     let sample: Option<Vec<usize>> = (xe.nrows() > c.max_fit_rows).then(|| {
-        let mut idx: Vec<usize> = (0..xe.nrows()).collect();
-        Rng::new(derive_seed(cluster_seed, 0x5a3b1e)).shuffle(&mut idx);
-        idx.truncate(c.max_fit_rows);
-        idx.sort_unstable();
-        idx
+        crate::consensus::sample_rows(
+            xe.nrows(),
+            c.max_fit_rows,
+            derive_seed(cluster_seed, 0x5a3b1e),
+        )
     });
-    let xf = match &sample {
-        Some(idx) => xe.select(ndarray::Axis(0), idx),
-        None => xe.clone(),
-    };
+    let sampled = sample.as_ref().map(|idx| xe.select(ndarray::Axis(0), idx));
+    let xf = sampled.as_ref().unwrap_or(&xe);
     let fits: Vec<Result<KFit, AnalysisError>> = (c.k_min..=c.k_max)
         .into_par_iter()
         .map(|k| {
@@ -204,7 +202,7 @@ pub fn fit_consensus(
                 insiders_eval::calinski_harabasz(xf.view(), &p.labels).unwrap_or(f64::NEG_INFINITY);
             let labels = match &sample {
                 Some(_) => {
-                    crate::consensus::assign(&xe, &crate::consensus::centroids(&xf, &p.labels, k))
+                    crate::consensus::assign(&xe, &crate::consensus::centroids(xf, &p.labels, k))
                 }
                 None => p.labels,
             };
