@@ -169,6 +169,17 @@ fn real_data_gives_the_same_table_and_accounting_on_datafusion_and_ballista() {
     };
     let data = data.to_str().unwrap();
     let cluster = in_process_cluster();
+    // Ballista 55 cannot read gzip CSV (docs/distributed.md): the cluster reads a plain copy.
+    let d0 = tempfile::tempdir().unwrap();
+    let plain = d0.path().join("online-retail.csv");
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(data).unwrap()),
+        &mut text,
+    )
+    .unwrap();
+    std::fs::write(&plain, text).unwrap();
+    let data = plain.to_str().unwrap();
     three_way(data, data, &cluster);
     // And therefore the same `insiders run` answers: the same Insiders.
     let d = tempfile::tempdir().unwrap();
@@ -314,6 +325,21 @@ fn a_synthetic_shop_in_monthly_files_gives_the_same_table_and_accounting() {
     for ext in ["csv", "csv.gz", "parquet"] {
         inputs.push(format!("{}/*.{ext}", mixed.display()));
     }
+    // Ballista 55 cannot read gzip CSV (docs/distributed.md): its mix is plain CSV and Parquet.
+    let mixed2 = d.path().join("mixed2");
+    std::fs::create_dir(&mixed2).unwrap();
+    for (k, m) in months.iter().enumerate() {
+        let csv = split.join(format!("shop-{m}.csv"));
+        if k % 2 == 0 {
+            std::fs::copy(&csv, mixed2.join(format!("shop-{m}.csv"))).unwrap();
+        } else {
+            parquet(&csv, &mixed2.join(format!("shop-{m}.parquet")));
+        }
+    }
+    let no_gz: Vec<String> = ["csv", "parquet"]
+        .iter()
+        .map(|ext| format!("{}/*.{ext}", mixed2.display()))
+        .collect();
     let cfg = insiders_pipeline::Config::default();
     let local_out = {
         let loaded = insiders_ingest::read_path(&shop, &cfg.input).unwrap();
@@ -327,8 +353,13 @@ fn a_synthetic_shop_in_monthly_files_gives_the_same_table_and_accounting() {
         format!("ballista://{}", cluster.scheduler),
     ] {
         let c: insiders_distributed::Compute = compute.parse().unwrap();
+        let inputs = if compute == "datafusion" {
+            &inputs
+        } else {
+            &no_gz
+        };
         let out = insiders_distributed::compute(
-            &inputs,
+            inputs,
             &cfg.input,
             &cfg.cleaning,
             &c,

@@ -83,6 +83,17 @@ pub async fn run_plan(
     let mut selects = Vec::new();
     for (n, path) in inputs.iter().enumerate() {
         let kind = kind_of(path);
+        if kind == Kind::CsvGz && matches!(compute, Compute::Ballista { .. }) {
+            // Measured with Ballista 55: the scan reaches the executors without its gzip
+            // compression, which then read the compressed bytes as text.
+            return Err(DistributedError::Unsupported {
+                key: "--data".into(),
+                compute: compute.to_string(),
+                message: format!(
+                    "{path}: gzip CSV is not read correctly by Ballista 55's executors (the scan loses its compression on the way); use plain CSV or Parquet files, or --compute datafusion"
+                ),
+            });
+        }
         let table = format!("insiders_input_{n}");
         let reg = |e: datafusion::error::DataFusionError| DistributedError::Input {
             path: path.clone(),
