@@ -172,13 +172,13 @@ fn real_data_gives_the_same_table_and_accounting_on_datafusion_and_ballista() {
     // Ballista 55 cannot read gzip CSV (docs/distributed.md): the cluster reads a plain copy.
     let d0 = tempfile::tempdir().unwrap();
     let plain = d0.path().join("online-retail.csv");
-    let mut text = Vec::new();
+    let mut bytes = Vec::new();
     std::io::Read::read_to_end(
         &mut flate2::read::GzDecoder::new(std::fs::File::open(data).unwrap()),
-        &mut text,
+        &mut bytes,
     )
     .unwrap();
-    std::fs::write(&plain, text).unwrap();
+    std::fs::write(&plain, bytes).unwrap();
     let data = plain.to_str().unwrap();
     three_way(data, data, &cluster);
     // And therefore the same `insiders run` answers: the same Insiders.

@@ -80,7 +80,7 @@ pub async fn bind_scheduler(
 ) -> Result<
     (
         SocketAddr,
-        impl std::future::Future<Output = Result<(), DistributedError>>,
+        impl std::future::Future<Output = Result<(), DistributedError>> + use<>,
     ),
     DistributedError,
 > {
