@@ -29,7 +29,7 @@ pub fn day_purchases(lines: &Transactions, cleaned: &Cleaned) -> Vec<DayPurchase
         .map(|i| {
             (
                 cleaned.customer[i],
-                date::day_of(lines.timestamp[i]),
+                date::day_of(lines.timestamp(i)),
                 lines.revenue(i),
             )
         })

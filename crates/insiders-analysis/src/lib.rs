@@ -194,7 +194,7 @@ pub fn anonymous(inputs: Inputs<'_>) -> Vec<bool> {
     let mut anon = vec![false; ids.len()];
     for &i in &inputs.cleaned.kept {
         let i = i as usize;
-        if inputs.lines.customer_id[i].is_none()
+        if inputs.lines.customer_id(i).is_none()
             && let Ok(row) = ids.binary_search(&inputs.cleaned.customer[i])
         {
             anon[row] = true;
@@ -330,7 +330,7 @@ fn catalogue_share(inputs: Inputs<'_>, insider: &[bool]) -> f64 {
         if inputs.lines.is_return(i) {
             continue;
         }
-        let code = inputs.lines.stock_code[i];
+        let code = inputs.lines.stock_code(i);
         all.insert(code);
         if ids.contains(&inputs.cleaned.customer[i]) {
             theirs.insert(code);

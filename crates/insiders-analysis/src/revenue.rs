@@ -206,7 +206,7 @@ pub fn backtest_cutoff(
         .iter()
         .map(|&i| i as usize)
         .filter(|&i| !lines.is_return(i))
-        .map(|i| date::day_of(lines.timestamp[i]))
+        .map(|i| date::day_of(lines.timestamp(i)))
         .min()
         .ok_or_else(|| "no purchase in the data".to_string())?;
     let cutoff = cleaned.last_day - holdout;

@@ -246,10 +246,10 @@ pub fn clean(
     // (Rows come in runs of one customer: the previous row's id is skipped cheaply.)
     let mut real: FxHashSet<u32> = FxHashSet::default();
     let mut prev = None;
-    for c in lines.customer_id.iter().flatten() {
-        if prev != Some(*c) {
-            real.insert(*c);
-            prev = Some(*c);
+    for c in (0..lines.len()).filter_map(|i| lines.customer_id(i)) {
+        if prev != Some(c) {
+            real.insert(c);
+            prev = Some(c);
         }
     }
     // The first synthetic id: as configured, or above every real id (`None`: no room).
@@ -263,7 +263,7 @@ pub fn clean(
     let mut synthetic: FxHashMap<u32, u32> = FxHashMap::default();
     let mut customer = vec![u32::MAX; n];
     for i in 0..n {
-        match lines.customer_id[i] {
+        match lines.customer_id(i) {
             Some(c) => customer[i] = c,
             None if opts.missing_customer == MissingCustomer::Synthetic => {
                 let next = start
@@ -272,7 +272,7 @@ pub fn clean(
                         key: "synthetic_id_start".into(),
                         message: "synthetic ids overflow u32 (set cleaning.missing_customer = \"drop\", or a lower start)".into(),
                     })?;
-                customer[i] = *synthetic.entry(lines.invoice[i]).or_insert(next);
+                customer[i] = *synthetic.entry(lines.invoice(i)).or_insert(next);
             }
             None => {}
         }
@@ -336,13 +336,13 @@ pub fn clean(
     for i in 0..n {
         let b = if customer[i] == u32::MAX {
             0
-        } else if as_of.is_some_and(|t| lines.timestamp[i] >= t) {
+        } else if as_of.is_some_and(|t| lines.timestamp(i) >= t) {
             1
-        } else if price_rule && lines.unit_price[i] < opts.min_unit_price {
+        } else if price_rule && lines.unit_price(i) < opts.min_unit_price {
             2
-        } else if code_rule && excluded_codes[lines.stock_code[i] as usize] {
+        } else if code_rule && excluded_codes[lines.stock_code(i) as usize] {
             3
-        } else if country_rule && excluded_countries[lines.country[i] as usize] {
+        } else if country_rule && excluded_countries[lines.country(i) as usize] {
             4
         } else if bad.contains(&customer[i]) {
             5
@@ -358,7 +358,7 @@ pub fn clean(
     }
     let last_day = kept
         .iter()
-        .map(|&i| date::day_of(lines.timestamp[i as usize]))
+        .map(|&i| date::day_of(lines.timestamp(i as usize)))
         .max()
         .unwrap_or(0);
 

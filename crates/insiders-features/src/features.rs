@@ -242,12 +242,12 @@ pub fn customer_table(
         let k = cust_of[p] as usize;
         let i = i as usize;
         rows[fill[k]] = Row {
-            day: date::day_of(lines.timestamp[i]),
-            quantity: lines.quantity[i],
+            day: date::day_of(lines.timestamp(i)),
+            quantity: lines.quantity(i),
             revenue: lines.revenue(i),
             is_return: lines.is_return(i),
-            invoice: lines.invoice[i],
-            stock_code: lines.stock_code[i],
+            invoice: lines.invoice(i),
+            stock_code: lines.stock_code(i),
         };
         fill[k] += 1;
     }

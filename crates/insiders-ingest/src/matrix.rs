@@ -4,7 +4,7 @@
 use crate::error::{IngestError, Location};
 use insiders_core::Matrix;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A numeric table with row ids and column names.
 #[derive(Debug, Clone, PartialEq)]
@@ -187,6 +187,83 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), IngestError> {
         f.sync_all().map_err(werr)?;
     }
     std::fs::rename(&tmp, path).map_err(werr)
+}
+
+/// A file written in pieces and put in place atomically: the bytes go to a temporary file
+/// beside `path`, which [`AtomicFile::commit`] syncs and renames; dropped without a commit,
+/// the temporary file is removed, so a failed or interrupted write never leaves a partial
+/// file under `path`.
+#[derive(Debug)]
+pub struct AtomicFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    file: Option<std::io::BufWriter<std::fs::File>>,
+}
+
+impl AtomicFile {
+    /// Starts writing `path` (its folder is created).
+    pub fn create(path: &Path) -> Result<Self, IngestError> {
+        let werr = |e: std::io::Error| IngestError::Write {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(werr)?;
+        }
+        let file_name = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "out".into());
+        let tmp = path.with_file_name(format!(".{file_name}.tmp{}", std::process::id()));
+        let f = std::fs::File::create(&tmp).map_err(werr)?;
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            tmp,
+            file: Some(std::io::BufWriter::with_capacity(1 << 20, f)),
+        })
+    }
+
+    /// The final path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Syncs the file and renames it into place.
+    pub fn commit(mut self) -> Result<(), IngestError> {
+        let werr = |e: std::io::Error| IngestError::Write {
+            path: self.path.clone(),
+            detail: e.to_string(),
+        };
+        if let Some(w) = self.file.take() {
+            let f = w.into_inner().map_err(|e| werr(e.into_error()))?;
+            f.sync_all().map_err(werr)?;
+        }
+        std::fs::rename(&self.tmp, &self.path).map_err(werr)
+    }
+}
+
+impl std::io::Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.file.as_mut() {
+            Some(f) => f.write(buf),
+            None => Err(std::io::Error::other("file already committed")),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.file.as_mut() {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// Renders a matrix file as CSV text (shortest round-trip float formatting).

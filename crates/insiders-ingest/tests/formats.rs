@@ -332,13 +332,13 @@ fn fingerprint(l: &Loaded) -> Vec<Fingerprint> {
     (0..t.len())
         .map(|i| {
             (
-                t.invoices.resolve(t.invoice[i]).to_string(),
-                t.stock_codes.resolve(t.stock_code[i]).to_string(),
-                t.quantity[i],
-                date::day_of(t.timestamp[i]),
-                t.unit_price[i].to_bits(),
-                t.customer_id[i],
-                t.countries.resolve(t.country[i]).to_string(),
+                t.invoices.resolve(t.invoice(i)).to_string(),
+                t.stock_codes.resolve(t.stock_code(i)).to_string(),
+                t.quantity(i),
+                date::day_of(t.timestamp(i)),
+                t.unit_price(i).to_bits(),
+                t.customer_id(i),
+                t.countries.resolve(t.country(i)).to_string(),
             )
         })
         .collect()
@@ -418,10 +418,10 @@ fn every_published_format_reads_to_the_same_lines() {
         ]
     );
     // Time of day survives where the format has it.
-    let t0 = loaded[0].1.lines.timestamp[0];
+    let t0 = loaded[0].1.lines.timestamp(0);
     assert_eq!(date::format_timestamp(t0), "2010-12-01 08:26:00");
-    assert_eq!(loaded[2].1.lines.timestamp[0], t0);
-    assert_eq!(loaded[5].1.lines.timestamp[0], t0);
+    assert_eq!(loaded[2].1.lines.timestamp(0), t0);
+    assert_eq!(loaded[5].1.lines.timestamp(0), t0);
     // The Latin-1 description decodes to the same text.
     let k = &loaded[2].1.lines;
     assert!(
@@ -443,14 +443,14 @@ fn real_data_sample_reads_the_same_in_every_format() {
     let rows: Vec<Row> = (0..t.len())
         .step_by(50)
         .map(|i| Row {
-            invoice: t.invoices.resolve(t.invoice[i]).into(),
-            stock: t.stock_codes.resolve(t.stock_code[i]).into(),
-            desc: t.descriptions.resolve(t.description[i]).into(),
-            qty: t.quantity[i],
-            ts: t.timestamp[i],
-            price: format!("{}", t.unit_price[i]),
-            customer: t.customer_id[i],
-            country: t.countries.resolve(t.country[i]).into(),
+            invoice: t.invoices.resolve(t.invoice(i)).into(),
+            stock: t.stock_codes.resolve(t.stock_code(i)).into(),
+            desc: t.descriptions.resolve(t.description(i)).into(),
+            qty: t.quantity(i),
+            ts: t.timestamp(i),
+            price: format!("{}", t.unit_price(i)),
+            customer: t.customer_id(i),
+            country: t.countries.resolve(t.country(i)).into(),
         })
         .collect();
     let dir = tempfile::tempdir().unwrap();

@@ -134,9 +134,23 @@ pub struct SynthArgs {
     /// Seed.
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Invoice lines file to write (`.csv` or `.csv.gz`).
+    /// Invoice lines file to write (`.csv`, `.csv.gz` or `.parquet`). With --split-months,
+    /// one file per month, named `<stem>-YYYY-MM.<ext>`.
     #[arg(long)]
     out: PathBuf,
+    /// Output format (`csv`, `csv.gz`, `parquet`); default: from the --out extension.
+    #[arg(long)]
+    format: Option<String>,
+    /// One file per month of invoices (the monthly exports of a shop).
+    #[arg(long)]
+    split_months: bool,
+    /// Customers generated and held in memory at a time; the invoices of each block are
+    /// sorted and spilled to a temporary file, then merged (bounded memory at any size).
+    #[arg(long, default_value_t = 50_000)]
+    block_customers: usize,
+    /// Folder for the temporary files of the blocks (default: the system's temporary folder).
+    #[arg(long)]
+    spill_dir: Option<PathBuf>,
     /// Ground-truth file (customer_id, archetype); default: beside --out as `<name>.truth.csv`.
     #[arg(long)]
     truth: Option<PathBuf>,
@@ -163,36 +177,56 @@ pub fn synth(a: SynthArgs) -> Result<()> {
     if let Some(m) = &a.mix {
         cfg = cfg.with_shares(&insiders_synth::ShopConfig::parse_shares(m)?)?;
     }
-    let shop = insiders_synth::generate(&cfg)?;
-    let name = a.out.to_string_lossy();
-    let bytes = if name.ends_with(".gz") {
-        use std::io::Write;
-        let mut e = flate2_encoder();
-        e.write_all(&shop.csv)?;
-        e.finish()?
-    } else {
-        shop.csv
+    let format = crate::synth_out::Format::of(&a.out, a.format.as_deref())?;
+    let opts = insiders_synth::StreamOptions {
+        block_customers: a.block_customers,
+        spill_dir: a.spill_dir.clone(),
+        split_months: a.split_months,
+        ..Default::default()
     };
+    let progress = crate::progress::Progress::start();
+    progress.stage(&format!("generating {} customers", a.customers));
+    let mut out = crate::synth_out::Output::new(&a.out, format, a.split_months);
+    let (truth, stats) = insiders_synth::generate_stream(&cfg, &opts, |b| {
+        progress.stage(&format!(
+            "writing {}-{:02} ({} lines written)",
+            b.month().0,
+            b.month().1,
+            out.lines()
+        ));
+        out.batch(b)
+    })?;
+    let files = out.finish()?;
+    let name = a.out.to_string_lossy();
     let truth_path = a.truth.clone().unwrap_or_else(|| {
-        let stem = name.trim_end_matches(".gz").trim_end_matches(".csv");
+        let stem = name
+            .trim_end_matches(".gz")
+            .trim_end_matches(".csv")
+            .trim_end_matches(".parquet");
         PathBuf::from(format!("{stem}.truth.csv"))
     });
-    let mut truth = Vec::new();
-    insiders_synth::write_truth_csv(&shop.truth, &mut truth)?;
-    write_atomic(&a.out, &bytes)?;
-    write_atomic(&truth_path, &truth)?;
+    let mut t = Vec::new();
+    insiders_synth::write_truth_csv(&truth, &mut t)?;
+    write_atomic(&truth_path, &t)?;
+    progress.finish("synth");
+    let place = if files.len() == 1 {
+        files[0].display().to_string()
+    } else {
+        format!(
+            "{} files ({} .. {})",
+            files.len(),
+            files[0].display(),
+            files[files.len() - 1].display()
+        )
+    };
     println!(
         "wrote {} invoice lines of {} customers to {} and their archetypes to {}",
-        shop.stats.lines,
-        shop.truth.len(),
-        a.out.display(),
+        stats.lines,
+        truth.len(),
+        place,
         truth_path.display()
     );
     Ok(())
-}
-
-fn flate2_encoder() -> flate2::write::GzEncoder<Vec<u8>> {
-    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default())
 }
 
 /// Parses `2..22`, `2..=22`, `3` or `2,5,8`.

@@ -12,6 +12,7 @@ mod progress;
 mod run;
 #[cfg(feature = "serve")]
 mod serve;
+mod synth_out;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};

@@ -44,13 +44,13 @@ pub struct RunArgs {
 fn data_fingerprint(lines: &insiders_ingest::Transactions) -> String {
     let mut h = FNV_OFFSET;
     for i in 0..lines.len() {
-        h = fnv1a(lines.timestamp[i].to_le_bytes(), h);
-        h = fnv1a(lines.quantity[i].to_le_bytes(), h);
-        h = fnv1a(lines.unit_price[i].to_bits().to_le_bytes(), h);
-        h = fnv1a(lines.customer_id[i].unwrap_or(u32::MAX).to_le_bytes(), h);
-        h = fnv1a(lines.invoices.resolve(lines.invoice[i]).bytes(), h);
-        h = fnv1a(lines.stock_codes.resolve(lines.stock_code[i]).bytes(), h);
-        h = fnv1a(lines.countries.resolve(lines.country[i]).bytes(), h);
+        h = fnv1a(lines.timestamp(i).to_le_bytes(), h);
+        h = fnv1a(lines.quantity(i).to_le_bytes(), h);
+        h = fnv1a(lines.unit_price(i).to_bits().to_le_bytes(), h);
+        h = fnv1a(lines.customer_id(i).unwrap_or(u32::MAX).to_le_bytes(), h);
+        h = fnv1a(lines.invoices.resolve(lines.invoice(i)).bytes(), h);
+        h = fnv1a(lines.stock_codes.resolve(lines.stock_code(i)).bytes(), h);
+        h = fnv1a(lines.countries.resolve(lines.country(i)).bytes(), h);
     }
     format!("{h:016x}")
 }

@@ -86,8 +86,63 @@ pub struct Loaded {
 
 /// Reads a file of invoice lines (CSV, gzip-compressed CSV, or xlsx).
 pub fn read_path(path: &Path, opts: &InputOptions) -> Result<Loaded, IngestError> {
+    if looks_like_parquet(path)? {
+        #[cfg(feature = "parquet")]
+        return crate::parquet::read_parquet(path, opts);
+        #[cfg(not(feature = "parquet"))]
+        return Err(IngestError::NotParquet {
+            path: path.to_path_buf(),
+            detail: "this build has no Parquet support (cargo feature `parquet`)".into(),
+        });
+    }
+    // Large CSV and every gzip CSV stream from the file: only a few chunks are in memory.
+    let file = std::fs::File::open(path).map_err(|e| IngestError::io(path, e))?;
+    let size = file.metadata().map_err(|e| IngestError::io(path, e))?.len();
+    let mut head = [0u8; 4];
+    let n = {
+        use std::io::Read;
+        (&file)
+            .read(&mut head)
+            .map_err(|e| IngestError::io(path, e))?
+    };
+    let csv = matches!(opts.format, InputFormat::Csv | InputFormat::Auto)
+        && !head[..n].starts_with(b"PK\x03\x04")
+        && !is_xlsx_name(path);
+    if csv && n >= 2 && crate::gz::is_gzip(&head[..n]) {
+        let file = std::fs::File::open(path).map_err(|e| IngestError::io(path, e))?;
+        let gz =
+            flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 20, file));
+        return gzip::read_csv_stream(path, gz, opts, true);
+    }
+    if csv && size > STREAM_ABOVE {
+        let file = std::fs::File::open(path).map_err(|e| IngestError::io(path, e))?;
+        return gzip::read_csv_stream(path, file, opts, false);
+    }
     let bytes = std::fs::read(path).map_err(|e| IngestError::io(path, e))?;
     read_bytes(path, bytes, opts)
+}
+
+/// Plain CSV files larger than this are streamed rather than read whole.
+const STREAM_ABOVE: u64 = 64 << 20;
+
+fn is_xlsx_name(name: &Path) -> bool {
+    name.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "xlsx" | "xlsm" | "xls"))
+}
+
+/// Whether `path` is a Parquet file: its first bytes are `PAR1`, or its extension is
+/// `.parquet`.
+fn looks_like_parquet(path: &Path) -> Result<bool, IngestError> {
+    use std::io::Read;
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    let mut head = [0u8; 4];
+    let mut f = std::fs::File::open(path).map_err(|e| IngestError::io(path, e))?;
+    let n = f.read(&mut head).map_err(|e| IngestError::io(path, e))?;
+    Ok(ext || (n == 4 && &head == b"PAR1"))
 }
 
 /// Reads invoice lines from bytes; `name` is used in messages.
@@ -98,10 +153,7 @@ pub fn read_bytes(name: &Path, bytes: Vec<u8>, opts: &InputOptions) -> Result<Lo
         });
     }
     let is_zip = bytes.starts_with(b"PK\x03\x04");
-    let ext_xlsx = name
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "xlsx" | "xlsm" | "xls"));
+    let ext_xlsx = is_xlsx_name(name);
     let format = match opts.format {
         InputFormat::Auto if is_zip || ext_xlsx => InputFormat::Xlsx,
         InputFormat::Auto => InputFormat::Csv,
