@@ -28,7 +28,7 @@ pub fn day_purchases(lines: &Transactions, cleaned: &Cleaned) -> Vec<DayPurchase
         .filter(|&i| !lines.is_return(i))
         .map(|i| {
             (
-                cleaned.customer[i],
+                cleaned.customer(lines, i),
                 date::day_of(lines.timestamp(i)),
                 lines.revenue(i),
             )

@@ -195,7 +195,7 @@ pub fn anonymous(inputs: Inputs<'_>) -> Vec<bool> {
     for &i in &inputs.cleaned.kept {
         let i = i as usize;
         if inputs.lines.customer_id(i).is_none()
-            && let Ok(row) = ids.binary_search(&inputs.cleaned.customer[i])
+            && let Ok(row) = ids.binary_search(&inputs.cleaned.customer(inputs.lines, i))
         {
             anon[row] = true;
         }
@@ -332,7 +332,7 @@ fn catalogue_share(inputs: Inputs<'_>, insider: &[bool]) -> f64 {
         }
         let code = inputs.lines.stock_code(i);
         all.insert(code);
-        if ids.contains(&inputs.cleaned.customer[i]) {
+        if ids.contains(&inputs.cleaned.customer(inputs.lines, i)) {
             theirs.insert(code);
         }
     }

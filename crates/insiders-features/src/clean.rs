@@ -206,12 +206,21 @@ pub mod reason {
 pub struct Cleaned {
     /// Indices of kept rows, in file order.
     pub kept: Vec<u32>,
-    /// Customer id of every row (synthetic where assigned; `u32::MAX` where none and dropped).
-    pub customer: Vec<u32>,
+    /// Customer id of every run of lines (see [`Transactions::run_of`]): synthetic where
+    /// assigned; `u32::MAX` where none and dropped. Read it with [`Cleaned::customer`].
+    run_customer: Vec<u32>,
     /// Where every row went.
     pub account: RowAccount,
     /// The last day (since 1970-01-01) in the kept rows, returns included.
     pub last_day: i64,
+}
+
+impl Cleaned {
+    /// The customer of line `i` of `lines` (the lines this was cleaned from).
+    #[inline]
+    pub fn customer(&self, lines: &Transactions, i: usize) -> u32 {
+        self.run_customer[lines.run_of(i)]
+    }
 }
 
 /// Applies the cleaning rules. Rules are applied in this order, and a row is counted under
@@ -261,10 +270,11 @@ pub fn clean(
         },
     };
     let mut synthetic: FxHashMap<u32, u32> = FxHashMap::default();
-    let mut customer = vec![u32::MAX; n];
-    for i in 0..n {
-        match lines.customer_id(i) {
-            Some(c) => customer[i] = c,
+    // Runs share invoice and customer: ids are assigned per run, in file order.
+    let mut run_customer = vec![u32::MAX; lines.runs()];
+    for (r, slot) in run_customer.iter_mut().enumerate() {
+        match lines.run_customer(r) {
+            Some(c) => *slot = c,
             None if opts.missing_customer == MissingCustomer::Synthetic => {
                 let next = start
                     .and_then(|s| s.checked_add(synthetic.len() as u32))
@@ -272,7 +282,7 @@ pub fn clean(
                         key: "synthetic_id_start".into(),
                         message: "synthetic ids overflow u32 (set cleaning.missing_customer = \"drop\", or a lower start)".into(),
                     })?;
-                customer[i] = *synthetic.entry(lines.invoice(i)).or_insert(next);
+                *slot = *synthetic.entry(lines.run_invoice(r)).or_insert(next);
             }
             None => {}
         }
@@ -334,7 +344,8 @@ pub fn clean(
     let mut counts = [0u64; 8];
     let mut kept = Vec::with_capacity(n);
     for i in 0..n {
-        let b = if customer[i] == u32::MAX {
+        let customer = run_customer[lines.run_of(i)];
+        let b = if customer == u32::MAX {
             0
         } else if as_of.is_some_and(|t| lines.timestamp(i) >= t) {
             1
@@ -344,7 +355,7 @@ pub fn clean(
             3
         } else if country_rule && excluded_countries[lines.country(i) as usize] {
             4
-        } else if bad.contains(&customer[i]) {
+        } else if bad.contains(&customer) {
             5
         } else if !lines.is_return(i) {
             6
@@ -420,7 +431,7 @@ pub fn clean(
     let (mut prev_after, mut prev_purchase) = (u32::MAX, u32::MAX);
     for &i in &kept {
         let i = i as usize;
-        let c = customer[i];
+        let c = run_customer[lines.run_of(i)];
         if c != prev_after {
             after.insert(c);
             prev_after = c;
@@ -450,7 +461,7 @@ pub fn clean(
             unavailable_features: unavailable_features(&present),
         },
         kept,
-        customer,
+        run_customer,
         last_day,
     })
 }

@@ -198,64 +198,60 @@ pub fn customer_table(
     // Group kept rows by customer: a stable counting sort on the customers' ranks. The
     // distinct customers are found with a hash map (rows come in runs of one customer, so
     // the previous row's answer is tried first), and only they are sorted.
+    // Memory: one `u32` per kept line (the lines grouped by customer), nothing else per line.
     let mut slot: rustc_hash::FxHashMap<u32, u32> = rustc_hash::FxHashMap::default();
     let mut ids: Vec<u32> = Vec::new();
-    let mut cust_of: Vec<u32> = Vec::with_capacity(cleaned.kept.len());
+    let mut counts: Vec<usize> = Vec::new();
     let mut last: Option<(u32, u32)> = None;
-    for &i in &cleaned.kept {
-        let c = cleaned.customer[i as usize];
-        let s = match last {
+    let mut slot_of = |c: u32, ids: &mut Vec<u32>, counts: &mut Vec<usize>| -> u32 {
+        match last {
             Some((lc, ls)) if lc == c => ls,
             _ => {
                 let s = *slot.entry(c).or_insert_with(|| {
                     ids.push(c);
+                    counts.push(0);
                     ids.len() as u32 - 1
                 });
                 last = Some((c, s));
                 s
             }
-        };
-        cust_of.push(s);
+        }
+    };
+    for &i in &cleaned.kept {
+        let s = slot_of(cleaned.customer(lines, i as usize), &mut ids, &mut counts);
+        counts[s as usize] += 1;
     }
     // Slots are in order of first appearance; ranks are in customer id order.
     let mut order: Vec<u32> = (0..ids.len() as u32).collect();
     order.sort_unstable_by_key(|&s| ids[s as usize]);
-    let mut rank = vec![0u32; ids.len()];
-    for (r, &s) in order.iter().enumerate() {
-        rank[s as usize] = r as u32;
-    }
-    let ids: Vec<u32> = order.iter().map(|&s| ids[s as usize]).collect();
+    let mut start_of_slot = vec![0usize; ids.len()];
     let mut start = vec![0usize; ids.len() + 1];
-    for s in cust_of.iter_mut() {
-        *s = rank[*s as usize];
-        start[*s as usize + 1] += 1;
+    for (r, &s) in order.iter().enumerate() {
+        start[r + 1] = start[r] + counts[s as usize];
+        start_of_slot[s as usize] = start[r];
     }
-    for k in 0..ids.len() {
-        start[k + 1] += start[k];
+    drop(counts);
+    let ids: Vec<u32> = order.iter().map(|&s| ids[s as usize]).collect();
+    drop(order);
+    // The kept lines grouped by customer (file order within a customer).
+    let mut grouped = vec![0u32; cleaned.kept.len()];
+    for &i in &cleaned.kept {
+        let s = slot_of(
+            cleaned.customer(lines, i as usize),
+            &mut Vec::new(),
+            &mut Vec::new(),
+        );
+        let at = &mut start_of_slot[s as usize];
+        grouped[*at] = i;
+        *at += 1;
     }
-    // The columns a customer's features need, gathered in one sequential pass over the
-    // lines into per-customer runs (file order within a customer), so that the features
-    // read memory in order.
-    let mut fill = start.clone();
-    let mut rows = vec![Row::default(); cleaned.kept.len()];
-    for (p, &i) in cleaned.kept.iter().enumerate() {
-        let k = cust_of[p] as usize;
-        let i = i as usize;
-        rows[fill[k]] = Row {
-            day: date::day_of(lines.timestamp(i)),
-            quantity: lines.quantity(i),
-            revenue: lines.revenue(i),
-            is_return: lines.is_return(i),
-            invoice: lines.invoice(i),
-            stock_code: lines.stock_code(i),
-        };
-        fill[k] += 1;
-    }
+    drop(start_of_slot);
     let last_day = cleaned.last_day;
     let per: Vec<Option<[f64; 11]>> = (0..ids.len())
         .into_par_iter()
-        .map(|k| customer_features(&rows[start[k]..start[k + 1]], last_day))
+        .map(|k| customer_features(lines, &grouped[start[k]..start[k + 1]], last_day))
         .collect();
+    drop(grouped);
     let mut customer_id = Vec::new();
     let mut values: Vec<Vec<f64>> = (0..11).map(|_| Vec::with_capacity(ids.len())).collect();
     for (k, f) in per.into_iter().enumerate() {
@@ -289,21 +285,8 @@ pub fn customer_table(
     })
 }
 
-/// What the features need of one kept line.
-#[derive(Debug, Clone, Copy, Default)]
-struct Row {
-    day: i64,
-    /// 0 where the data has no quantity (the features that read it are then unavailable).
-    quantity: i64,
-    /// Quantity x unit price, or the line's amount.
-    revenue: f64,
-    is_return: bool,
-    invoice: u32,
-    stock_code: u32,
-}
-
-/// The features of one customer from its rows (file order); `None` without purchases.
-fn customer_features(rows: &[Row], last_day: i64) -> Option<[f64; 11]> {
+/// The features of one customer from its kept lines (file order); `None` without purchases.
+fn customer_features(t: &Transactions, rows: &[u32], last_day: i64) -> Option<[f64; 11]> {
     let mut revenue = KahanSum::default();
     let mut items: i64 = 0;
     let mut lines = 0u64;
@@ -312,16 +295,18 @@ fn customer_features(rows: &[Row], last_day: i64) -> Option<[f64; 11]> {
     let mut codes: Vec<u32> = Vec::new();
     let mut days: Vec<i64> = Vec::with_capacity(rows.len());
     let (mut first_buy, mut last_buy) = (i64::MAX, i64::MIN);
-    for r in rows {
-        let day = r.day;
+    for &i in rows {
+        let i = i as usize;
+        let day = date::day_of(t.timestamp(i));
         days.push(day);
-        let q = r.quantity;
-        if !r.is_return {
-            revenue.add(r.revenue);
+        // 0 where the data has no quantity (the features that read it are then unavailable).
+        let q = if t.present.quantity { t.quantity(i) } else { 0 };
+        if !t.is_return(i) {
+            revenue.add(t.revenue(i));
             items += q;
             lines += 1;
-            invoices.push(r.invoice);
-            codes.push(r.stock_code);
+            invoices.push(t.invoice(i));
+            codes.push(t.stock_code(i));
             first_buy = first_buy.min(day);
             last_buy = last_buy.max(day);
         } else {

@@ -92,6 +92,16 @@ pub enum IngestError {
         line: u64,
         detail: String,
     },
+    /// The invoice lines would not fit in the memory this run may use.
+    #[error(
+        "{path}: the invoice lines need more than {budget} of memory ({rows} rows read so far; the lines may take half of the {limit} this run may use). Raise [limits] memory (or --memory-limit) on a machine that has the memory, or read fewer files or months at a time"
+    )]
+    Memory {
+        path: PathBuf,
+        rows: u64,
+        budget: String,
+        limit: String,
+    },
     /// The configuration is invalid.
     #[error("configuration: {0}")]
     Config(String),

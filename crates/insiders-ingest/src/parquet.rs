@@ -189,7 +189,7 @@ pub fn read_parquet(path: &Path, opts: &InputOptions) -> Result<Loaded, IngestEr
         (None, true) => "Parquet timestamp".to_string(),
         (None, false) => String::new(),
     };
-    let mut lines = Transactions::default();
+    let mut lines = Transactions::for_descriptions(opts.descriptions);
     lines.reserve(total_rows);
     let mut rejects = Vec::new();
     let mut rows_read = 0u64;

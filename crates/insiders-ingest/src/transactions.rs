@@ -119,6 +119,8 @@ impl Default for Present {
 /// amount is `None` unless the data has an amount column.
 #[derive(Debug, Clone, Default)]
 pub struct Transactions {
+    /// Whether descriptions are dropped (then `desc` stays empty).
+    no_descriptions: bool,
     // Per line.
     run: Vec<u32>,
     stock: Vec<u32>,
@@ -175,6 +177,45 @@ fn grow<T>(v: &mut Vec<T>, extra: usize) {
 }
 
 impl Transactions {
+    /// An empty store that drops descriptions (`description(i)` is then the empty string's
+    /// id, 0, and `descriptions` holds only it).
+    pub fn without_descriptions() -> Self {
+        let mut t = Transactions {
+            no_descriptions: true,
+            ..Default::default()
+        };
+        t.descriptions.intern("");
+        t
+    }
+
+    /// An empty store that keeps descriptions or not.
+    pub fn for_descriptions(keep: bool) -> Self {
+        if keep {
+            Transactions::default()
+        } else {
+            Transactions::without_descriptions()
+        }
+    }
+
+    /// Whether descriptions are kept.
+    pub fn has_descriptions(&self) -> bool {
+        !self.no_descriptions
+    }
+
+    /// Gives back the room reserved for growth.
+    pub fn shrink_to_fit(&mut self) {
+        self.run.shrink_to_fit();
+        self.stock.shrink_to_fit();
+        self.desc.shrink_to_fit();
+        self.qty.shrink_to_fit();
+        self.price.shrink_to_fit();
+        self.amount.shrink_to_fit();
+        self.run_invoice.shrink_to_fit();
+        self.run_customer.shrink_to_fit();
+        self.run_timestamp.shrink_to_fit();
+        self.run_country.shrink_to_fit();
+    }
+
     /// Number of lines.
     pub fn len(&self) -> usize {
         self.run.len()
@@ -264,11 +305,13 @@ impl Transactions {
         let customer = l.customer_id.unwrap_or(NO_CUSTOMER);
         let run = self.push_run(invoice, customer, l.timestamp, country);
         let stock = self.stock_codes.intern(l.stock_code);
-        let desc = self.descriptions.intern(l.description);
         let price = self.price_id(l.unit_price);
+        if !self.no_descriptions {
+            let desc = self.descriptions.intern(l.description);
+            self.desc.push(desc);
+        }
         self.run.push(run);
         self.stock.push(stock);
-        self.desc.push(desc);
         self.push_qty(l.quantity);
         self.price.push(price);
         if let Some(a) = l.amount {
@@ -283,7 +326,11 @@ impl Transactions {
         };
         let inv = remap(&mut self.invoices, &other.invoices);
         let sc = remap(&mut self.stock_codes, &other.stock_codes);
-        let de = remap(&mut self.descriptions, &other.descriptions);
+        let de = if self.no_descriptions {
+            Vec::new()
+        } else {
+            remap(&mut self.descriptions, &other.descriptions)
+        };
         let co = remap(&mut self.countries, &other.countries);
         let pr: Vec<u32> = other.prices.iter().map(|&p| self.price_id(p)).collect();
         let n = other.len();
@@ -312,7 +359,9 @@ impl Transactions {
             .extend(other.run.iter().map(|&r| run_map[r as usize]));
         self.stock
             .extend(other.stock.iter().map(|&i| sc[i as usize]));
-        self.desc.extend(other.desc.iter().map(|&i| de[i as usize]));
+        if !self.no_descriptions {
+            self.desc.extend(other.desc.iter().map(|&i| de[i as usize]));
+        }
         self.price
             .extend(other.price.iter().map(|&i| pr[i as usize]));
         self.qty.extend_from_slice(&other.qty);
@@ -320,6 +369,27 @@ impl Transactions {
             self.wide_qty.insert(first_line + k, v);
         }
         self.amount.extend_from_slice(&other.amount);
+    }
+
+    /// The run of line `i` (runs are numbered in file order).
+    #[inline]
+    pub fn run_of(&self, i: usize) -> usize {
+        self.run[i] as usize
+    }
+
+    /// Invoice number id of run `r`.
+    #[inline]
+    pub fn run_invoice(&self, r: usize) -> u32 {
+        self.run_invoice[r]
+    }
+
+    /// Customer id of run `r`, if any.
+    #[inline]
+    pub fn run_customer(&self, r: usize) -> Option<u32> {
+        match self.run_customer[r] {
+            NO_CUSTOMER => None,
+            c => Some(c),
+        }
     }
 
     /// Invoice number id of line `i` (see `invoices`).
@@ -337,7 +407,7 @@ impl Transactions {
     /// Description id of line `i` (see `descriptions`).
     #[inline]
     pub fn description(&self, i: usize) -> u32 {
-        self.desc[i]
+        self.desc.get(i).copied().unwrap_or(0)
     }
 
     /// Quantity of line `i` (negative for returns).

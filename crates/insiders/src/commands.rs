@@ -23,17 +23,20 @@ pub(crate) fn load_config(args: &DataArgs) -> Result<Config> {
     if let Some(s) = &args.sheet {
         cfg.input.sheet = Some(s.clone());
     }
+    if let Some(m) = &args.memory_limit {
+        cfg.limits.memory = Some(m.clone());
+    }
     Ok(cfg)
 }
 
 /// The data source of a command: `--data`, or the built-in synthetic shop.
-pub(crate) fn source(args: &DataArgs) -> Source {
-    Source::from_option(args.data.as_deref())
+pub(crate) fn source(args: &DataArgs) -> Result<Source> {
+    Ok(Source::from_paths(&args.data)?)
 }
 
 /// Lines, cleaning and the customer table, with the stages shown on the terminal.
 pub(crate) fn prepare(args: &DataArgs, cfg: &Config, progress: &Progress) -> Result<Prepared> {
-    Ok(insiders_pipeline::prepare(&source(args), cfg, &|s| {
+    Ok(insiders_pipeline::prepare(&source(args)?, cfg, &|s| {
         progress.stage(s)
     })?)
 }
@@ -46,6 +49,9 @@ pub struct FeaturesArgs {
     /// Output folder.
     #[arg(long, default_value = "out")]
     out: PathBuf,
+    /// Also write the customer table as Apache Parquet (`customers.parquet`).
+    #[arg(long)]
+    parquet: bool,
 }
 
 pub fn features(a: FeaturesArgs) -> Result<()> {
@@ -62,6 +68,9 @@ pub fn features(a: FeaturesArgs) -> Result<()> {
     });
     progress.stage("writing");
     write_atomic(&a.out.join("customers.csv"), &p.table.to_csv())?;
+    if a.parquet {
+        write_parquet_table(&a.out.join("customers.parquet"), &p.table)?;
+    }
     write_atomic(&a.out.join("scaled.csv"), &scaled_csv)?;
     write_atomic(
         &a.out.join("scaler.json"),
@@ -91,6 +100,26 @@ pub fn features(a: FeaturesArgs) -> Result<()> {
     Ok(())
 }
 
+/// The customer table as Parquet (`customer_id`, then the features; a missing value is null).
+#[cfg(feature = "parquet")]
+fn write_parquet_table(path: &Path, t: &insiders_features::CustomerTable) -> Result<()> {
+    let f = insiders_ingest::AtomicFile::create(path)?;
+    let f = insiders_ingest::parquet::write_table(
+        f,
+        "customer_id",
+        &t.customer_id,
+        &t.columns,
+        &t.values,
+    )?;
+    f.commit()?;
+    Ok(())
+}
+
+#[cfg(not(feature = "parquet"))]
+fn write_parquet_table(_: &Path, _: &insiders_features::CustomerTable) -> Result<()> {
+    anyhow::bail!("this binary was built without Parquet support (cargo feature `parquet`)")
+}
+
 /// `insiders inspect`.
 #[derive(Debug, clap::Args)]
 pub struct InspectArgs {
@@ -103,7 +132,7 @@ pub struct InspectArgs {
 
 pub fn inspect(a: InspectArgs) -> Result<()> {
     let cfg = load_config(&a.data)?;
-    let loaded = insiders_pipeline::load(&source(&a.data), &cfg)?;
+    let loaded = insiders_pipeline::load(&source(&a.data)?, &cfg)?;
     let d = insiders_ingest::describe::describe(&loaded.lines);
     if a.json {
         println!(

@@ -299,7 +299,14 @@ pub fn run(a: RunArgs) -> Result<()> {
     timings.lap("write");
     let info = json!({
         "version": env!("CARGO_PKG_VERSION"),
-        "data": a.data.data.as_ref().map(|p| p.display().to_string()),
+        "data": (!a.data.data.is_empty()).then(|| {
+            a.data
+                .data
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        }),
         "database": history.location(),
         "run_id": run_id.0,
         "threads": rayon::current_num_threads(),

@@ -100,7 +100,11 @@ fn parse_stream(
     let (done_tx, done_rx) = std::sync::mpsc::channel::<(usize, ChunkOut)>();
     // Chunks parsed but not merged yet are bounded: the reader waits for the merge.
     let max_pending = 2 * rayon::current_num_threads() + 2;
-    let mut merger = Merger::default();
+    let mut merger = Merger {
+        budget: opts.memory_budget,
+        path: path.to_path_buf(),
+        ..Merger::default()
+    };
     rayon::in_place_scope(|s| {
         let mut line = prep.body_line;
         let mut spawn = |index: usize, chunk: Vec<u8>, skip: usize| {
@@ -160,6 +164,9 @@ struct Merger {
     rows_read: u64,
     rejects: Vec<Reject>,
     error: Option<IngestError>,
+    /// The memory guard: (bytes the lines may take, what the run may use).
+    budget: Option<(u64, u64)>,
+    path: std::path::PathBuf,
 }
 
 impl Merger {
@@ -181,6 +188,16 @@ impl Merger {
                 self.lines.append(&out.lines);
             }
             self.rejects.extend(out.rejects);
+            if let Some((budget, limit)) = self.budget
+                && self.lines.heap_bytes() as u64 > budget
+            {
+                self.error = Some(IngestError::Memory {
+                    path: self.path.clone(),
+                    rows: self.rows_read,
+                    budget: insiders_core::memory::format_size(budget),
+                    limit: insiders_core::memory::format_size(limit),
+                });
+            }
         }
     }
 
