@@ -25,9 +25,7 @@ pub use tree::{Node, Tree};
 use crate::knn::Metric;
 use crate::registry::EmbedderSpec;
 use crate::umap::{UmapParams, umap};
-use insiders_core::{
-    Embedder, Embedding, Error, FittedEmbedder, Matrix, MatrixView, derive_seed,
-};
+use insiders_core::{Embedder, Embedding, Error, FittedEmbedder, Matrix, MatrixView, derive_seed};
 use serde::{Deserialize, Serialize};
 
 /// The embedders this module registers.

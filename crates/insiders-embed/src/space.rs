@@ -231,14 +231,13 @@ mod tests {
         let sample: Vec<usize> = (0..60).filter(|i| i % 3 != 1).collect();
         // The whole sample: the plain space.
         let all: Vec<usize> = (0..60).collect();
-        let whole = fit_space_sampled("forest", &small_forest(), &names, &x, Some("b"), 7, &all)
-            .unwrap();
+        let whole =
+            fit_space_sampled("forest", &small_forest(), &names, &x, Some("b"), 7, &all).unwrap();
         let plain = fit_space("forest", &small_forest(), &names, &x, Some("b"), 7).unwrap();
         assert_eq!(whole.coords, plain.coords);
         // A sample: its rows are the sample's own space, the others are placed.
-        let got =
-            fit_space_sampled("forest", &small_forest(), &names, &x, Some("b"), 7, &sample)
-                .unwrap();
+        let got = fit_space_sampled("forest", &small_forest(), &names, &x, Some("b"), 7, &sample)
+            .unwrap();
         let xs = x.select(ndarray::Axis(0), &sample);
         let own = fit_space("forest", &small_forest(), &names, &xs, Some("b"), 7).unwrap();
         for (j, &i) in sample.iter().enumerate() {
@@ -247,8 +246,8 @@ mod tests {
         assert_eq!(got.info["fit_rows"], 40.0);
         assert!(got.coords.iter().all(|v| v.is_finite()));
         // PCA places rows by its projection: the same as projecting them with the fit.
-        let p = fit_space_sampled("pca", &toml::Table::new(), &names, &x, None, 7, &sample)
-            .unwrap();
+        let p =
+            fit_space_sampled("pca", &toml::Table::new(), &names, &x, None, 7, &sample).unwrap();
         let (_, model) = crate::build("pca", &toml::Table::new())
             .unwrap()
             .fit(xs.view(), None, 7)

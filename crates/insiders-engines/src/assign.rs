@@ -311,13 +311,24 @@ mod tests {
         let all: Vec<usize> = (0..300).collect();
         let t = toml::Table::new();
         let a = fit_on_sample("ward", &t, x.view(), &all, Some(4), 1, 15).unwrap();
-        let own = crate::build("ward", &t).unwrap().fit(x.view(), Some(4), 1).unwrap();
+        let own = crate::build("ward", &t)
+            .unwrap()
+            .fit(x.view(), Some(4), 1)
+            .unwrap();
         assert_eq!(a.partition.labels, own.labels);
         assert!(fit_on_sample("ward", &t, x.view(), &[3, 2], Some(4), 1, 15).is_err());
         assert!(fit_on_sample("ward", &t, x.view(), &[3, 300], Some(4), 1, 15).is_err());
         assert!(fit_on_sample("ward", &t, x.view(), &[1, 2, 3, 4, 5], Some(2), 1, 0).is_err());
         // Dbscan's noise travels with the vote.
-        let d = fit_on_sample("dbscan", &t, x.view(), &sample_rows(300, 150, 4), None, 1, 5);
+        let d = fit_on_sample(
+            "dbscan",
+            &t,
+            x.view(),
+            &sample_rows(300, 150, 4),
+            None,
+            1,
+            5,
+        );
         assert!(d.is_ok());
     }
 
@@ -326,7 +337,14 @@ mod tests {
         assert_eq!(rule("kmeans"), Assign::NearestCentroid);
         assert_eq!(rule("smartcore_kmeans"), Assign::NearestCentroid);
         assert_eq!(rule("gmm"), Assign::MixturePredict);
-        for n in ["ward", "hierarchical", "genie", "dbscan", "hdbscan", "optics"] {
+        for n in [
+            "ward",
+            "hierarchical",
+            "genie",
+            "dbscan",
+            "hdbscan",
+            "optics",
+        ] {
             assert_eq!(rule(n), Assign::NeighbourVote, "{n}");
         }
         assert_eq!(sample_rows(10, 20, 1), (0..10).collect::<Vec<_>>());
