@@ -44,6 +44,9 @@ pub struct GridArgs {
     pub true_k_only: bool,
 }
 
+/// A silhouette, with its standard error and points scored when sampled.
+type Sil = (f64, Option<(f64, usize)>);
+
 /// A scored cell: (index, silhouette, its standard error and points when sampled,
 /// Davies-Bouldin, Calinski-Harabasz, score error).
 type Scored = (
@@ -526,31 +529,30 @@ pub(crate) fn run_space(ctx: &SpaceCtx<'_>, s: &SpaceSpec) -> Result<SpaceOut, G
         .collect();
     let score_rows = cfg.sample.score_rows;
     let sampled_scores = score_rows > 0 && coords.nrows() > score_rows;
-    let sils: Vec<Result<(f64, Option<(f64, usize)>), insiders_eval::EvalError>> =
-        if labellings.is_empty() {
-            Vec::new()
-        } else if sampled_scores {
-            // Each cell's silhouette from `score_rows` points scored against every point, with
-            // its standard error; the points drawn from the cell's seed.
-            use rayon::prelude::*;
-            with.par_iter()
-                .zip(labellings.par_iter())
-                .map(|(&i, l)| {
-                    insiders_eval::silhouette_sampled(
-                        coords.view(),
-                        l,
-                        score_rows,
-                        derive_seed(fitted[i].0.seed, 0x5111),
-                    )
-                    .map(|s| (s.value, Some((s.std_error, s.sample_size))))
-                })
-                .collect()
-        } else {
-            insiders_eval::silhouette_each(coords.view(), &labellings)?
-                .into_iter()
-                .map(|r| r.map(|v| (v, None)))
-                .collect()
-        };
+    let sils: Vec<Result<Sil, insiders_eval::EvalError>> = if labellings.is_empty() {
+        Vec::new()
+    } else if sampled_scores {
+        // Each cell's silhouette from `score_rows` points scored against every point, with
+        // its standard error; the points drawn from the cell's seed.
+        use rayon::prelude::*;
+        with.par_iter()
+            .zip(labellings.par_iter())
+            .map(|(&i, l)| {
+                insiders_eval::silhouette_sampled(
+                    coords.view(),
+                    l,
+                    score_rows,
+                    derive_seed(fitted[i].0.seed, 0x5111),
+                )
+                .map(|s| (s.value, Some((s.std_error, s.sample_size))))
+            })
+            .collect()
+    } else {
+        insiders_eval::silhouette_each(coords.view(), &labellings)?
+            .into_iter()
+            .map(|r| r.map(|v| (v, None)))
+            .collect()
+    };
     let mut scored: Vec<Scored> = Vec::new();
     for (w, &i) in with.iter().enumerate() {
         let Some(p) = fitted[i].1.as_ref() else {

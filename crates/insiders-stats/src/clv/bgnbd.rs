@@ -146,12 +146,18 @@ impl Data {
             }
             sum -= r * s0;
         }
-        for &(g, x, ia, ir) in &self.repeat {
+        let term = |&(g, x, ia, ir): &(usize, f64, usize, usize)| {
             let a3 = -r * ln_age[ia].0 - x * ln_age[ia].1;
             let a4 = c4[g] - r * ln_rec[ir].0 - x * ln_rec[ir].1;
-            sum += c12[g] + log_add_exp(a3, a4);
+            c12[g] + log_add_exp(a3, a4)
+        };
+        if self.repeat.len() <= super::SEQUENTIAL_SUM_MAX {
+            for t in &self.repeat {
+                sum += term(t);
+            }
+            return sum;
         }
-        sum
+        sum + super::chunked_sum(&self.repeat, term)
     }
 }
 
