@@ -84,9 +84,12 @@ pub struct GridSample {
     /// sample of this many (the manifest's `sample` says how many of how many; the labels
     /// and spaces files list the sampled customers). 0: never.
     pub max_rows: usize,
-    /// A cell's silhouette over more points than this is estimated from this many points,
-    /// each scored against every point ([`insiders_eval::silhouette_sampled`]: unbiased),
-    /// with its standard error (`silhouette_se`, `score_rows` in the results). 0: always exact.
+    /// Silhouettes over up to this many points are exact; above, estimated from
+    /// `score_rows` points. 0: always exact.
+    pub score_exact_up_to: usize,
+    /// Points of a sampled silhouette, each scored against every point
+    /// ([`insiders_eval::silhouette_sampled`]: unbiased), with its standard error
+    /// (`silhouette_se`, `score_rows` in the results).
     pub score_rows: usize,
 }
 
@@ -94,7 +97,8 @@ impl Default for GridSample {
     fn default() -> Self {
         GridSample {
             max_rows: 20_000,
-            score_rows: 10_000,
+            score_exact_up_to: 10_000,
+            score_rows: 2_000,
         }
     }
 }

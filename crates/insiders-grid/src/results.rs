@@ -304,6 +304,8 @@ mod tests {
         a.silhouette = Some(0.123_456_789_012_345_67);
         a.calinski_harabasz = Some(1e-7);
         a.fit_seconds = Some(1.0);
+        a.silhouette_se = Some(0.0012);
+        a.score_rows = Some(2000);
         let mut b = Cell::failed(
             "tree/dbscan[eps_factor=0.5;min_samples=5]",
             "tree",
@@ -327,7 +329,7 @@ mod tests {
         // Numbers as Rust prints them, empty absent values, quotes only where needed.
         assert_eq!(
             lines.next().unwrap(),
-            "features/ward/k3,features,ward,,3,7,3,0,0.12345678901234566,,0.0000001,1,,,,,,,,,,,"
+            "features/ward/k3,features,ward,,3,7,3,0,0.12345678901234566,,0.0000001,1,,,,,,,,,,,,0.0012,2000"
         );
         let back = read_csv(&dir.path().join("results.csv")).unwrap();
         assert_eq!(back, cells());

@@ -300,6 +300,7 @@ pub fn run(args: &GridArgs) -> Result<PathBuf, GridError> {
         "sampled": x.nrows() < customers,
         "seed": sample_seed,
         "max_rows": cfg.sample.max_rows,
+        "score_exact_up_to": cfg.sample.score_exact_up_to,
         "score_rows": cfg.sample.score_rows,
     });
     let text = serde_json::to_string_pretty(&manifest).map_err(|source| GridError::Json {
@@ -527,8 +528,9 @@ pub(crate) fn run_space(ctx: &SpaceCtx<'_>, s: &SpaceSpec) -> Result<SpaceOut, G
         .iter()
         .filter_map(|&i| fitted[i].1.as_ref().map(|p| p.labels.as_slice()))
         .collect();
-    let score_rows = cfg.sample.score_rows;
-    let sampled_scores = score_rows > 0 && coords.nrows() > score_rows;
+    let score_rows = cfg.sample.score_rows.max(2);
+    let exact_up_to = cfg.sample.score_exact_up_to;
+    let sampled_scores = exact_up_to > 0 && coords.nrows() > exact_up_to;
     let sils: Vec<Result<Sil, insiders_eval::EvalError>> = if labellings.is_empty() {
         Vec::new()
     } else if sampled_scores {
