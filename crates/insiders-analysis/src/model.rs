@@ -408,6 +408,40 @@ mod tests {
     }
 
     #[test]
+    fn above_max_fit_rows_the_model_is_fitted_on_a_sample_and_says_so() {
+        // Three separated groups of 200 customers in 2-D; revenue rises with the group.
+        let mut rng = insiders_core::Rng::new(4);
+        let x = Matrix::from_shape_fn((600, 2), |(i, _)| (i % 3) as f64 * 10.0 + rng.normal());
+        let revenue: Vec<f64> = (0..600).map(|i| (i % 3) as f64 * 100.0 + 1.0).collect();
+        let names = vec!["a".to_string(), "b".to_string()];
+        let input = ModelInput {
+            scaled: &x,
+            names: &names,
+        };
+        let mut opts = ModelOptions {
+            space: "identity".into(),
+            engine: "ward".into(),
+            k: 3,
+            ..ModelOptions::default()
+        };
+        let whole = fit(input, &revenue, &opts, 9).unwrap();
+        assert!(!whole.space_info.contains_key("model_fit_rows"));
+        opts.sample.max_fit_rows = 150;
+        let sampled = fit(input, &revenue, &opts, 9).unwrap();
+        assert_eq!(sampled.space_info["model_fit_rows"], 150.0);
+        assert_eq!(sampled.space_info["assign_rule"], 2.0);
+        // Every customer is assigned, to the cluster of its group (cluster 1: the richest).
+        for (i, c) in sampled.cluster.iter().enumerate() {
+            assert_eq!(*c, Some(3 - (i % 3) as u32), "customer {i}");
+        }
+        assert_eq!(sampled.cluster, whole.cluster);
+        // A space that cannot place customers is an error naming the setting.
+        opts.space = "tsne".into();
+        let e = fit(input, &revenue, &opts, 9).unwrap_err().to_string();
+        assert!(e.contains("model.sample.max_fit_rows"), "{e}");
+    }
+
+    #[test]
     fn distances_to_centroids() {
         let coords = ndarray::array![[0.0, 0.0], [2.0, 0.0], [10.0, 10.0], [5.0, 5.0]];
         let cluster = [Some(1), Some(1), Some(2), None];

@@ -596,8 +596,16 @@ mod tests {
         let customers: Vec<CustomerSummary> = (0..150_000u32)
             .map(|i| {
                 let age = 1.0 + rng.below(300) as f64;
-                let x = if i % 10 == 0 { 0 } else { 1 + rng.below(20) as u32 };
-                let t_x = if x == 0 { 0.0 } else { (rng.uniform() * age).floor() };
+                let x = if i % 10 == 0 {
+                    0
+                } else {
+                    1 + rng.below(20) as u32
+                };
+                let t_x = if x == 0 {
+                    0.0
+                } else {
+                    (rng.uniform() * age).floor()
+                };
                 CustomerSummary {
                     customer: i,
                     frequency: x,
