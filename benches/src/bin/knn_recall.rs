@@ -9,7 +9,8 @@
 //!     [--k 15] [--seed 42]
 //! ```
 //! Without `--data`: the real data (`../shared`). `--sample N`: a seeded sample of N
-//! customers of the table. Prints one Markdown row per space: rows, k, recall by index
+//! customers of the table. `--min-recall R`: exit non-zero when a space's recall by
+//! distance is below R (a check for CI). Prints one Markdown row per space: rows, k, recall by index
 //! (the share of the exact k neighbours found) and by distance (the share of found
 //! neighbours no farther than the exact k-th: ties at the k-th distance count as found),
 //! and both searches' seconds.
@@ -33,6 +34,7 @@ fn run() -> Result<(), String> {
     let mut sample: Option<usize> = None;
     let mut k = 15usize;
     let mut seed = 42u64;
+    let mut min_recall: Option<f64> = None;
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
@@ -44,6 +46,9 @@ fn run() -> Result<(), String> {
             "--sample" => sample = Some(v.parse().map_err(|e| format!("--sample: {e}"))?),
             "--k" => k = v.parse().map_err(|e| format!("--k: {e}"))?,
             "--seed" => seed = v.parse().map_err(|e| format!("--seed: {e}"))?,
+            "--min-recall" => {
+                min_recall = Some(v.parse().map_err(|e| format!("--min-recall: {e}"))?)
+            }
             other => return Err(format!("unknown argument `{other}`")),
         }
         i += 2;
@@ -119,6 +124,13 @@ fn run() -> Result<(), String> {
             "| {name} | {} | {k} | {by_index:.4} | {by_distance:.4} | {te:.1} | {ta:.1} |",
             x.nrows()
         );
+        if let Some(min) = min_recall
+            && by_distance < min
+        {
+            return Err(format!(
+                "{name}: recall by distance {by_distance:.4} is below --min-recall {min}"
+            ));
+        }
     }
     Ok(())
 }

@@ -60,6 +60,9 @@ pub struct AtBound {
 /// The fit's data, grouped so that each transcendental function is evaluated once per
 /// distinct value: `ln Γ` once per distinct `x`, `ln(α + T)` once per distinct age and
 /// `ln(α + t_x)` once per distinct recency (ages and recencies are whole days in practice).
+/// A distinct repeat summary: (index of x, x, index of age, index of recency, count).
+type Grouped = (usize, f64, usize, usize, f64);
+
 struct Data {
     xs: Vec<f64>,
     ages: Vec<f64>,
@@ -70,7 +73,7 @@ struct Data {
     repeat: Vec<(usize, f64, usize, usize)>,
     /// Above [`super::SEQUENTIAL_SUM_MAX`] repeat customers: the distinct `repeat` entries
     /// with their counts (the likelihood's cost then grows with the distinct summaries).
-    grouped: Option<Vec<(usize, f64, usize, usize, f64)>>,
+    grouped: Option<Vec<Grouped>>,
 }
 
 fn distinct(mut v: Vec<f64>) -> Vec<f64> {
@@ -105,7 +108,7 @@ impl Data {
             let mut keys: Vec<(usize, usize, usize)> =
                 repeat.iter().map(|&(g, _, ia, ir)| (g, ia, ir)).collect();
             keys.sort_unstable();
-            let mut out: Vec<(usize, f64, usize, usize, f64)> = Vec::new();
+            let mut out: Vec<Grouped> = Vec::new();
             for k in keys {
                 match out.last_mut() {
                     Some(last) if (last.0, last.2, last.3) == k => last.4 += 1.0,
