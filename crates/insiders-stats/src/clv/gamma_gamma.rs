@@ -101,15 +101,20 @@ impl Data {
             .iter()
             .map(|&x| base + ln_gamma_ratio(p * x, q))
             .collect();
-        let mut sum = 0.0;
-        for i in 0..self.x.len() {
+        let term = |&i: &usize| {
             let xm = self.x[i] * self.m[i];
-            sum += c[self.group[i]]
-                - self.ln_m[i]
-                - p * self.x[i] * (v / xm).ln_1p()
-                - q * (xm + v).ln();
+            c[self.group[i]] - self.ln_m[i] - p * self.x[i] * (v / xm).ln_1p() - q * (xm + v).ln()
+        };
+        let n = self.x.len();
+        if n <= super::SEQUENTIAL_SUM_MAX {
+            let mut sum = 0.0;
+            for i in 0..n {
+                sum += term(&i);
+            }
+            return sum;
         }
-        sum
+        let idx: Vec<usize> = (0..n).collect();
+        super::chunked_sum(&idx, term)
     }
 }
 

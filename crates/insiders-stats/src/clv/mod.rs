@@ -227,6 +227,36 @@ pub(crate) fn check_summaries(customers: &[CustomerSummary]) -> Result<(), Stats
     Ok(())
 }
 
+/// Up to this many customers, the likelihoods are summed one term after another (the
+/// study's and the real data's fits, bit for bit as before); above it, by
+/// [`chunked_sum`].
+pub(crate) const SEQUENTIAL_SUM_MAX: usize = 65_536;
+
+/// The sum of `term` over `items` in fixed chunks of 4,096 (each summed in order, on the
+/// rayon pool), the chunk sums added in order: the same bits whatever the thread count, and
+/// a rounding error that grows with the number of chunks rather than of terms. A fit's
+/// Nelder-Mead stops when its simplex's values agree within `1e-12` (mean log-likelihood);
+/// a plain running sum of a million terms is noisier than that, and the search then ran to
+/// its evaluation limit (230 s for a million customers on two cores).
+pub(crate) fn chunked_sum<T: Sync>(items: &[T], term: impl Fn(&T) -> f64 + Sync) -> f64 {
+    use rayon::prelude::*;
+    let parts: Vec<f64> = items
+        .par_chunks(4096)
+        .map(|c| {
+            let mut s = 0.0;
+            for t in c {
+                s += term(t);
+            }
+            s
+        })
+        .collect();
+    let mut sum = 0.0;
+    for p in parts {
+        sum += p;
+    }
+    sum
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
