@@ -180,6 +180,18 @@ fn check_selection(loaded: &Loaded, cfg: &Config) -> Result<(), PipelineError> {
 }
 
 impl Prepared {
+    /// The same lines cleaned again under `cfg` (another `as_of`, say) and their customer
+    /// table: what [`prepare`] would give on the same source, without reading it again.
+    ///
+    /// # Errors
+    /// As [`prepare`]'s cleaning and features.
+    pub fn reclean(&self, cfg: &Config) -> Result<(Cleaned, CustomerTable), PipelineError> {
+        check_selection(&self.loaded, cfg)?;
+        let cleaned = clean(&self.loaded.lines, &self.loaded.report, &cfg.cleaning)?;
+        let table = customer_table(&self.loaded.lines, &cleaned)?;
+        Ok((cleaned, table))
+    }
+
     /// What the analysis reads: these lines, their cleaning and table, and the model matrix
     /// `m` fitted on that table.
     pub fn inputs<'a>(&'a self, m: &'a ModelMatrix) -> insiders_analysis::Inputs<'a> {

@@ -115,15 +115,27 @@ pub fn run(a: RunArgs) -> Result<()> {
     let cal_last_day = cutoff.as_ref().ok().copied();
     let calibration = match cutoff {
         Ok(cutoff) => {
+            // The lines already read, cleaned again up to the cut-off (the same as reading
+            // the source again with that as-of date, without a second copy of the lines).
             let mut c = cfg.clone();
             c.cleaning.as_of = Some(date::format_day(cutoff + 1));
-            let cp = prepare(&a.data, &c, &progress)?;
-            let cm = model_matrix(&cp.table, &c)?;
-            Some((cp, cm))
+            progress.stage("calibration data (Q5 backtest)");
+            let (cleaned, table) = p.reclean(&c)?;
+            let cm = model_matrix(&table, &c)?;
+            Some((cleaned, table, cm))
         }
         Err(_) => None,
     };
-    let calibration_inputs = calibration.as_ref().map(|(cp, cm)| cp.inputs(cm));
+    let calibration_inputs =
+        calibration
+            .as_ref()
+            .map(|(cleaned, table, cm)| insiders_analysis::Inputs {
+                lines: &p.loaded.lines,
+                cleaned,
+                table,
+                scaled: &cm.x,
+                selected: &cm.names,
+            });
     timings.lap("calibration data (Q5 backtest)");
     progress.stage("space, clusters, models and tests");
     let analysis =
@@ -200,7 +212,7 @@ pub fn run(a: RunArgs) -> Result<()> {
             .as_ref()
             .zip(analysis.calibration_insiders.as_deref())
             .zip(cal_last_day)
-            .map(|(((cp, _), ids), day)| (cp, ids, day)),
+            .map(|(((cleaned, table, _), ids), day)| (cleaned, table, ids, day)),
     )?;
     timings.lap("the study's method, beside");
     let answers_text = serde_json::to_string_pretty(&answers)? + "\n";
