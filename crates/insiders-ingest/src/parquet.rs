@@ -30,6 +30,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use rayon::prelude::*;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -179,22 +180,144 @@ pub fn read_parquet(path: &Path, opts: &InputOptions) -> Result<Loaded, IngestEr
     let date_col = map.idx[Field::InvoiceDate as usize];
     let date_type = date_col.map(|c| builder.schema().field(c).data_type().clone());
     let temporal = date_type.as_ref().is_some_and(is_temporal);
-    let reader = builder
-        .with_batch_size(64 * 1024)
-        .build()
-        .map_err(|e| perr(path, e))?;
-    let mut configured = resolve_date_format(opts, None)?;
-    let mut spec = match (&configured, temporal) {
+    let groups = builder.metadata().num_row_groups();
+    let group_rows: Vec<u64> = builder
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|g| g.num_rows().max(0) as u64)
+        .collect();
+    let configured = resolve_date_format(opts, None)?;
+    let spec = match (&configured, temporal) {
         (Some(f), _) => f.spec().to_string(),
         (None, true) => "Parquet timestamp".to_string(),
         (None, false) => String::new(),
+    };
+    let ctx = GroupCtx {
+        path,
+        map: &map,
+        temporal,
+        opts,
+    };
+    // The first row group alone (it settles the date format of text dates), then the
+    // others in parallel waves of one group a thread, appended in order: the result is the
+    // serial read's, and at most a wave of groups is in memory beside the lines.
+    let mut state = DateState {
+        configured,
+        spec,
+        offset_secs: None,
+        offset_days: 0,
     };
     let mut lines = Transactions::for_descriptions(opts.descriptions);
     lines.reserve(total_rows);
     let mut rejects = Vec::new();
     let mut rows_read = 0u64;
-    let mut offset_secs: Option<i64> = None;
-    let mut offset_days = 0;
+    let mut first_row = 0u64;
+    let mut next = 0usize;
+    let wave = rayon::current_num_threads().max(1);
+    while next < groups {
+        let take = if next == 0 {
+            1
+        } else {
+            wave.min(groups - next)
+        };
+        let outs: Vec<Result<GroupOut, IngestError>> = (next..next + take)
+            .into_par_iter()
+            .map(|g| {
+                let before: u64 = group_rows[next..g].iter().sum();
+                read_group(&ctx, g, first_row + before, state.clone())
+            })
+            .collect();
+        for out in outs {
+            let out = out?;
+            if next == 0 {
+                state = out.state.clone();
+            }
+            rows_read += out.rows;
+            lines.append(&out.lines);
+            rejects.extend(out.rejects);
+        }
+        first_row += group_rows[next..next + take].iter().sum::<u64>();
+        next += take;
+    }
+    let DateState {
+        mut spec,
+        offset_days,
+        ..
+    } = state;
+    if spec.is_empty() {
+        spec = "none (no rows)".into();
+    }
+    let source = describe_source(false, &map, &spec);
+    let mut loaded = finish(
+        path,
+        lines,
+        &map,
+        rows_read,
+        rejects,
+        format!("{source} (Parquet)"),
+        &spec,
+        opts,
+        offset_days,
+    )?;
+    loaded.report.encoding = "Parquet (UTF-8)".into();
+    Ok(loaded)
+}
+
+/// What every row group's read shares.
+struct GroupCtx<'a> {
+    path: &'a Path,
+    map: &'a crate::read::ColumnMap,
+    temporal: bool,
+    opts: &'a InputOptions,
+}
+
+/// The date format of text dates (settled by the first row) and the date offset.
+#[derive(Clone)]
+struct DateState {
+    configured: Option<crate::date::DateFormat>,
+    spec: String,
+    offset_secs: Option<i64>,
+    offset_days: i64,
+}
+
+/// The lines of one row group.
+struct GroupOut {
+    lines: Transactions,
+    rows: u64,
+    rejects: Vec<Reject>,
+    state: DateState,
+}
+
+/// Reads row group `g`, whose first row is row `first_row + 1` of the file.
+fn read_group(
+    ctx: &GroupCtx<'_>,
+    g: usize,
+    first_row: u64,
+    state: DateState,
+) -> Result<GroupOut, IngestError> {
+    let GroupCtx {
+        path,
+        map,
+        temporal,
+        opts,
+    } = *ctx;
+    let DateState {
+        mut configured,
+        mut spec,
+        mut offset_secs,
+        mut offset_days,
+    } = state;
+    let file = std::fs::File::open(path).map_err(|e| IngestError::io(path, e))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| perr(path, e))?
+        .with_row_groups(vec![g])
+        .with_batch_size(64 * 1024)
+        .build()
+        .map_err(|e| perr(path, e))?;
+    let mut lines = Transactions::for_descriptions(opts.descriptions);
+    let mut rejects = Vec::new();
+    let mut rows_read = 0u64;
     let (mut b0, mut b1, mut b2, mut b7) =
         (String::new(), String::new(), String::new(), String::new());
     let mut scratch = String::new();
@@ -214,7 +337,7 @@ pub fn read_parquet(path: &Path, opts: &InputOptions) -> Result<Loaded, IngestEr
         let amount = col(Field::Amount);
         for i in 0..batch.num_rows() {
             rows_read += 1;
-            let row = rows_read;
+            let row = first_row + rows_read;
             let parsed: Result<(), (Field, &'static str, String)> = (|| {
                 let quantity = match qty {
                     None => 0,
@@ -296,21 +419,15 @@ pub fn read_parquet(path: &Path, opts: &InputOptions) -> Result<Loaded, IngestEr
                             .map_err(|m| (Field::Amount, "bad amount", m))?,
                     ),
                 };
-                let (s0, s1, s2, s7) = (
-                    inv.get(i, &mut b0).to_string(),
-                    stock.get(i, &mut b1).to_string(),
-                    desc.get(i, &mut b2).to_string(),
-                    country.get(i, &mut b7).to_string(),
-                );
                 lines.push(&Line {
-                    invoice: &s0,
-                    stock_code: &s1,
-                    description: &s2,
+                    invoice: inv.get(i, &mut b0),
+                    stock_code: stock.get(i, &mut b1),
+                    description: desc.get(i, &mut b2),
                     quantity,
                     timestamp,
                     unit_price,
                     customer_id,
-                    country: &s7,
+                    country: country.get(i, &mut b7),
                     amount,
                 });
                 Ok(())
@@ -345,23 +462,17 @@ pub fn read_parquet(path: &Path, opts: &InputOptions) -> Result<Loaded, IngestEr
             }
         }
     }
-    if spec.is_empty() {
-        spec = "none (no rows)".into();
-    }
-    let source = describe_source(false, &map, &spec);
-    let mut loaded = finish(
-        path,
+    Ok(GroupOut {
         lines,
-        &map,
-        rows_read,
+        rows: rows_read,
         rejects,
-        format!("{source} (Parquet)"),
-        &spec,
-        opts,
-        offset_days,
-    )?;
-    loaded.report.encoding = "Parquet (UTF-8)".into();
-    Ok(loaded)
+        state: DateState {
+            configured,
+            spec,
+            offset_secs,
+            offset_days,
+        },
+    })
 }
 
 /// One invoice line to write.
@@ -618,7 +729,12 @@ C536379,D,Discount,-1,2010-12-01 09:41:00,27.5,,United Kingdom\n\
             ],
         )
         .unwrap();
-        let mut w = ArrowWriter::try_new(std::fs::File::create(&p).unwrap(), schema, None).unwrap();
+        // One row a row group: the groups are read in parallel, rows counted across them.
+        let one_row = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(1))
+            .build();
+        let mut w = ArrowWriter::try_new(std::fs::File::create(&p).unwrap(), schema, Some(one_row))
+            .unwrap();
         w.write(&batch).unwrap();
         w.close().unwrap();
         let e = read_parquet(&p, &InputOptions::default())
