@@ -169,24 +169,12 @@ pub fn read_matrix(path: &Path, id: IdColumn) -> Result<MatrixFile, IngestError>
 /// Writes `contents` to `path` atomically: a temporary file in the same folder, then a rename.
 /// A crash never leaves half a file under the final name.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), IngestError> {
-    let werr = |e: std::io::Error| IngestError::Write {
+    let mut f = AtomicFile::create(path)?;
+    f.write_all(contents).map_err(|e| IngestError::Write {
         path: path.to_path_buf(),
         detail: e.to_string(),
-    };
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(werr)?;
-    }
-    let file_name = path
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let tmp = path.with_file_name(format!(".{file_name}.tmp{}", std::process::id()));
-    {
-        let mut f = std::fs::File::create(&tmp).map_err(werr)?;
-        f.write_all(contents).map_err(werr)?;
-        f.sync_all().map_err(werr)?;
-    }
-    std::fs::rename(&tmp, path).map_err(werr)
+    })?;
+    f.commit()
 }
 
 /// A file written in pieces and put in place atomically: the bytes go to a temporary file

@@ -102,6 +102,32 @@ pub(super) struct Counts {
 }
 
 impl Counts {
+    /// Counts one invoice (not its lines).
+    pub(super) fn invoice(&mut self, d: &Draft) {
+        let len = d.len as usize;
+        if d.kind == Kind::Cancel {
+            self.cancellation_invoices += 1;
+            self.cancellation_lines += len;
+        }
+        if d.customer_id == 0 {
+            self.anonymous_invoices += 1;
+            self.anonymous_lines += len;
+        }
+        if d.country == UNSPECIFIED || d.country == EUROPEAN_COMMUNITY {
+            self.excluded_country_lines += len;
+        }
+    }
+
+    /// Counts one line (`products`: the catalogue's size; items above it are junk codes).
+    pub(super) fn line(&mut self, l: &Line, products: u32) {
+        if l.item >= products {
+            self.junk_code_lines += 1;
+        }
+        if l.price_milli < 40 {
+            self.low_price_lines += 1;
+        }
+    }
+
     pub(super) fn add(&mut self, o: &Counts) {
         self.cancellation_invoices += o.cancellation_invoices;
         self.cancellation_lines += o.cancellation_lines;
@@ -166,17 +192,7 @@ pub(super) fn format_chunk(
         suffix.push(b'\n');
 
         let len = d.len as usize;
-        if d.kind == Kind::Cancel {
-            counts.cancellation_invoices += 1;
-            counts.cancellation_lines += len;
-        }
-        if d.customer_id == 0 {
-            counts.anonymous_invoices += 1;
-            counts.anonymous_lines += len;
-        }
-        if d.country == UNSPECIFIED || d.country == EUROPEAN_COMMUNITY {
-            counts.excluded_country_lines += len;
-        }
+        counts.invoice(d);
         for l in &lines[d.first as usize..d.first as usize + len] {
             buf.extend_from_slice(&prefix);
             let (with, without) = &items[l.item as usize];
@@ -185,12 +201,7 @@ pub(super) fn format_chunk(
             buf.extend_from_slice(&middle);
             push_price(&mut buf, l.price_milli);
             buf.extend_from_slice(&suffix);
-            if l.item >= products {
-                counts.junk_code_lines += 1;
-            }
-            if l.price_milli < 40 {
-                counts.low_price_lines += 1;
-            }
+            counts.line(l, products);
         }
     }
     (buf, counts)

@@ -11,7 +11,7 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::assign::{self, customer_id};
-use super::context::{COUNTRIES, Ctx, EUROPEAN_COMMUNITY, UNSPECIFIED};
+use super::context::{COUNTRIES, Ctx};
 use super::csv::{CHUNK, Counts, HEADER, format_chunk, item_fields};
 use super::invoice::{CustomerInfo, Draft, Kind, Line, Sink};
 use super::{FIRST_INVOICE, anonymous::anonymous_stream, customers, operations::ops_stream};
@@ -150,25 +150,9 @@ impl Batch<'_> {
         let products = self.ctx.cat.products as u32;
         let mut c = Counts::default();
         for d in &self.drafts {
-            let len = d.len as usize;
-            if d.kind == Kind::Cancel {
-                c.cancellation_invoices += 1;
-                c.cancellation_lines += len;
-            }
-            if d.customer_id == 0 {
-                c.anonymous_invoices += 1;
-                c.anonymous_lines += len;
-            }
-            if d.country == UNSPECIFIED || d.country == EUROPEAN_COMMUNITY {
-                c.excluded_country_lines += len;
-            }
+            c.invoice(d);
             for l in &self.lines[d.first as usize..(d.first + d.len) as usize] {
-                if l.item >= products {
-                    c.junk_code_lines += 1;
-                }
-                if l.price_milli < 40 {
-                    c.low_price_lines += 1;
-                }
+                c.line(l, products);
             }
         }
         c
