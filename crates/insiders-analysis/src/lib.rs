@@ -413,6 +413,17 @@ pub struct Analysis {
     /// The Insiders chosen from the calibration data (Q5's backtest), their ids; `None`
     /// without calibration data or when none could be chosen.
     pub calibration_insiders: Option<Vec<u32>>,
+    /// Wall seconds of each step (for run.json and the scale benchmark; never in the
+    /// answers). Membership stability runs beside the statistics, so the steps overlap.
+    pub timings: Vec<(&'static str, f64)>,
+}
+
+/// Runs `f` and records its wall seconds under `name`.
+fn timed<T>(out: &mut Vec<(&'static str, f64)>, name: &'static str, f: impl FnOnce() -> T) -> T {
+    let t = std::time::Instant::now();
+    let r = f();
+    out.push((name, t.elapsed().as_secs_f64()));
+    r
 }
 
 /// Runs the whole analysis without calibration data: Q5 has no backtest and forecasts with
@@ -436,35 +447,60 @@ pub fn analyse_with_calibration(
     opts: &AnalysisOptions,
     seed: u64,
 ) -> Result<Analysis, AnalysisError> {
-    let segmentation = segment(inputs, opts, seed)?;
-    let descriptive = describe(inputs, &segmentation)?;
+    let mut timings = Vec::new();
+    let segmentation = timed(&mut timings, "space and clusters", || {
+        segment(inputs, opts, seed)
+    })?;
+    let descriptive = timed(&mut timings, "description", || {
+        describe(inputs, &segmentation)
+    })?;
     let seg = &segmentation;
     let end_day = inputs.cleaned.last_day;
-    let (stability, rest) = rayon::join(
-        || membership_stability(inputs, seg, opts, seed),
-        || -> Result<_, AnalysisError> {
-            let purchases = purchases(inputs);
-            let ids = insider_ids(inputs.table, &seg.insider);
-            let cal_ids = revenue::calibration_insiders(inputs, calibration, opts, seed);
-            let revenue = revenue::expected_revenue(
-                &purchases,
-                &ids,
-                cal_ids.clone(),
-                end_day,
-                &opts.forecast,
-                insiders_core::derive_seed(seed, 3),
-            )?;
-            let entry = rules::entry_rules(inputs.table, &seg.insider, &opts.rules)?;
-            let tests = guarantee::group_tests(
-                inputs.table,
-                &seg.insider,
-                &opts.stability,
-                insiders_core::derive_seed(seed, 4),
-            )?;
-            Ok((revenue, entry, tests, cal_ids.ok()))
+    let ((stability, stability_t), (rest, mut rest_t)) = rayon::join(
+        || {
+            let mut t = Vec::new();
+            let r = timed(&mut t, "membership stability (beside the rest)", || {
+                membership_stability(inputs, seg, opts, seed)
+            });
+            (r, t)
+        },
+        || {
+            let mut t = Vec::new();
+            let r = (|| -> Result<_, AnalysisError> {
+                let purchases = timed(&mut t, "purchases", || purchases(inputs));
+                let ids = insider_ids(inputs.table, &seg.insider);
+                let cal_ids = timed(&mut t, "calibration Insiders", || {
+                    revenue::calibration_insiders(inputs, calibration, opts, seed)
+                });
+                let revenue = timed(&mut t, "expected revenue", || {
+                    revenue::expected_revenue(
+                        &purchases,
+                        &ids,
+                        cal_ids.clone(),
+                        end_day,
+                        &opts.forecast,
+                        insiders_core::derive_seed(seed, 3),
+                    )
+                })?;
+                let entry = timed(&mut t, "entry rules", || {
+                    rules::entry_rules(inputs.table, &seg.insider, &opts.rules)
+                })?;
+                let tests = timed(&mut t, "group tests", || {
+                    guarantee::group_tests(
+                        inputs.table,
+                        &seg.insider,
+                        &opts.stability,
+                        insiders_core::derive_seed(seed, 4),
+                    )
+                })?;
+                Ok((revenue, entry, tests, cal_ids.ok()))
+            })();
+            (r, t)
         },
     );
     let (revenue, entry, tests, calibration_insiders) = rest?;
+    timings.extend(stability_t);
+    timings.append(&mut rest_t);
     Ok(Analysis {
         segmentation,
         descriptive,
@@ -474,6 +510,7 @@ pub fn analyse_with_calibration(
         tests,
         end_day,
         calibration_insiders,
+        timings,
     })
 }
 

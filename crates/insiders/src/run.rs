@@ -323,7 +323,8 @@ pub fn run(a: RunArgs) -> Result<()> {
         "run_id": run_id.0,
         "threads": rayon::current_num_threads(),
         "wall_seconds": wall.elapsed().as_secs_f64(),
-        "stages": timings.0.iter().skip(1).map(|(s, t)| json!({"stage": s, "seconds": t})).collect::<Vec<_>>(),
+        "stages": timings.0.iter().map(|(s, t)| json!({"stage": s, "seconds": t})).collect::<Vec<_>>(),
+        "analysis_steps": analysis.timings.iter().map(|(s, t)| json!({"step": s, "seconds": t})).collect::<Vec<_>>(),
     });
     write_atomic(
         &a.out.join("run.json"),
