@@ -8,7 +8,9 @@ use crate::profile::Summary;
 use insiders_core::derive_seed;
 use insiders_features::CustomerTable;
 use insiders_stats::StatsError;
-use insiders_stats::hypothesis::{Statistic, bootstrap_diff_ci, mann_whitney_u};
+use insiders_stats::hypothesis::{
+    BOOTSTRAP_RESAMPLED_UP_TO, BootstrapMethod, Statistic, bootstrap_diff_ci, mann_whitney_u,
+};
 
 /// The features compared (revenue, frequency, recency, returns and two more of volume).
 pub const TESTED_FEATURES: [&str; 6] = [
@@ -63,7 +65,8 @@ pub fn group_tests(
             ),
             Err(e) => return Err(stats(e)),
         };
-        let ci = |statistic, k| -> Result<Interval, AnalysisError> {
+        let mut methods = Vec::new();
+        let mut ci = |statistic, k| -> Result<Interval, AnalysisError> {
             let c = bootstrap_diff_ci(
                 &x,
                 &y,
@@ -73,6 +76,9 @@ pub fn group_tests(
                 derive_seed(seed, (2 * t + k) as u64),
             )
             .map_err(stats)?;
+            if c.method != BootstrapMethod::Resampled {
+                methods.push(format!("{statistic:?}: {}", c.method.describe()).to_lowercase());
+            }
             Ok(Interval {
                 estimate: c.estimate,
                 lo: c.low,
@@ -80,6 +86,8 @@ pub fn group_tests(
                 level: opts.level,
             })
         };
+        let mean_difference = ci(Statistic::Mean, 0)?;
+        let median_difference = ci(Statistic::Median, 1)?;
         out.push(GroupTest {
             feature: name.to_string(),
             insiders_median: Summary::of(x.iter().copied()).median,
@@ -88,9 +96,16 @@ pub fn group_tests(
             p_value,
             rank_biserial,
             common_language,
-            mean_difference: ci(Statistic::Mean, 0)?,
-            median_difference: ci(Statistic::Median, 1)?,
+            mean_difference,
+            median_difference,
             note,
+            interval_method: (!methods.is_empty()).then(|| {
+                format!(
+                    "{} customers (more than {BOOTSTRAP_RESAMPLED_UP_TO}): {}",
+                    x.len() + y.len(),
+                    methods.join("; ")
+                )
+            }),
         });
     }
     Ok(out)

@@ -34,7 +34,7 @@ use insiders_core::Matrix;
 use insiders_features::{Cleaned, CustomerTable};
 use insiders_ingest::Transactions;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// What the analysis reads.
 #[derive(Debug, Clone, Copy)]
@@ -192,8 +192,15 @@ pub fn segment(
 pub fn anonymous(inputs: Inputs<'_>) -> Vec<bool> {
     let ids = &inputs.table.customer_id;
     let mut anon = vec![false; ids.len()];
+    // A run of lines has one customer: one look-up a run.
+    let mut last_run = usize::MAX;
     for &i in &inputs.cleaned.kept {
         let i = i as usize;
+        let r = inputs.lines.run_of(i);
+        if r == last_run {
+            continue;
+        }
+        last_run = r;
         if inputs.lines.customer_id(i).is_none()
             && let Ok(row) = ids.binary_search(&inputs.cleaned.customer(inputs.lines, i))
         {
@@ -203,7 +210,6 @@ pub fn anonymous(inputs: Inputs<'_>) -> Vec<bool> {
     anon
 }
 
-/// Whether each customer may be an Insider under `rule`.
 pub fn eligible(inputs: Inputs<'_>, rule: Eligible) -> Vec<bool> {
     match rule {
         Eligible::Everyone => vec![true; inputs.table.len()],
@@ -322,21 +328,30 @@ pub fn insider_ids(table: &CustomerTable, insider: &[bool]) -> Vec<u32> {
 
 /// Share of the distinct stock codes of kept purchase lines that Insiders bought at least once.
 fn catalogue_share(inputs: Inputs<'_>, insider: &[bool]) -> f64 {
-    let ids: BTreeSet<u32> = insider_ids(inputs.table, insider).into_iter().collect();
-    let mut all = BTreeSet::new();
-    let mut theirs = BTreeSet::new();
+    // Stock codes are interned ids: a mark per code, and one membership look-up a run of
+    // lines (a run has one customer).
+    let codes = inputs.lines.stock_codes.len();
+    let (mut all, mut theirs) = (vec![false; codes], vec![false; codes]);
+    let ids = &inputs.table.customer_id;
+    let (mut last_run, mut member) = (usize::MAX, false);
     for &i in &inputs.cleaned.kept {
         let i = i as usize;
+        let r = inputs.lines.run_of(i);
+        if r != last_run {
+            last_run = r;
+            member = ids
+                .binary_search(&inputs.cleaned.customer(inputs.lines, i))
+                .is_ok_and(|row| insider[row]);
+        }
         if inputs.lines.is_return(i) {
             continue;
         }
-        let code = inputs.lines.stock_code(i);
-        all.insert(code);
-        if ids.contains(&inputs.cleaned.customer(inputs.lines, i)) {
-            theirs.insert(code);
-        }
+        let code = inputs.lines.stock_code(i) as usize;
+        all[code] = true;
+        theirs[code] |= member;
     }
-    theirs.len() as f64 / all.len().max(1) as f64
+    let count = |v: &[bool]| v.iter().filter(|&&b| b).count();
+    count(&theirs) as f64 / count(&all).max(1) as f64
 }
 
 /// Q8's stability part for the segmentation: the same selection refitted with other seeds

@@ -33,10 +33,13 @@ pub struct BgNbd {
 pub struct BgNbdFit {
     /// The fitted parameters.
     pub model: BgNbd,
-    /// The maximised log-likelihood, summed over customers.
+    /// The maximised log-likelihood, summed over the customers fitted.
     pub log_likelihood: f64,
-    /// Number of customers fitted.
+    /// Number of customers given.
     pub n_customers: usize,
+    /// Number of customers the likelihood was maximised on: `n_customers`, or
+    /// [`super::FIT_SAMPLE_MAX`] above it ([`super::fit_sample`]).
+    pub n_fitted: usize,
     /// Likelihood evaluations used by the optimiser.
     pub evaluations: usize,
     /// The parameters that sit at a bound of [`BgNbd::FIT_BOUNDS`] (empty for an interior
@@ -282,6 +285,9 @@ impl BgNbd {
                 "no customer has a repeat purchase: the BG/NBD cannot be fitted".into(),
             ));
         }
+        let all = customers;
+        let sample = super::fit_sample(all);
+        let customers: &[CustomerSummary] = &sample;
         let data = Data::new(customers);
         let n = customers.len() as f64;
         let max_age = customers.iter().map(|c| c.age).fold(0.0f64, f64::max);
@@ -337,7 +343,8 @@ impl BgNbd {
         Ok(BgNbdFit {
             log_likelihood: data.log_likelihood(&model),
             model,
-            n_customers: customers.len(),
+            n_customers: all.len(),
+            n_fitted: customers.len(),
             evaluations,
             at_bound,
         })

@@ -419,7 +419,14 @@ fn forecast_with(
 
     // parameter laws
     // a parameter at a bound of the search is not at an interior maximum: no normal law
-    let spend = spend_sample(summaries);
+    // The laws come from the likelihood the fits maximised: the fit sample's above
+    // FIT_SAMPLE_MAX customers (its curvature is the uncertainty of those estimates).
+    let bg_rows = super::fit_sample(summaries);
+    let repeat: Vec<CustomerSummary> = spend_sample(summaries)
+        .into_iter()
+        .filter(|c| c.frequency > 0)
+        .collect();
+    let spend = super::fit_sample(&repeat);
     let laws = if config.parameter_uncertainty
         && bgnbd.at_bound.is_empty()
         && gamma_gamma.at_bound.is_empty()
@@ -432,7 +439,7 @@ fn forecast_with(
                     a: z[2].exp(),
                     b: z[3].exp(),
                 };
-                m.log_likelihood(summaries).map_or(f64::NAN, |v| -v)
+                m.log_likelihood(&bg_rows).map_or(f64::NAN, |v| -v)
             },
             vec![bg.r.ln(), bg.alpha.ln(), bg.a.ln(), bg.b.ln()],
         );

@@ -227,6 +227,27 @@ pub(crate) fn check_summaries(customers: &[CustomerSummary]) -> Result<(), Stats
     Ok(())
 }
 
+/// Above this many customers, [`BgNbd::fit`] and [`GammaGamma::fit`] (and the parameter
+/// laws of the forecast's simulations) see a systematic sample of this many of them
+/// ([`fit_sample`]): the fit's cost stops growing with the shop. Each fit's `n_fitted` says
+/// how many it saw.
+pub const FIT_SAMPLE_MAX: usize = 32_768;
+
+/// The customers a fit sees: all of them up to [`FIT_SAMPLE_MAX`], otherwise the systematic
+/// sample of `FIT_SAMPLE_MAX` rows `⌊i n / FIT_SAMPLE_MAX⌋` (rows are ascending by customer
+/// id, so the sample is spread evenly over the ids; no randomness, the same rows every run).
+pub fn fit_sample<T: Copy>(rows: &[T]) -> std::borrow::Cow<'_, [T]> {
+    let n = rows.len();
+    if n <= FIT_SAMPLE_MAX {
+        return std::borrow::Cow::Borrowed(rows);
+    }
+    std::borrow::Cow::Owned(
+        (0..FIT_SAMPLE_MAX)
+            .map(|i| rows[(i as u128 * n as u128 / FIT_SAMPLE_MAX as u128) as usize])
+            .collect(),
+    )
+}
+
 /// Up to this many customers, the likelihoods are summed one term after another (the
 /// study's and the real data's fits, bit for bit as before); above it, by
 /// [`chunked_sum`].
