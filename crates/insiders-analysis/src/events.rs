@@ -3,6 +3,7 @@
 
 use insiders_features::Cleaned;
 use insiders_ingest::{Transactions, date};
+use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -44,27 +45,31 @@ pub fn day_purchases(lines: &Transactions, cleaned: &Cleaned) -> Vec<DayPurchase
     }
     starts.push(kept.len() as u32);
     // Stable: runs of one customer and day keep file order.
-    runs.sort_by_key(|&(c, d, _)| (c, d));
-    let mut out: Vec<DayPurchase> = Vec::new();
-    for (c, d, r) in runs {
-        let r = r as usize;
-        for &i in &kept[starts[r] as usize..starts[r + 1] as usize] {
-            let i = i as usize;
-            if lines.is_return(i) {
-                continue;
+    runs.par_sort_by_key(|&(c, d, _)| (c, d));
+    // One customer-day at a time (in parallel, collected in order), its lines added one at
+    // a time in file order.
+    runs.par_chunk_by(|a, b| (a.0, a.1) == (b.0, b.1))
+        .filter_map(|group| {
+            let (c, d) = (group[0].0, i64::from(group[0].1));
+            let mut value: Option<f64> = None;
+            for &(_, _, r) in group {
+                let r = r as usize;
+                for &i in &kept[starts[r] as usize..starts[r + 1] as usize] {
+                    let i = i as usize;
+                    if lines.is_return(i) {
+                        continue;
+                    }
+                    let x = lines.revenue(i);
+                    value = Some(value.map_or(x, |v| v + x));
+                }
             }
-            let x = lines.revenue(i);
-            match out.last_mut() {
-                Some(last) if last.customer_id == c && last.day == i64::from(d) => last.value += x,
-                _ => out.push(DayPurchase {
-                    customer_id: c,
-                    day: i64::from(d),
-                    value: x,
-                }),
-            }
-        }
-    }
-    out
+            value.map(|value| DayPurchase {
+                customer_id: c,
+                day: d,
+                value,
+            })
+        })
+        .collect()
 }
 
 /// A calendar month, `YYYY-MM`.

@@ -110,20 +110,23 @@ pub fn peak_rss() -> Option<u64> {
         .map(|kb| kb * 1024)
 }
 
+/// The resident set size of this process now (`VmRSS`), in bytes; `None` where the system
+/// does not say (not Linux).
+pub fn rss() -> Option<u64> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|r| r.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map(|kb| kb * 1024)
+}
+
 /// The memory this process may use: `configured`, else what the machine can give now
 /// ([`available`]) plus what the process already holds; `None` when neither is known.
 pub fn limit(configured: Option<u64>) -> Option<u64> {
-    configured.or_else(|| {
-        let held = std::fs::read_to_string("/proc/self/status")
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find_map(|l| l.strip_prefix("VmRSS:"))
-                    .and_then(|r| r.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            })
-            .map_or(0, |kb| kb * 1024);
-        available().map(|a| a + held)
-    })
+    configured.or_else(|| available().map(|a| a + rss().unwrap_or(0)))
 }
 
 #[cfg(test)]

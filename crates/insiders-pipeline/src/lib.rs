@@ -57,6 +57,56 @@ pub enum PipelineError {
     /// The synthetic shop could not be generated.
     #[error(transparent)]
     Synth(#[from] insiders_synth::SynthError),
+    /// A stage would need more memory than the process may use (checked before it starts).
+    #[error(
+        "{stage} needs about {} more memory for {work}, but this process holds {} of the {} it \
+         may use (`[limits] memory` or `--memory-limit`; by default what the machine has \
+         free). Raise the limit, or give a smaller input",
+        insiders_core::memory::format_size(*needed),
+        insiders_core::memory::format_size(*held),
+        insiders_core::memory::format_size(*limit)
+    )]
+    Memory {
+        /// The stage that was not started.
+        stage: &'static str,
+        /// What it would work on (e.g. "2,080,446 customers").
+        work: String,
+        /// Its estimated need, in bytes.
+        needed: u64,
+        /// What the process held when it checked.
+        held: u64,
+        /// The limit.
+        limit: u64,
+    },
+}
+
+/// Stops before `stage` when the process's resident memory plus `needed` (the stage's
+/// estimate, in bytes) would pass the memory limit ([`config::LimitsOptions::memory_bytes`]); nothing is
+/// checked where the limit is unknown.
+///
+/// # Errors
+/// [`PipelineError::Memory`] naming the stage, its need and the setting; a limit setting
+/// that is not a size.
+pub fn check_memory(
+    stage: &'static str,
+    work: String,
+    needed: u64,
+    cfg: &Config,
+) -> Result<(), PipelineError> {
+    let Some(limit) = cfg.limits.memory_bytes()? else {
+        return Ok(());
+    };
+    let held = insiders_core::memory::rss().unwrap_or(0);
+    if held.saturating_add(needed) > limit {
+        return Err(PipelineError::Memory {
+            stage,
+            work,
+            needed,
+            held,
+            limit,
+        });
+    }
+    Ok(())
 }
 
 /// Where the invoice lines come from.

@@ -396,25 +396,39 @@ fn forecast_with(
     }
     let horizon = acc;
 
-    // closed-form expectations per customer and period
+    // closed-form expectations per customer and period: computed in parallel, summed in
+    // customer order (the same bits whatever the thread count)
+    let per_customer: Vec<(CustomerForecast, Vec<f64>)> = members
+        .par_iter()
+        .map(|c| -> Result<_, StatsError> {
+            let x = f64::from(c.frequency);
+            let value = expected_spend(&gg, x, c.monetary)?;
+            let mut prev = 0.0;
+            let mut parts = Vec::with_capacity(ends.len());
+            for &e in &ends {
+                let cum = bg.expected_purchases(e, x, c.recency, c.age)?;
+                parts.push((cum - prev) * value);
+                prev = cum;
+            }
+            let forecast = CustomerForecast {
+                customer: c.customer,
+                prob_alive: bg.prob_alive(x, c.recency, c.age)?,
+                expected_purchases: prev,
+                expected_value: value,
+                expected_revenue: prev * value,
+            };
+            Ok((forecast, parts))
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect::<Result<_, _>>()?; // the first error in customer order
     let mut expected = vec![0.0; ends.len()];
     let mut customers = Vec::with_capacity(members.len());
-    for c in &members {
-        let x = f64::from(c.frequency);
-        let value = expected_spend(&gg, x, c.monetary)?;
-        let mut prev = 0.0;
-        for (k, &e) in ends.iter().enumerate() {
-            let cum = bg.expected_purchases(e, x, c.recency, c.age)?;
-            expected[k] += (cum - prev) * value;
-            prev = cum;
+    for (forecast, parts) in per_customer {
+        for (e, p) in expected.iter_mut().zip(parts) {
+            *e += p;
         }
-        customers.push(CustomerForecast {
-            customer: c.customer,
-            prob_alive: bg.prob_alive(x, c.recency, c.age)?,
-            expected_purchases: prev,
-            expected_value: value,
-            expected_revenue: prev * value,
-        });
+        customers.push(forecast);
     }
 
     // parameter laws
