@@ -283,6 +283,24 @@ pub fn model_matrix(table: &CustomerTable, cfg: &Config) -> Result<ModelMatrix, 
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_stage_that_would_pass_the_memory_limit_is_not_started() {
+        let mut cfg = Config::default();
+        cfg.limits.memory = Some("1MiB".into());
+        let e = check_memory("the analysis", "5 customers".into(), 4096, &cfg).unwrap_err();
+        let m = e.to_string();
+        assert!(
+            m.starts_with("the analysis needs about 4.00 KiB more memory for 5 customers")
+                && m.contains("of the 1.00 MiB it may use (`[limits] memory` or `--memory-limit`"),
+            "{m}"
+        );
+        cfg.limits.memory = Some("1TiB".into());
+        assert!(check_memory("the analysis", "5 customers".into(), 4096, &cfg).is_ok());
+        cfg.limits.memory = Some("lots".into());
+        assert!(check_memory("the analysis", String::new(), 1, &cfg).is_err());
+    }
+
     use super::*;
 
     #[test]
