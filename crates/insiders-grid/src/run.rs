@@ -24,8 +24,9 @@ pub struct GridArgs {
     /// The pipeline configuration (`insiders.toml`: input, cleaning, features, scaler);
     /// `None`: the defaults (the repository's `insiders.toml`).
     pub pipeline: Option<PathBuf>,
-    /// The invoice lines; `None`: the pipeline's built-in synthetic shop.
-    pub data: Option<PathBuf>,
+    /// The invoice lines (files or patterns, read as one table in name order, see
+    /// `insiders_pipeline::Source::from_paths`); none: the pipeline's built-in synthetic shop.
+    pub data: Vec<PathBuf>,
     pub quick: bool,
     pub only_spaces: Vec<String>,
     pub only_engines: Vec<String>,
@@ -188,7 +189,7 @@ pub fn run(args: &GridArgs) -> Result<PathBuf, GridError> {
     if let Some(on) = args.stability {
         stability.enabled = on;
     }
-    let source = Source::from_option(args.data.as_deref());
+    let source = Source::from_paths(&args.data)?;
     let mut clock = StageClock::default();
     let lap = Lap::start();
     let (ids, names, x) = model_matrix(&source, &pipeline, cfg.features.as_deref())?;
@@ -257,12 +258,14 @@ pub fn run(args: &GridArgs) -> Result<PathBuf, GridError> {
     bar.finish_and_clear();
     clock.add("total", &lap_all);
     results::write(&out, &cells)?;
-    let data = match &args.data {
-        Some(p) => p.display().to_string(),
-        None => format!(
+    let data = if args.data.is_empty() {
+        format!(
             "synthetic shop ({} customers, seed {})",
             pipeline.synth.customers, pipeline.seed
-        ),
+        )
+    } else {
+        let files: Vec<String> = args.data.iter().map(|p| p.display().to_string()).collect();
+        files.join(" ")
     };
     let config_path = args
         .config
