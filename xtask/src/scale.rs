@@ -3,7 +3,10 @@
 //! csv.gz, and as Parquet with --parquet), then `insiders features` and `insiders run` on it
 //! --runs times, each under `/usr/bin/time -v`; the median wall time, the largest peak
 //! resident size, the customers after cleaning and the growth per customer go to a Markdown
-//! table (--out, default docs/scale.md).
+//! table, with `insiders run`'s stages (from the run.json of its median run: each stage's
+//! wall seconds and the peak resident size after it). The tables replace what lies between
+//! the markers `<!-- scale:begin -->` and `<!-- scale:end -->` of --out (default
+//! docs/scale.md), or the whole file when it has no markers.
 
 use anyhow::{Context, Result, bail};
 use std::fmt::Write as _;
@@ -13,6 +16,28 @@ use std::process::Command;
 struct Measure {
     wall: Vec<f64>,
     peak_kb: u64,
+    /// `run`: the stages of the median run (name, seconds, peak bytes so far).
+    stages: Vec<(String, f64, u64)>,
+}
+
+/// The stages of a run.json (`stages`: stage, seconds, peak_rss_bytes).
+fn run_stages(work: &Path) -> Result<Vec<(String, f64, u64)>> {
+    let text = std::fs::read_to_string(work.join("run.json"))?;
+    let v: serde_json::Value = serde_json::from_str(&text)?;
+    Ok(v["stages"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| {
+                    (
+                        s["stage"].as_str().unwrap_or("").to_string(),
+                        s["seconds"].as_f64().unwrap_or(f64::NAN),
+                        s["peak_rss_bytes"].as_u64().unwrap_or(0),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 fn timed(bin: &Path, args: &[&str]) -> Result<(f64, u64)> {
@@ -112,12 +137,23 @@ pub fn main(root: &Path, args: &[String]) -> Result<()> {
                 let mut m = Measure {
                     wall: Vec::new(),
                     peak_kb: 0,
+                    stages: Vec::new(),
                 };
+                let mut all_stages = Vec::new();
                 for k in 0..runs {
+                    // A fresh folder each time: a run's history would otherwise grow.
+                    let _ = std::fs::remove_dir_all(&work);
                     let (secs, kb) = timed(&bin, &[stage, "--data", &p, "--out", &w])?;
                     eprintln!("{stage} {n} {format} run {}: {secs:.2} s, {kb} kB", k + 1);
                     m.wall.push(secs);
                     m.peak_kb = m.peak_kb.max(kb);
+                    if stage == "run" {
+                        all_stages.push((secs, run_stages(&work)?));
+                    }
+                }
+                all_stages.sort_by(|a, b| a.0.total_cmp(&b.0));
+                if let Some((_, st)) = all_stages.get(all_stages.len() / 2) {
+                    m.stages = st.clone();
                 }
                 let acc = std::fs::read_to_string(work.join("row_accounting.json"))?;
                 let v: serde_json::Value = serde_json::from_str(&acc)?;
@@ -150,7 +186,31 @@ pub fn main(root: &Path, args: &[String]) -> Result<()> {
             m.peak_kb as f64 * 1024.0 / (*lines).max(1) as f64,
         );
     }
-    std::fs::write(&out, &md)?;
+    for (stage, size, customers, _, _, m) in &rows {
+        if stage != "run" || m.stages.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            md,
+            "\n`insiders run`, shop of {size} (`--customers`), {customers} customers, its median run's stages:\n\n| stage | wall (s) | peak memory so far (GiB) |\n|---|---:|---:|"
+        );
+        for (name, secs, peak) in &m.stages {
+            let _ = writeln!(
+                md,
+                "| {name} | {secs:.2} | {:.2} |",
+                *peak as f64 / 1073741824.0
+            );
+        }
+    }
+    let (begin, end) = ("<!-- scale:begin -->", "<!-- scale:end -->");
+    let doc = std::fs::read_to_string(&out).unwrap_or_default();
+    let text = match (doc.find(begin), doc.find(end)) {
+        (Some(b), Some(e)) if b < e => {
+            format!("{}{begin}\n{md}{}", &doc[..b], &doc[e..])
+        }
+        _ => md.clone(),
+    };
+    std::fs::write(&out, text)?;
     print!("{md}");
     eprintln!("wrote {}", out.display());
     Ok(())

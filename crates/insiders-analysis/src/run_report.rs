@@ -55,6 +55,11 @@ fn num(x: f64) -> String {
     }
 }
 
+/// A whole number, grouped by thousands.
+fn count(x: f64) -> String {
+    num(x).trim_end_matches(".00").to_string()
+}
+
 /// `median [q1, q3]`, or any estimate with its interval.
 fn with_range(mid: f64, lo: f64, hi: f64) -> String {
     format!("{} [{}, {}]", short(mid), short(lo), short(hi))
@@ -385,8 +390,8 @@ pub fn build(r: ReportInputs<'_>) -> Document {
             let given = m.get("customers")?;
             Some(format!(
                 "the {name} on {} of its {}",
-                num(*fitted),
-                num(*given)
+                count(*fitted),
+                count(*given)
             ))
         })
         .collect();
