@@ -256,22 +256,53 @@ impl Drop for AtomicFile {
 
 /// Renders a matrix file as CSV text (shortest round-trip float formatting).
 pub fn matrix_csv(id_name: &str, ids: &[String], columns: &[String], data: &Matrix) -> Vec<u8> {
-    let mut out = String::with_capacity(ids.len() * (columns.len() + 1) * 12);
-    out.push_str(id_name);
+    let mut head = String::from(id_name);
     for c in columns {
-        out.push(',');
-        out.push_str(c);
+        head.push(',');
+        head.push_str(c);
     }
-    out.push('\n');
-    for (i, id) in ids.iter().enumerate() {
-        out.push_str(id);
+    head.push('\n');
+    csv_rows(head, ids.len(), |i, out| {
+        out.push_str(&ids[i]);
         for j in 0..data.ncols() {
             out.push(',');
-            out.push_str(&format_f64(data[[i, j]]));
+            push_f64(out, data[[i, j]]);
         }
         out.push('\n');
+    })
+}
+
+/// CSV text: `head`, then rows `0..rows` as `row` writes them, formatted in parallel in
+/// blocks and joined in order.
+pub fn csv_rows(head: String, rows: usize, row: impl Fn(usize, &mut String) + Sync) -> Vec<u8> {
+    use rayon::prelude::*;
+    const BLOCK: usize = 16 * 1024;
+    let blocks: Vec<String> = (0..rows.div_ceil(BLOCK))
+        .into_par_iter()
+        .map(|b| {
+            let mut s = String::new();
+            for i in b * BLOCK..((b + 1) * BLOCK).min(rows) {
+                row(i, &mut s);
+            }
+            s
+        })
+        .collect();
+    let mut out = head;
+    out.reserve_exact(blocks.iter().map(String::len).sum());
+    for b in blocks {
+        out.push_str(&b);
     }
     out.into_bytes()
+}
+
+/// Appends a value as [`format_f64`] writes it.
+#[inline]
+pub fn push_f64(out: &mut String, v: f64) {
+    use std::fmt::Write;
+    if !v.is_nan() {
+        // Writing to a `String` cannot fail.
+        let _ = write!(out, "{v}");
+    }
 }
 
 /// Renders a labels file: the id and `label` (noise = -1).

@@ -7,34 +7,61 @@ use std::hash::BuildHasher;
 
 /// A string interner: each distinct string gets a `u32` id, in order of first appearance.
 ///
-/// The table holds only ids; each string is stored once, in `strings`. The last id
-/// returned is remembered: invoice lines come grouped by invoice, so consecutive calls often
-/// ask for the same string, which then costs one comparison instead of a hash lookup.
-#[derive(Debug, Clone, Default)]
+/// The strings are stored once, one after another in one buffer (no allocation per
+/// string: millions of invoice numbers cost their bytes and an offset each); the table
+/// holds only ids. The last id returned is remembered: invoice lines come grouped by
+/// invoice, so consecutive calls often ask for the same string, which then costs one
+/// comparison instead of a hash lookup.
+#[derive(Debug, Clone)]
 pub struct Interner {
     table: HashTable<u32>,
-    strings: Vec<Box<str>>,
-    /// The id returned by the last `intern` call (meaningless while `strings` is empty).
+    /// Every string, in id order.
+    bytes: String,
+    /// Where string `id` starts in `bytes` (`starts[id]`) and ends (`starts[id + 1]`).
+    starts: Vec<usize>,
+    /// The id returned by the last `intern` call (meaningless while empty).
     last: u32,
+}
+
+impl Default for Interner {
+    fn default() -> Self {
+        Interner {
+            table: HashTable::new(),
+            bytes: String::new(),
+            starts: vec![0],
+            last: 0,
+        }
+    }
+}
+
+/// String `id` of an interner's buffer and offsets (`None` for an unknown id).
+#[inline]
+fn stored<'a>(bytes: &'a str, starts: &[usize], id: u32) -> Option<&'a str> {
+    let id = id as usize;
+    let (&from, &to) = (starts.get(id)?, starts.get(id + 1)?);
+    bytes.get(from..to)
 }
 
 impl Interner {
     /// The id of `s`, adding it if new.
     pub fn intern(&mut self, s: &str) -> u32 {
-        if let Some(prev) = self.strings.get(self.last as usize)
-            && **prev == *s
-        {
+        if stored(&self.bytes, &self.starts, self.last) == Some(s) {
             return self.last;
         }
         let hash = FxBuildHasher.hash_one(s);
-        let strings = &mut self.strings;
-        let id = match self.table.find(hash, |&id| *strings[id as usize] == *s) {
+        let (bytes, starts) = (&mut self.bytes, &mut self.starts);
+        let id = match self
+            .table
+            .find(hash, |&id| stored(bytes, starts, id) == Some(s))
+        {
             Some(&id) => id,
             None => {
-                let id = strings.len() as u32;
-                strings.push(s.into());
+                let id = (starts.len() - 1) as u32;
+                bytes.push_str(s);
+                starts.push(bytes.len());
+                let (bytes, starts) = (&*bytes, &*starts);
                 self.table.insert_unique(hash, id, |&id| {
-                    FxBuildHasher.hash_one(&*strings[id as usize])
+                    FxBuildHasher.hash_one(stored(bytes, starts, id).unwrap_or_default())
                 });
                 id
             }
@@ -43,11 +70,19 @@ impl Interner {
         id
     }
 
+    /// Makes room for `additional` more strings in the table.
+    pub fn reserve(&mut self, additional: usize) {
+        let (bytes, starts) = (&self.bytes, &self.starts);
+        self.table.reserve(additional, |&id| {
+            FxBuildHasher.hash_one(stored(bytes, starts, id).unwrap_or_default())
+        });
+    }
+
     /// The id of `s`, if interned.
     pub fn get(&self, s: &str) -> Option<u32> {
         let hash = FxBuildHasher.hash_one(s);
         self.table
-            .find(hash, |&id| *self.strings[id as usize] == *s)
+            .find(hash, |&id| stored(&self.bytes, &self.starts, id) == Some(s))
             .copied()
     }
 
@@ -56,22 +91,27 @@ impl Interner {
     /// # Panics
     /// If the id did not come from this interner.
     pub fn resolve(&self, id: u32) -> &str {
-        &self.strings[id as usize]
+        match stored(&self.bytes, &self.starts, id) {
+            Some(s) => s,
+            None => panic!("interned id {id} out of range"),
+        }
     }
 
     /// Number of distinct strings.
     pub fn len(&self) -> usize {
-        self.strings.len()
+        self.starts.len() - 1
     }
 
     /// Whether no string was interned.
     pub fn is_empty(&self) -> bool {
-        self.strings.is_empty()
+        self.len() == 0
     }
 
     /// All strings in id order.
     pub fn strings(&self) -> impl Iterator<Item = &str> {
-        self.strings.iter().map(|s| &**s)
+        self.starts
+            .windows(2)
+            .map(|w| self.bytes.get(w[0]..w[1]).unwrap_or_default())
     }
 }
 
@@ -138,6 +178,9 @@ pub struct Transactions {
     /// Distinct unit prices (by bit pattern), in order of first appearance.
     prices: Vec<f64>,
     price_ids: rustc_hash::FxHashMap<u64, u32>,
+    /// Recently seen prices (bit pattern, id), by a hash of the bits: most lines find their
+    /// price here without a map lookup. Empty until the first price.
+    price_cache: Vec<(u64, u32)>,
     /// Which columns the data had.
     pub present: Present,
     /// Distinct invoice numbers.
@@ -164,6 +207,9 @@ pub struct Line<'a> {
     /// The line's amount, when the data has an amount column.
     pub amount: Option<f64>,
 }
+
+/// log2 of the number of entries of the price cache.
+const PRICE_CACHE_BITS: u32 = 12;
 
 /// The stored customer of a run without one.
 const NO_CUSTOMER: u32 = u32::MAX;
@@ -256,8 +302,25 @@ impl Transactions {
         }
     }
 
+    #[inline]
     fn price_id(&mut self, p: f64) -> u32 {
         let bits = p.to_bits();
+        let slot = (bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - PRICE_CACHE_BITS)) as usize;
+        if let Some(&(b, id)) = self.price_cache.get(slot)
+            && b == bits
+            && id != u32::MAX
+        {
+            return id;
+        }
+        let id = self.price_id_slow(bits, p);
+        if self.price_cache.is_empty() {
+            self.price_cache = vec![(0, u32::MAX); 1 << PRICE_CACHE_BITS];
+        }
+        self.price_cache[slot] = (bits, id);
+        id
+    }
+
+    fn price_id_slow(&mut self, bits: u64, p: f64) -> u32 {
         if let Some(&id) = self.price_ids.get(&bits) {
             return id;
         }
@@ -302,21 +365,65 @@ impl Transactions {
     pub fn push(&mut self, l: &Line<'_>) {
         let invoice = self.invoices.intern(l.invoice);
         let country = self.countries.intern(l.country);
-        let customer = l.customer_id.unwrap_or(NO_CUSTOMER);
-        let run = self.push_run(invoice, customer, l.timestamp, country);
-        let stock = self.stock_codes.intern(l.stock_code);
-        let price = self.price_id(l.unit_price);
-        if !self.no_descriptions {
-            let desc = self.descriptions.intern(l.description);
-            self.desc.push(desc);
-        }
-        self.run.push(run);
-        self.stock.push(stock);
-        self.push_qty(l.quantity);
-        self.price.push(price);
+        let run = self.run_for(invoice, l.customer_id, l.timestamp, country);
+        self.push_in_run(run, l.stock_code, l.description, l.quantity, l.unit_price);
         if let Some(a) = l.amount {
             self.amount.push(a);
         }
+    }
+
+    /// The run of a line with these values (interned invoice and country ids): the last run
+    /// when its values are these, else a new one. With [`Transactions::push_in_run`], what
+    /// [`Transactions::push`] does for a line without an amount.
+    #[inline]
+    pub(crate) fn run_for(
+        &mut self,
+        invoice: u32,
+        customer: Option<u32>,
+        timestamp: i64,
+        country: u32,
+    ) -> u32 {
+        self.push_run(invoice, customer.unwrap_or(NO_CUSTOMER), timestamp, country)
+    }
+
+    /// Appends a line of run `run` (from [`Transactions::run_for`]), without an amount.
+    #[inline]
+    pub(crate) fn push_in_run(
+        &mut self,
+        run: u32,
+        stock_code: &str,
+        description: &str,
+        quantity: i64,
+        unit_price: f64,
+    ) {
+        let stock = self.stock_codes.intern(stock_code);
+        let desc = if self.no_descriptions {
+            0
+        } else {
+            self.descriptions.intern(description)
+        };
+        self.push_ids(run, stock, desc, quantity, unit_price);
+    }
+
+    /// Appends a line of run `run` with interned stock code and description ids (the
+    /// description is ignored when descriptions are dropped), without an amount.
+    #[inline]
+    pub(crate) fn push_ids(
+        &mut self,
+        run: u32,
+        stock: u32,
+        description: u32,
+        quantity: i64,
+        unit_price: f64,
+    ) {
+        let price = self.price_id(unit_price);
+        if !self.no_descriptions {
+            self.desc.push(description);
+        }
+        self.run.push(run);
+        self.stock.push(stock);
+        self.push_qty(quantity);
+        self.price.push(price);
     }
 
     /// Appends all lines of `other` (re-interning its strings), keeping their order.
@@ -390,6 +497,18 @@ impl Transactions {
             NO_CUSTOMER => None,
             c => Some(c),
         }
+    }
+
+    /// Invoice date-time of run `r`, seconds since the epoch.
+    #[inline]
+    pub fn run_timestamp(&self, r: usize) -> i64 {
+        self.run_timestamp[r]
+    }
+
+    /// Country id of run `r` (see `countries`).
+    #[inline]
+    pub fn run_country(&self, r: usize) -> u32 {
+        self.run_country[r]
     }
 
     /// Invoice number id of line `i` (see `invoices`).
