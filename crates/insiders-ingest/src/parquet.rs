@@ -1174,40 +1174,27 @@ C536379,D,Discount,-1,2010-12-01 09:41:00,27.5,,United Kingdom\n\
     fn same(a: &Transactions, b: &Transactions) {
         assert_eq!(a.len(), b.len());
         assert_eq!(a.runs(), b.runs());
-        assert_eq!(
-            a.column(Transactions::run_of),
-            b.column(Transactions::run_of)
-        );
-        assert_eq!(
-            a.column(Transactions::invoice),
-            b.column(Transactions::invoice)
-        );
-        assert_eq!(
-            a.column(Transactions::stock_code),
-            b.column(Transactions::stock_code)
-        );
-        assert_eq!(
-            a.column(Transactions::description),
-            b.column(Transactions::description)
-        );
-        assert_eq!(
-            a.column(Transactions::quantity),
-            b.column(Transactions::quantity)
-        );
-        assert_eq!(
-            a.column(Transactions::timestamp),
-            b.column(Transactions::timestamp)
+        macro_rules! same_columns {
+            ($($f:ident),*) => {$(
+                assert_eq!(
+                    a.column(Transactions::$f),
+                    b.column(Transactions::$f),
+                    stringify!($f)
+                );
+            )*};
+        }
+        same_columns!(
+            run_of,
+            invoice,
+            stock_code,
+            description,
+            quantity,
+            timestamp,
+            customer_id,
+            country
         );
         let bits = |t: &Transactions, i| t.unit_price(i).to_bits();
         assert_eq!(a.column(bits), b.column(bits));
-        assert_eq!(
-            a.column(Transactions::customer_id),
-            b.column(Transactions::customer_id)
-        );
-        assert_eq!(
-            a.column(Transactions::country),
-            b.column(Transactions::country)
-        );
         assert!(a.invoices.strings().eq(b.invoices.strings()));
         assert!(a.stock_codes.strings().eq(b.stock_codes.strings()));
         assert!(a.descriptions.strings().eq(b.descriptions.strings()));
