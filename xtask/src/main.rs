@@ -7,6 +7,7 @@ mod bench;
 mod instructions;
 mod load;
 mod new_engine;
+mod scale;
 mod screenshot;
 
 use anyhow::{Result, bail};
@@ -38,6 +39,12 @@ commands:
   load (--db DB | --addr 127.0.0.1:PORT) [--clients 50] [--seconds 20] [--token T]
         load test of `insiders serve` on loopback: p50/p99 latency and errors of
         /api/runs/{as_of}/insiders and /api/customers/{id}; --db starts a release server
+  scale [--customers 10000,100000,1000000] [--runs 3] [--dir target/scale] [--parquet]
+        [--out docs/scale.md]
+        how time and memory grow: synthetic shops of each size (made once in --dir), then
+        `insiders features` and `insiders run` --runs times under /usr/bin/time -v
+        (median wall, peak memory, per customer and per line); --parquet: features on the
+        same shops as Parquet too
   tidy  the repository's own rules (module comments, line budget, registries documented):
         runs the tidy test
   help  this text
@@ -112,6 +119,7 @@ fn main() -> Result<()> {
         }
         Some("screenshot") => screenshot::main(&args[1..]),
         Some("load") => load::main(&args[1..]),
+        Some("scale") => scale::main(&workspace_root(), &args[1..]),
         Some("bench") => {
             let b = bench::parse_args(&args[1..])?;
             let root = workspace_root();

@@ -114,6 +114,10 @@ pub struct GroupTest {
     pub median_difference: Interval,
     /// Why there is no test, when there is none.
     pub note: Option<String>,
+    /// How the intervals were computed, when not by resampling every customer (above
+    /// `insiders_stats::hypothesis::BOOTSTRAP_RESAMPLED_UP_TO` customers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval_method: Option<String>,
 }
 
 /// An estimate with a confidence interval.

@@ -76,7 +76,7 @@ impl Default for ConsensusOptions {
             max_share: 0.5,
             membership: Membership::ValueBreak,
             fit_params,
-            max_fit_rows: 50_000,
+            max_fit_rows: 20_000,
         }
     }
 }

@@ -8,7 +8,9 @@ use crate::profile::Summary;
 use insiders_core::derive_seed;
 use insiders_features::CustomerTable;
 use insiders_stats::StatsError;
-use insiders_stats::hypothesis::{Statistic, bootstrap_diff_ci, mann_whitney_u};
+use insiders_stats::hypothesis::{
+    BOOTSTRAP_RESAMPLED_UP_TO, BootstrapMethod, Statistic, bootstrap_diff_ci, mann_whitney_u,
+};
 
 /// The features compared (revenue, frequency, recency, returns and two more of volume).
 pub const TESTED_FEATURES: [&str; 6] = [
@@ -63,7 +65,8 @@ pub fn group_tests(
             ),
             Err(e) => return Err(stats(e)),
         };
-        let ci = |statistic, k| -> Result<Interval, AnalysisError> {
+        let mut methods = Vec::new();
+        let mut ci = |statistic, k| -> Result<Interval, AnalysisError> {
             let c = bootstrap_diff_ci(
                 &x,
                 &y,
@@ -73,6 +76,13 @@ pub fn group_tests(
                 derive_seed(seed, (2 * t + k) as u64),
             )
             .map_err(stats)?;
+            if c.method != BootstrapMethod::Resampled {
+                let what = match statistic {
+                    Statistic::Mean => "means",
+                    Statistic::Median => "medians",
+                };
+                methods.push(format!("{what}: {}", c.method.describe()));
+            }
             Ok(Interval {
                 estimate: c.estimate,
                 lo: c.low,
@@ -80,6 +90,8 @@ pub fn group_tests(
                 level: opts.level,
             })
         };
+        let mean_difference = ci(Statistic::Mean, 0)?;
+        let median_difference = ci(Statistic::Median, 1)?;
         out.push(GroupTest {
             feature: name.to_string(),
             insiders_median: Summary::of(x.iter().copied()).median,
@@ -88,10 +100,69 @@ pub fn group_tests(
             p_value,
             rank_biserial,
             common_language,
-            mean_difference: ci(Statistic::Mean, 0)?,
-            median_difference: ci(Statistic::Median, 1)?,
+            mean_difference,
+            median_difference,
             note,
+            interval_method: (!methods.is_empty()).then(|| {
+                let count = |n: usize| {
+                    insiders_stats::tree::format_number(n as f64)
+                        .trim_end_matches(".00")
+                        .to_string()
+                };
+                format!(
+                    "{} customers (more than {}): {}",
+                    count(x.len() + y.len()),
+                    count(BOOTSTRAP_RESAMPLED_UP_TO),
+                    methods.join("; ")
+                )
+            }),
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(n: usize) -> CustomerTable {
+        let col = |f: fn(usize) -> f64| (0..n).map(f).collect::<Vec<f64>>();
+        CustomerTable {
+            customer_id: (0..n as u32).collect(),
+            columns: vec!["gross_revenue".into(), "frequency".into()],
+            values: vec![
+                col(|i| ((i * 7919) % 1000) as f64 + if i % 10 == 0 { 500.0 } else { 0.0 }),
+                col(|i| ((i * 31) % 17) as f64),
+            ],
+            unavailable: Vec::new(),
+        }
+    }
+
+    /// The intervals say how they were computed once the customers pass the size where the
+    /// bootstrap stops resampling everyone, and say nothing below it.
+    #[test]
+    fn the_interval_method_is_stated_above_the_resampling_size() {
+        let opts = StabilityOptions {
+            bootstrap_resamples: 200,
+            ..Default::default()
+        };
+        for (n, stated) in [(2_000, false), (BOOTSTRAP_RESAMPLED_UP_TO + 1, true)] {
+            let insider: Vec<bool> = (0..n).map(|i| i % 10 == 0).collect();
+            let tests = group_tests(&table(n), &insider, &opts, 7).unwrap();
+            assert_eq!(tests.len(), 2);
+            for t in &tests {
+                assert_eq!(t.interval_method.is_some(), stated, "{n} {}", t.feature);
+                let m = t.mean_difference;
+                assert!(m.lo <= m.estimate && m.estimate <= m.hi, "{m:?}");
+            }
+            if stated {
+                let m = tests[0].interval_method.as_deref().unwrap();
+                assert!(
+                    m.starts_with("65,537 customers (more than 65,536): means: Cornish-Fisher"),
+                    "{m}"
+                );
+                assert!(m.contains("medians: percentile bootstrap"), "{m}");
+            }
+        }
+    }
 }

@@ -34,7 +34,7 @@ use insiders_core::Matrix;
 use insiders_features::{Cleaned, CustomerTable};
 use insiders_ingest::Transactions;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// What the analysis reads.
 #[derive(Debug, Clone, Copy)]
@@ -192,10 +192,17 @@ pub fn segment(
 pub fn anonymous(inputs: Inputs<'_>) -> Vec<bool> {
     let ids = &inputs.table.customer_id;
     let mut anon = vec![false; ids.len()];
+    // A run of lines has one customer: one look-up a run.
+    let mut last_run = usize::MAX;
     for &i in &inputs.cleaned.kept {
         let i = i as usize;
-        if inputs.lines.customer_id[i].is_none()
-            && let Ok(row) = ids.binary_search(&inputs.cleaned.customer[i])
+        let r = inputs.lines.run_of(i);
+        if r == last_run {
+            continue;
+        }
+        last_run = r;
+        if inputs.lines.customer_id(i).is_none()
+            && let Ok(row) = ids.binary_search(&inputs.cleaned.customer(inputs.lines, i))
         {
             anon[row] = true;
         }
@@ -203,7 +210,6 @@ pub fn anonymous(inputs: Inputs<'_>) -> Vec<bool> {
     anon
 }
 
-/// Whether each customer may be an Insider under `rule`.
 pub fn eligible(inputs: Inputs<'_>, rule: Eligible) -> Vec<bool> {
     match rule {
         Eligible::Everyone => vec![true; inputs.table.len()],
@@ -322,21 +328,30 @@ pub fn insider_ids(table: &CustomerTable, insider: &[bool]) -> Vec<u32> {
 
 /// Share of the distinct stock codes of kept purchase lines that Insiders bought at least once.
 fn catalogue_share(inputs: Inputs<'_>, insider: &[bool]) -> f64 {
-    let ids: BTreeSet<u32> = insider_ids(inputs.table, insider).into_iter().collect();
-    let mut all = BTreeSet::new();
-    let mut theirs = BTreeSet::new();
+    // Stock codes are interned ids: a mark per code, and one membership look-up a run of
+    // lines (a run has one customer).
+    let codes = inputs.lines.stock_codes.len();
+    let (mut all, mut theirs) = (vec![false; codes], vec![false; codes]);
+    let ids = &inputs.table.customer_id;
+    let (mut last_run, mut member) = (usize::MAX, false);
     for &i in &inputs.cleaned.kept {
         let i = i as usize;
+        let r = inputs.lines.run_of(i);
+        if r != last_run {
+            last_run = r;
+            member = ids
+                .binary_search(&inputs.cleaned.customer(inputs.lines, i))
+                .is_ok_and(|row| insider[row]);
+        }
         if inputs.lines.is_return(i) {
             continue;
         }
-        let code = inputs.lines.stock_code[i];
-        all.insert(code);
-        if ids.contains(&inputs.cleaned.customer[i]) {
-            theirs.insert(code);
-        }
+        let code = inputs.lines.stock_code(i) as usize;
+        all[code] = true;
+        theirs[code] |= member;
     }
-    theirs.len() as f64 / all.len().max(1) as f64
+    let count = |v: &[bool]| v.iter().filter(|&&b| b).count();
+    count(&theirs) as f64 / count(&all).max(1) as f64
 }
 
 /// Q8's stability part for the segmentation: the same selection refitted with other seeds
@@ -413,6 +428,17 @@ pub struct Analysis {
     /// The Insiders chosen from the calibration data (Q5's backtest), their ids; `None`
     /// without calibration data or when none could be chosen.
     pub calibration_insiders: Option<Vec<u32>>,
+    /// Wall seconds of each step (for run.json and the scale benchmark; never in the
+    /// answers). Membership stability runs beside the statistics, so the steps overlap.
+    pub timings: Vec<(&'static str, f64)>,
+}
+
+/// Runs `f` and records its wall seconds under `name`.
+fn timed<T>(out: &mut Vec<(&'static str, f64)>, name: &'static str, f: impl FnOnce() -> T) -> T {
+    let t = std::time::Instant::now();
+    let r = f();
+    out.push((name, t.elapsed().as_secs_f64()));
+    r
 }
 
 /// Runs the whole analysis without calibration data: Q5 has no backtest and forecasts with
@@ -436,35 +462,60 @@ pub fn analyse_with_calibration(
     opts: &AnalysisOptions,
     seed: u64,
 ) -> Result<Analysis, AnalysisError> {
-    let segmentation = segment(inputs, opts, seed)?;
-    let descriptive = describe(inputs, &segmentation)?;
+    let mut timings = Vec::new();
+    let segmentation = timed(&mut timings, "space and clusters", || {
+        segment(inputs, opts, seed)
+    })?;
+    let descriptive = timed(&mut timings, "description", || {
+        describe(inputs, &segmentation)
+    })?;
     let seg = &segmentation;
     let end_day = inputs.cleaned.last_day;
-    let (stability, rest) = rayon::join(
-        || membership_stability(inputs, seg, opts, seed),
-        || -> Result<_, AnalysisError> {
-            let purchases = purchases(inputs);
-            let ids = insider_ids(inputs.table, &seg.insider);
-            let cal_ids = revenue::calibration_insiders(inputs, calibration, opts, seed);
-            let revenue = revenue::expected_revenue(
-                &purchases,
-                &ids,
-                cal_ids.clone(),
-                end_day,
-                &opts.forecast,
-                insiders_core::derive_seed(seed, 3),
-            )?;
-            let entry = rules::entry_rules(inputs.table, &seg.insider, &opts.rules)?;
-            let tests = guarantee::group_tests(
-                inputs.table,
-                &seg.insider,
-                &opts.stability,
-                insiders_core::derive_seed(seed, 4),
-            )?;
-            Ok((revenue, entry, tests, cal_ids.ok()))
+    let ((stability, stability_t), (rest, mut rest_t)) = rayon::join(
+        || {
+            let mut t = Vec::new();
+            let r = timed(&mut t, "membership stability (beside the rest)", || {
+                membership_stability(inputs, seg, opts, seed)
+            });
+            (r, t)
+        },
+        || {
+            let mut t = Vec::new();
+            let r = (|| -> Result<_, AnalysisError> {
+                let purchases = timed(&mut t, "purchases", || purchases(inputs));
+                let ids = insider_ids(inputs.table, &seg.insider);
+                let cal_ids = timed(&mut t, "calibration Insiders", || {
+                    revenue::calibration_insiders(inputs, calibration, opts, seed)
+                });
+                let revenue = timed(&mut t, "expected revenue", || {
+                    revenue::expected_revenue(
+                        &purchases,
+                        &ids,
+                        cal_ids.clone(),
+                        end_day,
+                        &opts.forecast,
+                        insiders_core::derive_seed(seed, 3),
+                    )
+                })?;
+                let entry = timed(&mut t, "entry rules", || {
+                    rules::entry_rules(inputs.table, &seg.insider, &opts.rules)
+                })?;
+                let tests = timed(&mut t, "group tests", || {
+                    guarantee::group_tests(
+                        inputs.table,
+                        &seg.insider,
+                        &opts.stability,
+                        insiders_core::derive_seed(seed, 4),
+                    )
+                })?;
+                Ok((revenue, entry, tests, cal_ids.ok()))
+            })();
+            (r, t)
         },
     );
     let (revenue, entry, tests, calibration_insiders) = rest?;
+    timings.extend(stability_t);
+    timings.append(&mut rest_t);
     Ok(Analysis {
         segmentation,
         descriptive,
@@ -474,6 +525,7 @@ pub fn analyse_with_calibration(
         tests,
         end_day,
         calibration_insiders,
+        timings,
     })
 }
 

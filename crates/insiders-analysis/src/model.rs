@@ -29,6 +29,9 @@ pub struct Fitted {
     pub k: usize,
 }
 
+/// The stream of the run's seed that draws the sample of `[model.sample]`.
+const SAMPLE_STREAM: u64 = 0x5a4d_504c;
+
 /// Seeds of the two steps, derived from the run's seed.
 fn step_seeds(seed: u64) -> (u64, u64) {
     (derive_seed(seed, 1), derive_seed(seed, 2))
@@ -36,24 +39,51 @@ fn step_seeds(seed: u64) -> (u64, u64) {
 
 /// Embeds the model input into the configured space (the one rule of
 /// [`insiders_embed::fit_space`]: a supervised space predicts `space_target` from the other
-/// selected features; the others embed every selected feature).
+/// selected features; the others embed every selected feature). Above
+/// `[model.sample] max_fit_rows` customers the space is fitted on a seeded sample of them and
+/// the others are placed by the fitted embedder ([`insiders_embed::fit_space_sampled`];
+/// `info` gets `fit_rows`); `sample` is that sample.
 pub fn fit_space(
     input: ModelInput<'_>,
     opts: &ModelOptions,
     seed: u64,
+    sample: Option<&[usize]>,
 ) -> Result<(Matrix, BTreeMap<String, f64>), AnalysisError> {
-    let e = insiders_embed::fit_space(
-        &opts.space,
-        &opts.space_params,
-        input.names,
-        input.scaled,
-        Some(&opts.space_target),
-        seed,
-    )
+    let target = Some(opts.space_target.as_str());
+    let e = match sample {
+        None => insiders_embed::fit_space(
+            &opts.space,
+            &opts.space_params,
+            input.names,
+            input.scaled,
+            target,
+            seed,
+        ),
+        Some(rows) => insiders_embed::fit_space_sampled(
+            &opts.space,
+            &opts.space_params,
+            input.names,
+            input.scaled,
+            target,
+            seed,
+            rows,
+        ),
+    }
     .map_err(|source| match source {
         insiders_core::Error::Param { key, message } if key == "target" => {
             AnalysisError::option("model.space_target", message)
         }
+        insiders_core::Error::Unsupported(message) => AnalysisError::option(
+            "model.sample.max_fit_rows",
+            format!(
+                "the {} space cannot place customers it was not fitted on ({message}); with {} \
+                 customers (more than max_fit_rows = {}), choose another space or raise \
+                 model.sample.max_fit_rows",
+                opts.space,
+                input.scaled.nrows(),
+                opts.sample.max_fit_rows
+            ),
+        ),
         source => AnalysisError::Model {
             stage: "space",
             source,
@@ -62,26 +92,56 @@ pub fn fit_space(
     Ok((e.coords, e.info))
 }
 
-/// Clusters the space; labels as the engine gives them (`None` = noise).
+/// Clusters the space; labels as the engine gives them (`None` = noise). With `sample`, the
+/// engine is fitted on those rows and every other row is assigned by the engine's rule
+/// ([`insiders_engines::assign`]); `info` then gets `model_fit_rows` and `assign_rule`
+/// (as the index of [`insiders_engines::assign::Assign`]: 0 nearest centroid, 1 mixture
+/// predict, 2 neighbour vote).
 pub fn fit_clusters(
     coords: &Matrix,
     opts: &ModelOptions,
     seed: u64,
+    sample: Option<&[usize]>,
+    info: &mut BTreeMap<String, f64>,
 ) -> Result<Vec<Option<u32>>, AnalysisError> {
-    let engine = insiders_engines::build(&opts.engine, &opts.engine_params).map_err(|source| {
-        AnalysisError::Model {
-            stage: "cluster",
-            source,
-        }
-    })?;
+    let model = |source| AnalysisError::Model {
+        stage: "cluster",
+        source,
+    };
+    let engine = insiders_engines::build(&opts.engine, &opts.engine_params).map_err(model)?;
     let k = engine.caps().needs_k.then_some(opts.k);
-    let p = engine
-        .fit(coords.view(), k, seed)
-        .map_err(|source| AnalysisError::Model {
-            stage: "cluster",
-            source,
+    if let Some(rows) = sample {
+        let a = insiders_engines::assign::fit_on_sample(
+            &opts.engine,
+            &opts.engine_params,
+            coords.view(),
+            rows,
+            k,
+            seed,
+            opts.sample.vote_neighbours,
+        )
+        .map_err(|source| match source {
+            insiders_core::Error::Param { key, message } if key == "vote_k" => {
+                AnalysisError::option("model.sample.vote_neighbours", message)
+            }
+            source => model(source),
         })?;
+        info.insert("model_fit_rows".into(), a.fit_rows as f64);
+        info.insert("assign_rule".into(), assign_code(a.rule));
+        return Ok(a.partition.labels);
+    }
+    let p = engine.fit(coords.view(), k, seed).map_err(model)?;
     Ok(p.labels)
+}
+
+/// The number `assign_rule` carries in `space_info` (answers.json keeps numbers there).
+fn assign_code(rule: insiders_engines::assign::Assign) -> f64 {
+    use insiders_engines::assign::Assign;
+    match rule {
+        Assign::NearestCentroid => 0.0,
+        Assign::MixturePredict => 1.0,
+        Assign::NeighbourVote => 2.0,
+    }
 }
 
 /// Renumbers clusters 1.. by decreasing mean of `revenue` (ties: the smaller original label
@@ -116,8 +176,17 @@ pub fn fit(
     seed: u64,
 ) -> Result<Fitted, AnalysisError> {
     let (space_seed, cluster_seed) = step_seeds(seed);
-    let (coords, space_info) = fit_space(input, opts, space_seed)?;
-    let labels = fit_clusters(&coords, opts, cluster_seed)?;
+    let sample = opts
+        .sample
+        .sample(input.scaled.nrows(), derive_seed(seed, SAMPLE_STREAM));
+    let (coords, mut space_info) = fit_space(input, opts, space_seed, sample.as_deref())?;
+    let labels = fit_clusters(
+        &coords,
+        opts,
+        cluster_seed,
+        sample.as_deref(),
+        &mut space_info,
+    )?;
     let (cluster, k) = rank_by_revenue(&labels, revenue);
     if k == 0 {
         return Err(AnalysisError::TooLittleData(format!(
@@ -150,7 +219,15 @@ pub fn fit_consensus(
 ) -> Result<crate::Selection, AnalysisError> {
     let c = &opts.consensus;
     let (space_seed, cluster_seed) = step_seeds(seed);
-    let (coords, mut space_info) = fit_space(input, opts, space_seed)?;
+    // A space other than the scaled features is fitted on a sample above
+    // [model.sample] max_fit_rows (the consensus samples its fits itself).
+    let sample = if opts.space == insiders_embed::space::IDENTITY {
+        None
+    } else {
+        opts.sample
+            .sample(input.scaled.nrows(), derive_seed(seed, SAMPLE_STREAM))
+    };
+    let (coords, mut space_info) = fit_space(input, opts, space_seed, sample.as_deref())?;
     let rows: Vec<usize> = (0..eligible.len()).filter(|&i| eligible[i]).collect();
     if rows.len() <= c.k_max {
         return Err(AnalysisError::TooLittleData(format!(
@@ -328,6 +405,40 @@ mod tests {
         let (r, k) = rank_by_revenue(&labels, &revenue);
         assert_eq!(k, 3);
         assert_eq!(r, vec![Some(2), Some(1), Some(1), None, Some(3)]);
+    }
+
+    #[test]
+    fn above_max_fit_rows_the_model_is_fitted_on_a_sample_and_says_so() {
+        // Three separated groups of 200 customers in 2-D; revenue rises with the group.
+        let mut rng = insiders_core::Rng::new(4);
+        let x = Matrix::from_shape_fn((600, 2), |(i, _)| (i % 3) as f64 * 10.0 + rng.normal());
+        let revenue: Vec<f64> = (0..600).map(|i| (i % 3) as f64 * 100.0 + 1.0).collect();
+        let names = vec!["a".to_string(), "b".to_string()];
+        let input = ModelInput {
+            scaled: &x,
+            names: &names,
+        };
+        let mut opts = ModelOptions {
+            space: "identity".into(),
+            engine: "ward".into(),
+            k: 3,
+            ..ModelOptions::default()
+        };
+        let whole = fit(input, &revenue, &opts, 9).unwrap();
+        assert!(!whole.space_info.contains_key("model_fit_rows"));
+        opts.sample.max_fit_rows = 150;
+        let sampled = fit(input, &revenue, &opts, 9).unwrap();
+        assert_eq!(sampled.space_info["model_fit_rows"], 150.0);
+        assert_eq!(sampled.space_info["assign_rule"], 2.0);
+        // Every customer is assigned, to the cluster of its group (cluster 1: the richest).
+        for (i, c) in sampled.cluster.iter().enumerate() {
+            assert_eq!(*c, Some(3 - (i % 3) as u32), "customer {i}");
+        }
+        assert_eq!(sampled.cluster, whole.cluster);
+        // A space that cannot place customers is an error naming the setting.
+        opts.space = "tsne".into();
+        let e = fit(input, &revenue, &opts, 9).unwrap_err().to_string();
+        assert!(e.contains("model.sample.max_fit_rows"), "{e}");
     }
 
     #[test]

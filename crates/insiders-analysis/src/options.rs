@@ -28,6 +28,49 @@ pub struct ModelOptions {
     pub from_grid: Option<crate::choice::GridCriteria>,
     /// The consensus over resampled fits (`[model.consensus]`); off: one fit at `k`.
     pub consensus: crate::consensus::ConsensusOptions,
+    /// Above how many customers the space and the model are fitted on a seeded sample and
+    /// every other customer is assigned (`[model.sample]`). Left out of the serialised
+    /// configuration at its defaults, so that configuration hashes do not change.
+    #[serde(skip_serializing_if = "SampleOptions::is_default")]
+    pub sample: SampleOptions,
+}
+
+/// Sample-and-assign for large shops (`[model.sample]`): above `max_fit_rows` customers,
+/// the space and the model are fitted on a seeded sample of `max_fit_rows` of them; every
+/// other customer is placed in the space by the fitted embedder (PCA's projection, UMAP's
+/// and the forest's `transform`) and assigned to a cluster by the engine's rule
+/// ([`insiders_engines::assign`]: nearest centroid, the mixture's predict, or a vote of its
+/// `vote_neighbours` nearest sample customers in the space).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SampleOptions {
+    /// The most customers a space or model is fitted on (20,000: the study's Ward is
+    /// quadratic in the customers). 0: never sample.
+    pub max_fit_rows: usize,
+    /// Neighbours of the vote for engines without a natural predict (15).
+    pub vote_neighbours: usize,
+}
+
+impl Default for SampleOptions {
+    fn default() -> Self {
+        SampleOptions {
+            max_fit_rows: 20_000,
+            vote_neighbours: 15,
+        }
+    }
+}
+
+impl SampleOptions {
+    /// Whether both keys have their defaults.
+    pub fn is_default(&self) -> bool {
+        *self == SampleOptions::default()
+    }
+
+    /// The seeded sample of `n` rows the fits see, or `None` when every row is fitted.
+    pub fn sample(&self, n: usize, seed: u64) -> Option<Vec<usize>> {
+        (self.max_fit_rows > 0 && n > self.max_fit_rows)
+            .then(|| insiders_engines::assign::sample_rows(n, self.max_fit_rows, seed))
+    }
 }
 
 impl Default for ModelOptions {
@@ -41,6 +84,7 @@ impl Default for ModelOptions {
             engine_params: toml::Table::new(),
             from_grid: None,
             consensus: crate::consensus::ConsensusOptions::default(),
+            sample: SampleOptions::default(),
         }
     }
 }

@@ -170,6 +170,15 @@ pub struct RevenueModel {
     pub likely_lapsed: Vec<u32>,
 }
 
+/// Adds `fitted_customers` (the fit's systematic sample, `insiders_stats::clv::fit_sample`)
+/// when the fit saw fewer customers than it was given.
+fn with_sample(mut m: BTreeMap<String, f64>, given: usize, fitted: usize) -> BTreeMap<String, f64> {
+    if fitted < given {
+        m.insert("fitted_customers".into(), fitted as f64);
+    }
+    m
+}
+
 fn named(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
     pairs.iter().map(|&(k, v)| (k.to_string(), v)).collect()
 }
@@ -206,7 +215,7 @@ pub fn backtest_cutoff(
         .iter()
         .map(|&i| i as usize)
         .filter(|&i| !lines.is_return(i))
-        .map(|i| date::day_of(lines.timestamp[i]))
+        .map(|i| date::day_of(lines.timestamp(i)))
         .min()
         .ok_or_else(|| "no purchase in the data".to_string())?;
     let cutoff = cleaned.last_day - holdout;
@@ -550,21 +559,29 @@ pub fn expected_revenue(
             .collect(),
         everyone: forecast.everyone,
         seasonal_profile: forecast.profile,
-        bgnbd: named(&[
-            ("r", bg.r),
-            ("alpha", bg.alpha),
-            ("a", bg.a),
-            ("b", bg.b),
-            ("log_likelihood", models.bgnbd.log_likelihood),
-            ("customers", models.bgnbd.n_customers as f64),
-        ]),
-        gamma_gamma: named(&[
-            ("p", g.p),
-            ("q", g.q),
-            ("v", g.v),
-            ("log_likelihood", models.gamma_gamma.log_likelihood),
-            ("customers", models.gamma_gamma.n_customers as f64),
-        ]),
+        bgnbd: with_sample(
+            named(&[
+                ("r", bg.r),
+                ("alpha", bg.alpha),
+                ("a", bg.a),
+                ("b", bg.b),
+                ("log_likelihood", models.bgnbd.log_likelihood),
+                ("customers", models.bgnbd.n_customers as f64),
+            ]),
+            models.bgnbd.n_customers,
+            models.bgnbd.n_fitted,
+        ),
+        gamma_gamma: with_sample(
+            named(&[
+                ("p", g.p),
+                ("q", g.q),
+                ("v", g.v),
+                ("log_likelihood", models.gamma_gamma.log_likelihood),
+                ("customers", models.gamma_gamma.n_customers as f64),
+            ]),
+            models.gamma_gamma.n_customers,
+            models.gamma_gamma.n_fitted,
+        ),
         at_bound: models
             .bgnbd
             .at_bound

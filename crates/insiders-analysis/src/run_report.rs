@@ -55,6 +55,11 @@ fn num(x: f64) -> String {
     }
 }
 
+/// A whole number, grouped by thousands.
+fn count(x: f64) -> String {
+    num(x).trim_end_matches(".00").to_string()
+}
+
 /// `median [q1, q3]`, or any estimate with its interval.
 fn with_range(mid: f64, lo: f64, hi: f64) -> String {
     format!("{} [{}, {}]", short(mid), short(lo), short(hi))
@@ -378,6 +383,26 @@ pub fn build(r: ReportInputs<'_>) -> Document {
         num(q5.insiders.estimate),
         num(q5.everyone)
     ));
+    let sampled: Vec<String> = [("BG/NBD", &q5.bgnbd), ("Gamma-Gamma", &q5.gamma_gamma)]
+        .into_iter()
+        .filter_map(|(name, m)| {
+            let fitted = m.get("fitted_customers")?;
+            let given = m.get("customers")?;
+            Some(format!(
+                "the {name} on {} of its {}",
+                count(*fitted),
+                count(*given)
+            ))
+        })
+        .collect();
+    if !sampled.is_empty() {
+        d.paragraph(format!(
+            "At this size the models were fitted on a systematic sample of the customers \
+             (evenly spread over the ids): {} customers. Every customer's forecast still uses \
+             its own history.",
+            sampled.join(" and ")
+        ));
+    }
     if !q5.at_bound.is_empty() {
         d.callout(
             Callout::Note,
@@ -567,6 +592,9 @@ pub fn build(r: ReportInputs<'_>) -> Document {
         ]);
     }
     d.table(t);
+    if let Some(m) = q8.tests.iter().find_map(|g| g.interval_method.as_ref()) {
+        d.paragraph(format!("The intervals at this size: {m}."));
+    }
     let s = &q8.membership_stability;
     d.paragraph(format!(
         "Membership stability: refitting the space and the model with {} other seeds gives \

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod embed;
 pub mod engine;
 pub mod error;
+pub mod memory;
 pub mod numeric;
 pub mod params;
 pub mod pool;

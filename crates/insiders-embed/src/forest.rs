@@ -25,7 +25,7 @@ pub use tree::{Node, Tree};
 use crate::knn::Metric;
 use crate::registry::EmbedderSpec;
 use crate::umap::{UmapParams, umap};
-use insiders_core::{Embedder, Embedding, Error, Matrix, MatrixView, derive_seed};
+use insiders_core::{Embedder, Embedding, Error, FittedEmbedder, Matrix, MatrixView, derive_seed};
 use serde::{Deserialize, Serialize};
 
 /// The embedders this module registers.
@@ -197,11 +197,7 @@ fn forest_space_here(
 ) -> Result<ForestSpaceFit, Error> {
     params.validate()?;
     let forest = RandomForest::fit(x, target, &params.forest(), seed)?;
-    let ids = match params.mode {
-        LeafMode::Proximity => forest.apply(x)?,
-        LeafMode::Compat => forest.apply_nodes(x)?,
-    };
-    let leaves = ids.mapv(f64::from);
+    let leaves = leaf_matrix(&forest, params.mode, x)?;
     let mut embedding = umap(leaves.view(), &params.umap(), umap_seed(seed))?;
     let train_r2 = forest.score(x, target)?;
     if let Some(r2) = forest.oob_r2() {
@@ -246,6 +242,75 @@ impl Embedder for ForestSpace {
             )
         })?;
         Ok(forest_space(x, target, &self.params, seed)?.embedding)
+    }
+
+    /// The forest space with a model that places new rows: their leaves in the fitted
+    /// forest, placed by the fitted UMAP ([`crate::umap::FittedUmap`]: the leaf vectors'
+    /// nearest training rows, exact, by inverted lists for the Hamming metric). The
+    /// embedding is [`Embedder::fit_transform`]'s, bit for bit.
+    fn fit(
+        &self,
+        x: MatrixView<'_>,
+        target: Option<&[f64]>,
+        seed: u64,
+    ) -> Result<(Embedding, Box<dyn FittedEmbedder>), Error> {
+        let target = target.ok_or_else(|| {
+            Error::param(
+                "target",
+                "the forest space is supervised: give the column the forest predicts",
+            )
+        })?;
+        let params = self.params.clone();
+        insiders_core::on_pool(|| {
+            params.validate()?;
+            let forest = RandomForest::fit(x, target, &params.forest(), seed)?;
+            let leaves = leaf_matrix(&forest, params.mode, x)?;
+            let umap = crate::umap::Umap {
+                params: params.umap(),
+            };
+            let (mut embedding, placer) = umap.fit(leaves.view(), None, umap_seed(seed))?;
+            let train_r2 = forest.score(x, target)?;
+            if let Some(r2) = forest.oob_r2() {
+                embedding.info.insert("oob_r2".into(), r2);
+            }
+            embedding.info.insert("train_r2".into(), train_r2);
+            embedding
+                .info
+                .insert("mean_depth".into(), forest.mean_depth());
+            embedding
+                .info
+                .insert("mean_leaves".into(), forest.mean_leaves());
+            let model: Box<dyn FittedEmbedder> = Box::new(FittedForestSpace {
+                forest,
+                mode: params.mode,
+                placer,
+            });
+            Ok((embedding, model))
+        })
+    }
+}
+
+/// The leaf matrix of `x` in `forest` under `mode` (leaf numbers or scikit-learn node ids).
+fn leaf_matrix(forest: &RandomForest, mode: LeafMode, x: MatrixView<'_>) -> Result<Matrix, Error> {
+    let ids = match mode {
+        LeafMode::Proximity => forest.apply(x)?,
+        LeafMode::Compat => forest.apply_nodes(x)?,
+    };
+    Ok(ids.mapv(f64::from))
+}
+
+/// A fitted forest space: new rows go down the forest, and UMAP places their leaf vectors.
+#[derive(Debug)]
+pub struct FittedForestSpace {
+    forest: RandomForest,
+    mode: LeafMode,
+    placer: Box<dyn FittedEmbedder>,
+}
+
+impl FittedEmbedder for FittedForestSpace {
+    fn transform(&self, x: MatrixView<'_>) -> Result<Matrix, Error> {
+        let leaves = leaf_matrix(&self.forest, self.mode, x)?;
+        insiders_core::on_pool(|| self.placer.transform(leaves.view()))
     }
 }
 

@@ -15,4 +15,4 @@ pub mod tsne;
 pub mod umap;
 
 pub use registry::{EmbedderSpec, all, build, find, names};
-pub use space::fit_space;
+pub use space::{fit_space, fit_space_sampled};

@@ -344,6 +344,48 @@ impl<'a> KdTree<'a> {
         best.last().copied().unwrap_or(f64::INFINITY)
     }
 
+    /// The `k` nearest points of `q` as `(squared distance, index)`, nearest first; ties by
+    /// the smaller index, so the result does not depend on the tree's shape (k >= 1; at
+    /// most n points).
+    pub(crate) fn nearest(&self, q: &[f64], k: usize) -> Vec<(f64, usize)> {
+        let n = self.idx.len();
+        let k = k.clamp(1, n.max(1));
+        let mut best: Vec<(f64, usize)> = Vec::with_capacity(k + 1);
+        if n == 0 {
+            return best;
+        }
+        let before = |a: &(f64, usize), b: &(f64, usize)| a.0 < b.0 || (a.0 == b.0 && a.1 < b.1);
+        let mut stack = vec![(0usize, self.box_near(0, q))];
+        while let Some((node, near)) = stack.pop() {
+            // Strict: a box at exactly the k-th distance may hold a tie of smaller index.
+            if best.len() == k && near > best[k - 1].0 {
+                continue;
+            }
+            let nd = &self.nodes[node];
+            if nd.left == usize::MAX {
+                for &i in &self.idx[nd.start..nd.end] {
+                    let c = (sq_dist(q, self.row(i)), i);
+                    if best.len() < k || before(&c, &best[k - 1]) {
+                        let at = best.partition_point(|b| before(b, &c));
+                        best.insert(at, c);
+                        best.truncate(k);
+                    }
+                }
+            } else {
+                let (l, r) = (nd.left, nd.right);
+                let (nl, nr) = (self.box_near(l, q), self.box_near(r, q));
+                if nl <= nr {
+                    stack.push((r, nr));
+                    stack.push((l, nl));
+                } else {
+                    stack.push((l, nl));
+                    stack.push((r, nr));
+                }
+            }
+        }
+        best
+    }
+
     /// Smallest squared distance from `q` to the box of `node` (as in [`Self::box_bounds`]).
     #[inline]
     fn box_near(&self, node: usize, q: &[f64]) -> f64 {

@@ -7,6 +7,7 @@
 //! Modules that are not engines are private (`params`, `kdtree`: the k-d tree that `dbscan`,
 //! `hdbscan` and `optics` share) or have no `SPECS` (`registry`).
 
+pub mod assign;
 mod kdtree;
 mod params;
 pub mod registry;

@@ -230,3 +230,46 @@ fn sampled_silhouette_estimates_the_exact_one() {
     assert_eq!(all.std_error, 0.0);
     assert_eq!(all.sample_size, x.nrows());
 }
+
+/// The sampled silhouette's stated error on the real data: over 40 seeds, the interval
+/// `value ± 1.96 SE` (the 95% interval the grid's `silhouette_se` states) holds the exact
+/// silhouette about 95% of the time, for both real-data spaces and both k (the figure of
+/// docs/metrics.md, "Sampled silhouettes", is this test's output with `--nocapture`).
+#[test]
+fn sampled_silhouette_is_within_its_stated_error_on_the_real_data() {
+    let cases = [
+        ("scaled_features", "scaled_features_kmeans_k3"),
+        ("scaled_features", "scaled_features_kmeans_k10"),
+        ("tree_space", "tree_space_kmeans_k3"),
+        ("tree_space", "tree_space_kmeans_k10"),
+    ];
+    println!(
+        "| space | labels | exact | sampled (mean of 40) | mean SE | max abs z | within 1.96 SE |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for (sp, lab) in cases {
+        let (Some(x), Some(labels)) = (space(sp), labelling(lab)) else {
+            return;
+        };
+        let exact = silhouette(x.view(), &labels).unwrap();
+        let (mut inside, mut sum, mut se_sum, mut max_z) = (0usize, 0.0, 0.0, 0.0f64);
+        let seeds = 40u64;
+        for seed in 0..seeds {
+            let s = silhouette_sampled(x.view(), &labels, 1000, 1000 + seed).unwrap();
+            let z = (s.value - exact) / s.std_error;
+            inside += usize::from(z.abs() <= 1.96);
+            max_z = max_z.max(z.abs());
+            sum += s.value;
+            se_sum += s.std_error;
+            assert!(z.abs() < 4.0, "{lab} seed {seed}: z = {z}");
+        }
+        let coverage = inside as f64 / seeds as f64;
+        println!(
+            "| {sp} | {lab} | {exact:.4} | {:.4} | {:.4} | {max_z:.2} | {inside}/{seeds} |",
+            sum / seeds as f64,
+            se_sum / seeds as f64
+        );
+        // 95% expected; 40 draws: below 85% would be 3 standard deviations short.
+        assert!(coverage >= 0.85, "{lab}: coverage {coverage}");
+    }
+}

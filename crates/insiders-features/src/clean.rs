@@ -6,7 +6,8 @@
 use crate::error::FeaturesError;
 use crate::features::{Unavailable, unavailable_features};
 use insiders_ingest::{ReadReport, Transactions, date};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rayon::prelude::*;
+use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
 
 /// What to do with lines that have no customer id.
@@ -206,12 +207,27 @@ pub mod reason {
 pub struct Cleaned {
     /// Indices of kept rows, in file order.
     pub kept: Vec<u32>,
-    /// Customer id of every row (synthetic where assigned; `u32::MAX` where none and dropped).
-    pub customer: Vec<u32>,
+    /// Customer id of every run of lines (see [`Transactions::run_of`]): synthetic where
+    /// assigned; `u32::MAX` where none and dropped. Read it with [`Cleaned::customer`].
+    run_customer: Vec<u32>,
     /// Where every row went.
     pub account: RowAccount,
     /// The last day (since 1970-01-01) in the kept rows, returns included.
     pub last_day: i64,
+}
+
+impl Cleaned {
+    /// The customer of line `i` of `lines` (the lines this was cleaned from).
+    #[inline]
+    pub fn customer(&self, lines: &Transactions, i: usize) -> u32 {
+        self.run_customer[lines.run_of(i)]
+    }
+
+    /// The customer of run `r` of the lines this was cleaned from.
+    #[inline]
+    pub fn run_customer(&self, r: usize) -> u32 {
+        self.run_customer[r]
+    }
 }
 
 /// Applies the cleaning rules. Rules are applied in this order, and a row is counted under
@@ -243,49 +259,58 @@ pub fn clean(
     };
     let n = lines.len();
     // 1. Customer ids: synthetic per id-less invoice, in order of first appearance.
-    // (Rows come in runs of one customer: the previous row's id is skipped cheaply.)
-    let mut real: FxHashSet<u32> = FxHashSet::default();
-    let mut prev = None;
-    for c in lines.customer_id.iter().flatten() {
-        if prev != Some(*c) {
-            real.insert(*c);
-            prev = Some(*c);
-        }
+    // (A run's lines share its customer: customers are read per run.)
+    let max_real = (0..lines.runs())
+        .filter_map(|r| lines.run_customer(r))
+        .max();
+    let mut real = IdSet::up_to(max_real.unwrap_or(0));
+    for c in (0..lines.runs()).filter_map(|r| lines.run_customer(r)) {
+        real.insert(c);
     }
     // The first synthetic id: as configured, or above every real id (`None`: no room).
     let start = match opts.synthetic_id_start {
         Some(s) => Some(s),
-        None => match real.iter().max() {
-            Some(&m) if m >= SYNTHETIC_ID_START => m.checked_add(1),
+        None => match max_real {
+            Some(m) if m >= SYNTHETIC_ID_START => m.checked_add(1),
             _ => Some(SYNTHETIC_ID_START),
         },
     };
-    let mut synthetic: FxHashMap<u32, u32> = FxHashMap::default();
-    let mut customer = vec![u32::MAX; n];
-    for i in 0..n {
-        match lines.customer_id[i] {
-            Some(c) => customer[i] = c,
+    // Per invoice id: 0, or 1 + the order in which its synthetic id was assigned.
+    let mut synthetic_of: Vec<u32> = Vec::new();
+    let mut assigned = 0u32;
+    // Runs share invoice and customer: ids are assigned per run, in file order.
+    let mut run_customer = vec![u32::MAX; lines.runs()];
+    for (r, slot) in run_customer.iter_mut().enumerate() {
+        match lines.run_customer(r) {
+            Some(c) => *slot = c,
             None if opts.missing_customer == MissingCustomer::Synthetic => {
                 let next = start
-                    .and_then(|s| s.checked_add(synthetic.len() as u32))
+                    .and_then(|s| s.checked_add(assigned))
                     .ok_or_else(|| FeaturesError::Option {
                         key: "synthetic_id_start".into(),
                         message: "synthetic ids overflow u32 (set cleaning.missing_customer = \"drop\", or a lower start)".into(),
                     })?;
-                customer[i] = *synthetic.entry(lines.invoice[i]).or_insert(next);
+                // The first synthetic id (`next` is the one the next new invoice gets).
+                let first = next - assigned;
+                if synthetic_of.is_empty() {
+                    synthetic_of = vec![0; lines.invoices.len()];
+                }
+                let k = &mut synthetic_of[lines.run_invoice(r) as usize];
+                if *k == 0 {
+                    assigned += 1;
+                    *k = assigned;
+                }
+                *slot = first + (*k - 1);
             }
             None => {}
         }
     }
+    drop(synthetic_of);
+    let synthetic_count = assigned as usize;
     let start = start.unwrap_or(u32::MAX);
-    if !synthetic.is_empty() {
-        let end = start + synthetic.len() as u32 - 1;
-        if let Some(id) = real
-            .iter()
-            .copied()
-            .filter(|c| (start..=end).contains(c))
-            .min()
-        {
+    if synthetic_count > 0 {
+        let end = start + synthetic_count as u32 - 1;
+        if let Some(id) = real.min_in(start, end) {
             return Err(FeaturesError::SyntheticIdClash { start, end, id });
         }
     }
@@ -331,36 +356,91 @@ pub fn clean(
     let excluded_codes = mask(&opts.excluded_stock_codes, &lines.stock_codes);
     let excluded_countries = mask(&opts.excluded_countries, &lines.countries);
     let bad: FxHashSet<u32> = opts.bad_customers.iter().copied().collect();
-    let mut counts = [0u64; 8];
-    let mut kept = Vec::with_capacity(n);
-    for i in 0..n {
-        let b = if customer[i] == u32::MAX {
-            0
-        } else if as_of.is_some_and(|t| lines.timestamp[i] >= t) {
-            1
-        } else if price_rule && lines.unit_price[i] < opts.min_unit_price {
+    // The rules that depend only on the run (customer, date, country), decided once per run:
+    // the bucket of a run's lines before the line rules (missing customer, as-of date) and
+    // after them (country, bad customer), `NONE` when no such rule drops them.
+    const NONE: u8 = u8::MAX;
+    let run_rules: Vec<(u8, u8)> = (0..lines.runs())
+        .map(|r| {
+            let customer = run_customer[r];
+            let before = if customer == u32::MAX {
+                0
+            } else if as_of.is_some_and(|t| lines.run_timestamp(r) >= t) {
+                1
+            } else {
+                NONE
+            };
+            let after = if country_rule && excluded_countries[lines.run_country(r) as usize] {
+                4
+            } else if bad.contains(&customer) {
+                5
+            } else {
+                NONE
+            };
+            (before, after)
+        })
+        .collect();
+    let bucket = |i: usize| -> usize {
+        let (before, after) = run_rules[lines.run_of(i)];
+        if before != NONE {
+            before as usize
+        } else if price_rule && lines.unit_price(i) < opts.min_unit_price {
             2
-        } else if code_rule && excluded_codes[lines.stock_code[i] as usize] {
+        } else if code_rule && excluded_codes[lines.stock_code(i) as usize] {
             3
-        } else if country_rule && excluded_countries[lines.country[i] as usize] {
-            4
-        } else if bad.contains(&customer[i]) {
-            5
+        } else if after != NONE {
+            after as usize
         } else if !lines.is_return(i) {
             6
         } else {
             7
-        };
-        counts[b] += 1;
-        if b >= 6 {
-            kept.push(i as u32);
+        }
+    };
+    // The lines in blocks, in parallel: each block's counts, then the kept lines of every
+    // block written in place (in file order).
+    const BLOCK: usize = 1 << 20;
+    let block_counts: Vec<[u64; 8]> = (0..n.div_ceil(BLOCK))
+        .into_par_iter()
+        .map(|b| {
+            let mut c = [0u64; 8];
+            for i in b * BLOCK..((b + 1) * BLOCK).min(n) {
+                c[bucket(i)] += 1;
+            }
+            c
+        })
+        .collect();
+    let mut counts = [0u64; 8];
+    for c in &block_counts {
+        for (t, x) in counts.iter_mut().zip(c) {
+            *t += x;
         }
     }
-    let last_day = kept
-        .iter()
-        .map(|&i| date::day_of(lines.timestamp[i as usize]))
+    let mut kept = vec![0u32; (counts[6] + counts[7]) as usize];
+    let mut blocks: Vec<(usize, &mut [u32])> = Vec::with_capacity(block_counts.len());
+    let mut rest: &mut [u32] = &mut kept;
+    for (b, c) in block_counts.iter().enumerate() {
+        let (mine, r) = std::mem::take(&mut rest).split_at_mut((c[6] + c[7]) as usize);
+        blocks.push((b, mine));
+        rest = r;
+    }
+    let last_ts = blocks
+        .into_par_iter()
+        .map(|(b, out)| {
+            let mut k = 0;
+            let mut last = None;
+            for i in b * BLOCK..((b + 1) * BLOCK).min(n) {
+                if bucket(i) >= 6 {
+                    out[k] = i as u32;
+                    k += 1;
+                    last = last.max(Some(lines.timestamp(i)));
+                }
+            }
+            last
+        })
         .max()
-        .unwrap_or(0);
+        .flatten();
+    let last_day = last_ts.map_or(0, date::day_of);
+    drop(run_rules);
 
     // 3. Accounting.
     let mut buckets: Vec<Bucket> = read
@@ -415,12 +495,18 @@ pub fn clean(
             rows: read.rows_read,
         });
     }
-    let mut after: FxHashSet<u32> = FxHashSet::default();
-    let mut with_purchase: FxHashSet<u32> = FxHashSet::default();
+    let max_id = run_customer
+        .iter()
+        .copied()
+        .filter(|&c| c != u32::MAX)
+        .max()
+        .unwrap_or(0);
+    let mut after = IdSet::up_to(max_id);
+    let mut with_purchase = IdSet::up_to(max_id);
     let (mut prev_after, mut prev_purchase) = (u32::MAX, u32::MAX);
     for &i in &kept {
         let i = i as usize;
-        let c = customer[i];
+        let c = run_customer[lines.run_of(i)];
         if c != prev_after {
             after.insert(c);
             prev_after = c;
@@ -432,9 +518,9 @@ pub fn clean(
     }
     let customers = CustomerAccount {
         raw_customers_with_id: real.len() as u64,
-        new_ids_assigned: synthetic.len() as u64,
-        synthetic_id_start: (!synthetic.is_empty()).then_some(start),
-        customers_after_id_assignment: (real.len() + synthetic.len()) as u64,
+        new_ids_assigned: synthetic_count as u64,
+        synthetic_id_start: (synthetic_count > 0).then_some(start),
+        customers_after_id_assignment: (real.len() + synthetic_count) as u64,
         customers_after_filter: after.len() as u64,
         customers_with_purchases: with_purchase.len() as u64,
         customers_only_returns_dropped: (after.len() - with_purchase.len()) as u64,
@@ -450,7 +536,68 @@ pub fn clean(
             unavailable_features: unavailable_features(&present),
         },
         kept,
-        customer,
+        run_customer,
         last_day,
     })
+}
+
+/// A set of customer ids: a bitmap when the largest id is small enough (ids are dense in
+/// practice), else a hash set.
+enum IdSet {
+    Bits { words: Vec<u64>, len: usize },
+    Hash(FxHashSet<u32>),
+}
+
+impl IdSet {
+    /// An empty set for ids up to `max`.
+    fn up_to(max: u32) -> Self {
+        if max < 1 << 28 {
+            IdSet::Bits {
+                words: vec![0; max as usize / 64 + 1],
+                len: 0,
+            }
+        } else {
+            IdSet::Hash(FxHashSet::default())
+        }
+    }
+
+    /// Adds `c` (at most the `max` given, for a bitmap).
+    fn insert(&mut self, c: u32) {
+        match self {
+            IdSet::Bits { words, len } => {
+                let (w, bit) = (c as usize / 64, 1u64 << (c % 64));
+                if words[w] & bit == 0 {
+                    words[w] |= bit;
+                    *len += 1;
+                }
+            }
+            IdSet::Hash(h) => {
+                h.insert(c);
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            IdSet::Bits { len, .. } => *len,
+            IdSet::Hash(h) => h.len(),
+        }
+    }
+
+    /// The smallest id of the set within `start..=end`.
+    fn min_in(&self, start: u32, end: u32) -> Option<u32> {
+        match self {
+            IdSet::Bits { words, .. } => {
+                let top = (words.len() * 64 - 1) as u64;
+                (u64::from(start)..=u64::from(end).min(top))
+                    .find(|&c| words[c as usize / 64] & (1 << (c % 64)) != 0)
+                    .map(|c| c as u32)
+            }
+            IdSet::Hash(h) => h
+                .iter()
+                .copied()
+                .filter(|c| (start..=end).contains(c))
+                .min(),
+        }
+    }
 }

@@ -148,22 +148,22 @@ impl CustomerTable {
 
     /// CSV text: `customer_id` then every column; missing values empty.
     pub fn to_csv(&self) -> Vec<u8> {
-        let mut s = String::with_capacity(self.len() * 16 * (self.columns.len() + 1));
-        s.push_str("customer_id");
+        let mut head = String::from("customer_id");
         for c in &self.columns {
-            s.push(',');
-            s.push_str(c);
+            head.push(',');
+            head.push_str(c);
         }
-        s.push('\n');
-        for (i, id) in self.customer_id.iter().enumerate() {
-            s.push_str(&id.to_string());
+        head.push('\n');
+        insiders_ingest::matrix::csv_rows(head, self.len(), |i, s| {
+            use std::fmt::Write;
+            // Writing to a `String` cannot fail.
+            let _ = write!(s, "{}", self.customer_id[i]);
             for col in &self.values {
                 s.push(',');
-                s.push_str(&insiders_ingest::matrix::format_f64(col[i]));
+                insiders_ingest::matrix::push_f64(s, col[i]);
             }
             s.push('\n');
-        }
-        s.into_bytes()
+        })
     }
 }
 
@@ -189,73 +189,138 @@ impl KahanSum {
     }
 }
 
+/// What one customer's lines add up to, in file order.
+#[derive(Debug, Clone, Copy)]
+struct Sums {
+    revenue: KahanSum,
+    items: i64,
+    lines: u64,
+    returned: i64,
+    first_buy: i64,
+    last_buy: i64,
+}
+
+impl Default for Sums {
+    fn default() -> Self {
+        Sums {
+            revenue: KahanSum::default(),
+            items: 0,
+            lines: 0,
+            returned: 0,
+            first_buy: i64::MAX,
+            last_buy: i64::MIN,
+        }
+    }
+}
+
+/// A run with kept lines: the run, its first kept line (an index into `kept`), and its
+/// customer (an id, then a rank).
+struct KeptRun {
+    run: u32,
+    first: u32,
+    who: u32,
+    /// Its purchase lines.
+    bought: u32,
+}
+
+/// The runs with kept lines, in file order: each run and its kept lines `kept[j0..j1]`
+/// (the lines of a run are consecutive and `kept` is in file order).
+fn kept_runs<'a>(
+    lines: &'a Transactions,
+    kept: &'a [u32],
+) -> impl Iterator<Item = (usize, std::ops::Range<usize>)> + 'a {
+    let mut j = 0;
+    std::iter::from_fn(move || {
+        let &first = kept.get(j)?;
+        let r = lines.run_of(first as usize);
+        let j0 = j;
+        j += 1;
+        while j < kept.len() && lines.run_of(kept[j] as usize) == r {
+            j += 1;
+        }
+        Some((r, j0..j))
+    })
+}
+
 /// Builds the customer table from the cleaned lines. Customers with no purchase line are
 /// left out (they are counted in the row accounting).
 pub fn customer_table(
     lines: &Transactions,
     cleaned: &Cleaned,
 ) -> Result<CustomerTable, FeaturesError> {
-    // Group kept rows by customer: a stable counting sort on the customers' ranks. The
-    // distinct customers are found with a hash map (rows come in runs of one customer, so
-    // the previous row's answer is tried first), and only they are sorted.
-    let mut slot: rustc_hash::FxHashMap<u32, u32> = rustc_hash::FxHashMap::default();
-    let mut ids: Vec<u32> = Vec::new();
-    let mut cust_of: Vec<u32> = Vec::with_capacity(cleaned.kept.len());
-    let mut last: Option<(u32, u32)> = None;
-    for &i in &cleaned.kept {
-        let c = cleaned.customer[i as usize];
-        let s = match last {
-            Some((lc, ls)) if lc == c => ls,
-            _ => {
-                let s = *slot.entry(c).or_insert_with(|| {
-                    ids.push(c);
-                    ids.len() as u32 - 1
-                });
-                last = Some((c, s));
-                s
+    // The lines are read in file order, once, and what each customer needs is gathered
+    // in its own region (no random reads of the lines: at 1M customers those dominate):
+    // sums in file order (the revenue's compensated sum keeps the file order of a
+    // customer's lines), the stock codes of its purchase lines, and per run the day and
+    // the invoice (of runs with a purchase). A run's lines share its customer, date and
+    // invoice, so customers are found per run.
+    let kept = &cleaned.kept;
+    // The runs with kept lines, in file order, found in parallel over blocks of the kept
+    // lines (cut where a run starts), with their customer and purchase lines.
+    let parts = rayon::current_num_threads().max(1) * 4;
+    let mut cuts: Vec<usize> = (0..parts)
+        .map(|p| {
+            let mut j = kept.len() / parts * p;
+            while j > 0
+                && j < kept.len()
+                && lines.run_of(kept[j] as usize) == lines.run_of(kept[j - 1] as usize)
+            {
+                j += 1;
             }
-        };
-        cust_of.push(s);
-    }
-    // Slots are in order of first appearance; ranks are in customer id order.
-    let mut order: Vec<u32> = (0..ids.len() as u32).collect();
-    order.sort_unstable_by_key(|&s| ids[s as usize]);
-    let mut rank = vec![0u32; ids.len()];
-    for (r, &s) in order.iter().enumerate() {
-        rank[s as usize] = r as u32;
-    }
-    let ids: Vec<u32> = order.iter().map(|&s| ids[s as usize]).collect();
-    let mut start = vec![0usize; ids.len() + 1];
-    for s in cust_of.iter_mut() {
-        *s = rank[*s as usize];
-        start[*s as usize + 1] += 1;
-    }
-    for k in 0..ids.len() {
-        start[k + 1] += start[k];
-    }
-    // The columns a customer's features need, gathered in one sequential pass over the
-    // lines into per-customer runs (file order within a customer), so that the features
-    // read memory in order.
-    let mut fill = start.clone();
-    let mut rows = vec![Row::default(); cleaned.kept.len()];
-    for (p, &i) in cleaned.kept.iter().enumerate() {
-        let k = cust_of[p] as usize;
-        let i = i as usize;
-        rows[fill[k]] = Row {
-            day: date::day_of(lines.timestamp[i]),
-            quantity: lines.quantity[i],
-            revenue: lines.revenue(i),
-            is_return: lines.is_return(i),
-            invoice: lines.invoice[i],
-            stock_code: lines.stock_code[i],
-        };
-        fill[k] += 1;
-    }
-    let last_day = cleaned.last_day;
-    let per: Vec<Option<[f64; 11]>> = (0..ids.len())
-        .into_par_iter()
-        .map(|k| customer_features(&rows[start[k]..start[k + 1]], last_day))
+            j
+        })
         .collect();
+    cuts.push(kept.len());
+    for p in 1..cuts.len() {
+        cuts[p] = cuts[p].max(cuts[p - 1]);
+    }
+    let blocks: Vec<Vec<KeptRun>> = cuts
+        .par_windows(2)
+        .map(|w| {
+            kept_runs(lines, &kept[w[0]..w[1]])
+                .map(|(r, js)| KeptRun {
+                    run: r as u32,
+                    first: (w[0] + js.start) as u32,
+                    who: cleaned.run_customer(r),
+                    bought: kept[w[0] + js.start..w[0] + js.end]
+                        .iter()
+                        .filter(|&&i| !lines.is_return(i as usize))
+                        .count() as u32,
+                })
+                .collect()
+        })
+        .collect();
+    let mut runs: Vec<KeptRun> = Vec::with_capacity(blocks.iter().map(Vec::len).sum());
+    for b in blocks {
+        runs.extend(b);
+    }
+    // The customers, ascending; each run's customer becomes its rank.
+    let mut ids: Vec<u32> = runs.iter().map(|k| k.who).collect();
+    ids.par_sort_unstable();
+    ids.dedup();
+    ids.shrink_to_fit();
+    runs.par_iter_mut()
+        .for_each(|k| k.who = ids.partition_point(|&c| c < k.who) as u32);
+    let mut n_runs = vec![0usize; ids.len()];
+    let mut n_bought = vec![0usize; ids.len()];
+    for k in &runs {
+        n_runs[k.who as usize] += 1;
+        n_bought[k.who as usize] += k.bought as usize;
+    }
+    let (mut run_start, mut code_start) =
+        (vec![0usize; ids.len() + 1], vec![0usize; ids.len() + 1]);
+    for k in 0..ids.len() {
+        run_start[k + 1] = run_start[k] + n_runs[k];
+        code_start[k + 1] = code_start[k] + n_bought[k];
+    }
+    drop((n_runs, n_bought));
+    let last_day = cleaned.last_day;
+    let per = if lines.stock_codes.len() <= 1 << 16 {
+        gather::<u16>(lines, kept, &runs, &run_start, &code_start, last_day)
+    } else {
+        gather::<u32>(lines, kept, &runs, &run_start, &code_start, last_day)
+    };
+    drop(runs);
     let mut customer_id = Vec::new();
     let mut values: Vec<Vec<f64>> = (0..11).map(|_| Vec::with_capacity(ids.len())).collect();
     for (k, f) in per.into_iter().enumerate() {
@@ -289,72 +354,211 @@ pub fn customer_table(
     })
 }
 
-/// What the features need of one kept line.
-#[derive(Debug, Clone, Copy, Default)]
-struct Row {
-    day: i64,
-    /// 0 where the data has no quantity (the features that read it are then unavailable).
-    quantity: i64,
-    /// Quantity x unit price, or the line's amount.
-    revenue: f64,
-    is_return: bool,
-    invoice: u32,
-    stock_code: u32,
-}
-
-/// The features of one customer from its rows (file order); `None` without purchases.
-fn customer_features(rows: &[Row], last_day: i64) -> Option<[f64; 11]> {
-    let mut revenue = KahanSum::default();
-    let mut items: i64 = 0;
-    let mut lines = 0u64;
-    let mut returned: i64 = 0;
-    let mut invoices: Vec<u32> = Vec::new();
-    let mut codes: Vec<u32> = Vec::new();
-    let mut days: Vec<i64> = Vec::with_capacity(rows.len());
-    let (mut first_buy, mut last_buy) = (i64::MAX, i64::MIN);
-    for r in rows {
-        let day = r.day;
-        days.push(day);
-        let q = r.quantity;
-        if !r.is_return {
-            revenue.add(r.revenue);
-            items += q;
-            lines += 1;
-            invoices.push(r.invoice);
-            codes.push(r.stock_code);
-            first_buy = first_buy.min(day);
-            last_buy = last_buy.max(day);
-        } else {
-            returned -= q.min(0);
-        }
-    }
-    if lines == 0 {
+/// The features of one customer from its sums, the days of its runs with kept lines, their
+/// invoices (`u32::MAX` for runs of returns only) and the stock codes of its purchase lines
+/// (each reordered in place); `None` without purchases.
+fn customer_features<C: StockId>(
+    sum: &Sums,
+    days: &mut [i64],
+    invoices: &mut [u32],
+    codes: &mut [C],
+    last_day: i64,
+) -> Option<[f64; 11]> {
+    if sum.lines == 0 {
         return None;
     }
+    fn distinct<T: Copy + Ord>(v: &mut [T]) -> usize {
+        v.sort_unstable();
+        let mut n = 0;
+        let mut prev = None;
+        for &x in v.iter() {
+            if prev != Some(x) {
+                n += 1;
+                prev = Some(x);
+            }
+        }
+        n
+    }
     invoices.sort_unstable();
-    invoices.dedup();
-    codes.sort_unstable();
-    codes.dedup();
+    let bought_runs = invoices
+        .iter()
+        .position(|&i| i == u32::MAX)
+        .unwrap_or(invoices.len());
+    let n_inv = distinct(&mut invoices[..bought_runs]) as f64;
+    let n_codes = distinct(codes) as f64;
     days.sort_unstable();
-    days.dedup();
-    let n_inv = invoices.len() as f64;
-    let gross = revenue.value();
-    let avg_recency = if days.len() > 1 {
-        (days[days.len() - 1] - days[0]) as f64 / (days.len() - 1) as f64
+    let (first, last) = (days[0], days[days.len() - 1]);
+    let mut n_days = 0usize;
+    let mut prev = None;
+    for &d in days.iter() {
+        if prev != Some(d) {
+            n_days += 1;
+            prev = Some(d);
+        }
+    }
+    let (items, lines) = (sum.items, sum.lines);
+    let gross = sum.revenue.value();
+    let avg_recency = if n_days > 1 {
+        (last - first) as f64 / (n_days - 1) as f64
     } else {
         f64::NAN
     };
     Some([
         gross,
-        (last_day - last_buy) as f64,
+        (last_day - sum.last_buy) as f64,
         n_inv,
         items as f64,
         lines as f64,
         gross / lines as f64,
         avg_recency,
-        n_inv / ((last_buy - first_buy) as f64 + 1.0),
-        returned as f64,
+        n_inv / ((sum.last_buy - sum.first_buy) as f64 + 1.0),
+        sum.returned as f64,
         items as f64 / n_inv,
-        codes.len() as f64 / n_inv,
+        n_codes / n_inv,
     ])
+}
+
+/// The features of every customer (rank order) from the runs with kept lines: the kept
+/// lines in file order, once, in parallel over ranges of customers, gathering each
+/// customer's sums, run days, invoices and purchased stock codes (as `C`) in its own
+/// region; then each customer's features. `run_start` and `code_start` are the customers'
+/// regions of runs and of purchase lines.
+fn gather<C: StockId>(
+    lines: &Transactions,
+    kept: &[u32],
+    runs: &[KeptRun],
+    run_start: &[usize],
+    code_start: &[usize],
+    last_day: i64,
+) -> Vec<Option<[f64; 11]>> {
+    let customers = run_start.len() - 1;
+    let mut sums = vec![Sums::default(); customers];
+    let mut day = vec![0i64; run_start[customers]];
+    // The invoice of a run with a purchase, `u32::MAX` for a run of returns only.
+    let mut invoice = vec![u32::MAX; run_start[customers]];
+    let mut code = vec![C::default(); code_start[customers]];
+    // The kept lines in file order, once, in parallel over ranges of customers (balanced by
+    // purchase lines): each range's sums, days, invoices and codes are its own.
+    let parts = rayon::current_num_threads().max(1) * 2;
+    let total = code_start[customers];
+    let mut bounds = vec![0usize];
+    for p in 1..parts {
+        let want = total / parts * p;
+        let k = code_start.partition_point(|&x| x < want).min(customers);
+        bounds.push(k.max(*bounds.last().unwrap_or(&0)));
+    }
+    bounds.push(customers);
+    let mut jobs = Vec::with_capacity(parts);
+    {
+        let (mut s_rest, mut d_rest, mut i_rest, mut c_rest): (
+            &mut [Sums],
+            &mut [i64],
+            &mut [u32],
+            &mut [C],
+        ) = (&mut sums, &mut day, &mut invoice, &mut code);
+        for w in bounds.windows(2) {
+            let (lo, hi) = (w[0], w[1]);
+            let (s, sr) = std::mem::take(&mut s_rest).split_at_mut(hi - lo);
+            let (d, dr) = std::mem::take(&mut d_rest).split_at_mut(run_start[hi] - run_start[lo]);
+            let (i, ir) = std::mem::take(&mut i_rest).split_at_mut(run_start[hi] - run_start[lo]);
+            let (c, cr) = std::mem::take(&mut c_rest).split_at_mut(code_start[hi] - code_start[lo]);
+            (s_rest, d_rest, i_rest, c_rest) = (sr, dr, ir, cr);
+            jobs.push((lo, hi, s, d, i, c));
+        }
+    }
+    jobs.into_par_iter()
+        .for_each(|(lo, hi, sums, day, invoice, code)| {
+            let mut next_run: Vec<usize> = run_start[lo..hi]
+                .iter()
+                .map(|&x| x - run_start[lo])
+                .collect();
+            let mut next_code: Vec<usize> = code_start[lo..hi]
+                .iter()
+                .map(|&x| x - code_start[lo])
+                .collect();
+            for (n, kr) in runs.iter().enumerate() {
+                let k = kr.who as usize;
+                if k < lo || k >= hi {
+                    continue;
+                }
+                let k = k - lo;
+                let r = kr.run as usize;
+                let end = runs.get(n + 1).map_or(kept.len(), |x| x.first as usize);
+                let d = date::day_of(lines.run_timestamp(r));
+                let sum = &mut sums[k];
+                let mut bought = false;
+                for &i in &kept[kr.first as usize..end] {
+                    let i = i as usize;
+                    // 0 where the data has no quantity (the features that read it are then
+                    // unavailable).
+                    let q = if lines.present.quantity {
+                        lines.quantity(i)
+                    } else {
+                        0
+                    };
+                    if !lines.is_return(i) {
+                        sum.revenue.add(lines.revenue(i));
+                        sum.items += q;
+                        sum.lines += 1;
+                        code[next_code[k]] = C::of(lines.stock_code(i));
+                        next_code[k] += 1;
+                        bought = true;
+                    } else {
+                        sum.returned -= q.min(0);
+                    }
+                }
+                if bought {
+                    sum.first_buy = sum.first_buy.min(d);
+                    sum.last_buy = sum.last_buy.max(d);
+                    invoice[next_run[k]] = lines.run_invoice(r);
+                }
+                day[next_run[k]] = d;
+                next_run[k] += 1;
+            }
+        });
+    // The distinct invoices, codes and days of each customer, in parallel.
+    let mut per: Vec<Option<[f64; 11]>> = vec![None; customers];
+    let mut rest_day: &mut [i64] = &mut day;
+    let mut rest_inv: &mut [u32] = &mut invoice;
+    let mut rest_code: &mut [C] = &mut code;
+    let mut parts = Vec::with_capacity(customers);
+    for k in 0..customers {
+        let runs = run_start[k + 1] - run_start[k];
+        let bought = code_start[k + 1] - code_start[k];
+        let (d, rd) = std::mem::take(&mut rest_day).split_at_mut(runs);
+        let (v, ri) = std::mem::take(&mut rest_inv).split_at_mut(runs);
+        let (c, rc) = std::mem::take(&mut rest_code).split_at_mut(bought);
+        rest_day = rd;
+        rest_inv = ri;
+        rest_code = rc;
+        parts.push((d, v, c));
+    }
+    per.par_iter_mut()
+        .zip(parts.into_par_iter())
+        .zip(sums.par_iter())
+        .for_each(|((out, (d, v, c)), sum)| {
+            *out = customer_features(sum, d, v, c, last_day);
+        });
+    drop((day, invoice, code, sums));
+    per
+}
+
+/// A stock code id as stored while gathering a customer's codes (`u16` when there are few
+/// enough distinct codes: half the memory).
+trait StockId: Copy + Ord + Default + Send + Sync {
+    fn of(id: u32) -> Self;
+}
+
+impl StockId for u16 {
+    #[inline]
+    fn of(id: u32) -> Self {
+        id as u16
+    }
+}
+
+impl StockId for u32 {
+    #[inline]
+    fn of(id: u32) -> Self {
+        id
+    }
 }

@@ -236,7 +236,14 @@ fn synthetic_ids_start_above_the_largest_real_id() {
     })
     .unwrap();
     let l = read_bytes(Path::new("shop.csv"), shop.csv, &InputOptions::default()).unwrap();
-    let largest = l.lines.customer_id.iter().flatten().max().copied().unwrap();
+    let largest = l
+        .lines
+        .column(insiders_ingest::Transactions::customer_id)
+        .iter()
+        .flatten()
+        .max()
+        .copied()
+        .unwrap();
     assert!(largest >= 19_000, "largest real id {largest}");
     let c = clean(&l.lines, &l.report, &CleaningOptions::default()).unwrap();
     let acc = &c.account.customers;

@@ -146,6 +146,7 @@ pub fn choose(
         engine_params,
         from_grid: None,
         consensus: insiders_analysis::consensus::ConsensusOptions::default(),
+        sample: insiders_analysis::options::SampleOptions::default(),
     };
     Ok(Choice {
         cell: cell.cell.clone(),

@@ -69,6 +69,38 @@ pub struct GridConfig {
     /// Data sets with more points are skipped (default 10,000: the exact engines' O(n²)).
     #[serde(default)]
     pub max_points: Option<usize>,
+    /// The grid at scale (`[sample]`): above `max_rows` customers the grid runs on a seeded
+    /// sample of them, and silhouettes of more than `score_rows` points are estimated from
+    /// a sample with their standard error.
+    #[serde(default)]
+    pub sample: GridSample,
+}
+
+/// The grid at scale (`[sample]` of `grid.toml`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GridSample {
+    /// Above this many customers, every space and cell is fitted and scored on a seeded
+    /// sample of this many (the manifest's `sample` says how many of how many; the labels
+    /// and spaces files list the sampled customers). 0: never.
+    pub max_rows: usize,
+    /// Silhouettes over up to this many points are exact; above, estimated from
+    /// `score_rows` points. 0: always exact.
+    pub score_exact_up_to: usize,
+    /// Points of a sampled silhouette, each scored against every point
+    /// ([`insiders_eval::silhouette_sampled`]: unbiased), with its standard error
+    /// (`silhouette_se`, `score_rows` in the results).
+    pub score_rows: usize,
+}
+
+impl Default for GridSample {
+    fn default() -> Self {
+        GridSample {
+            max_rows: 20_000,
+            score_exact_up_to: 10_000,
+            score_rows: 2_000,
+        }
+    }
 }
 
 impl GridConfig {

@@ -72,6 +72,12 @@ pub struct Cell {
     /// Normalised clustering accuracy, as `ari`.
     #[serde(default)]
     pub nca: Option<f64>,
+    /// Standard error of a sampled silhouette (`[sample] score_rows`); empty when exact.
+    #[serde(default)]
+    pub silhouette_se: Option<f64>,
+    /// Points the sampled silhouette scored (each against every point); empty when exact.
+    #[serde(default)]
+    pub score_rows: Option<usize>,
     /// The engine's diagnostics: `inertia`, `log_likelihood`, `n_iter` and its extras
     /// (`results.json` only).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -79,9 +85,10 @@ pub struct Cell {
 }
 
 /// The columns of `results.csv`, in order.
-/// The grid over the customer table fills the first 17; the last six are the grid over
-/// matrix data sets' (empty otherwise).
-pub const CSV_COLUMNS: [&str; 23] = [
+/// The grid over the customer table fills the first 17; the next six are the grid over
+/// matrix data sets' (empty otherwise); the last two say when a silhouette was estimated
+/// from a sample (`[sample] score_rows`; empty when exact).
+pub const CSV_COLUMNS: [&str; 25] = [
     "cell",
     "space",
     "engine",
@@ -105,6 +112,8 @@ pub const CSV_COLUMNS: [&str; 23] = [
     "ari",
     "nmi",
     "nca",
+    "silhouette_se",
+    "score_rows",
 ];
 
 /// Scores beyond the internal ones, shown by the report when some cell has them.
@@ -177,7 +186,7 @@ impl Cell {
         .filter(|v| v.is_finite())
     }
 
-    fn csv_fields(&self) -> [String; 23] {
+    fn csv_fields(&self) -> [String; 25] {
         let n = |v: Option<usize>| v.map_or(String::new(), |k| k.to_string());
         let f = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x}"));
         [
@@ -204,6 +213,8 @@ impl Cell {
             f(self.ari),
             f(self.nmi),
             f(self.nca),
+            f(self.silhouette_se),
+            n(self.score_rows),
         ]
     }
 }
@@ -293,6 +304,8 @@ mod tests {
         a.silhouette = Some(0.123_456_789_012_345_67);
         a.calinski_harabasz = Some(1e-7);
         a.fit_seconds = Some(1.0);
+        a.silhouette_se = Some(0.0012);
+        a.score_rows = Some(2000);
         let mut b = Cell::failed(
             "tree/dbscan[eps_factor=0.5;min_samples=5]",
             "tree",
@@ -316,7 +329,7 @@ mod tests {
         // Numbers as Rust prints them, empty absent values, quotes only where needed.
         assert_eq!(
             lines.next().unwrap(),
-            "features/ward/k3,features,ward,,3,7,3,0,0.12345678901234566,,0.0000001,1,,,,,,,,,,,"
+            "features/ward/k3,features,ward,,3,7,3,0,0.12345678901234566,,0.0000001,1,,,,,,,,,,,,0.0012,2000"
         );
         let back = read_csv(&dir.path().join("results.csv")).unwrap();
         assert_eq!(back, cells());

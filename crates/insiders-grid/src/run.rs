@@ -8,7 +8,7 @@ use crate::config::{
     EngineSpec, GridConfig, SpaceSpec, cell_id, cell_seed, param_points, params_text,
 };
 use crate::results::{self, Cell};
-use insiders_core::{Matrix, Partition, process_cpu_seconds};
+use insiders_core::{Matrix, Partition, derive_seed, process_cpu_seconds};
 use insiders_ingest::write_atomic;
 use insiders_pipeline::{Config, Source};
 use std::collections::BTreeMap;
@@ -24,8 +24,9 @@ pub struct GridArgs {
     /// The pipeline configuration (`insiders.toml`: input, cleaning, features, scaler);
     /// `None`: the defaults (the repository's `insiders.toml`).
     pub pipeline: Option<PathBuf>,
-    /// The invoice lines; `None`: the pipeline's built-in synthetic shop.
-    pub data: Option<PathBuf>,
+    /// The invoice lines (files or patterns, read as one table in name order, see
+    /// `insiders_pipeline::Source::from_paths`); none: the pipeline's built-in synthetic shop.
+    pub data: Vec<PathBuf>,
     pub quick: bool,
     pub only_spaces: Vec<String>,
     pub only_engines: Vec<String>,
@@ -44,8 +45,19 @@ pub struct GridArgs {
     pub true_k_only: bool,
 }
 
-/// A scored cell: (index, silhouette, Davies-Bouldin, Calinski-Harabasz, score error).
-type Scored = (usize, Option<f64>, Option<f64>, Option<f64>, Option<String>);
+/// A silhouette, with its standard error and points scored when sampled.
+type Sil = (f64, Option<(f64, usize)>);
+
+/// A scored cell: (index, silhouette, its standard error and points when sampled,
+/// Davies-Bouldin, Calinski-Harabasz, score error).
+type Scored = (
+    usize,
+    Option<f64>,
+    Option<(f64, usize)>,
+    Option<f64>,
+    Option<f64>,
+    Option<String>,
+);
 
 /// The start of a timed stage: wall clock and process CPU time.
 #[derive(Debug)]
@@ -177,11 +189,22 @@ pub fn run(args: &GridArgs) -> Result<PathBuf, GridError> {
     if let Some(on) = args.stability {
         stability.enabled = on;
     }
-    let source = Source::from_option(args.data.as_deref());
+    let source = Source::from_paths(&args.data)?;
     let mut clock = StageClock::default();
     let lap = Lap::start();
     let (ids, names, x) = model_matrix(&source, &pipeline, cfg.features.as_deref())?;
     clock.add("features", &lap);
+    // The grid at scale: above [sample] max_rows customers, a seeded sample of them.
+    let customers = x.nrows();
+    let sample_seed = cell_seed(cfg.seed, "sample");
+    let (ids, x) = if cfg.sample.max_rows > 0 && customers > cfg.sample.max_rows {
+        let rows =
+            insiders_engines::assign::sample_rows(customers, cfg.sample.max_rows, sample_seed);
+        let ids: Vec<String> = rows.iter().map(|&i| ids[i].clone()).collect();
+        (ids, x.select(ndarray::Axis(0), &rows))
+    } else {
+        (ids, x)
+    };
     // The manifest records the features the grid scored.
     cfg.features = Some(names.clone());
     let (spaces, engines): (Vec<SpaceSpec>, Vec<EngineSpec>) = (
@@ -235,12 +258,14 @@ pub fn run(args: &GridArgs) -> Result<PathBuf, GridError> {
     bar.finish_and_clear();
     clock.add("total", &lap_all);
     results::write(&out, &cells)?;
-    let data = match &args.data {
-        Some(p) => p.display().to_string(),
-        None => format!(
+    let data = if args.data.is_empty() {
+        format!(
             "synthetic shop ({} customers, seed {})",
             pipeline.synth.customers, pipeline.seed
-        ),
+        )
+    } else {
+        let files: Vec<String> = args.data.iter().map(|p| p.display().to_string()).collect();
+        files.join(" ")
     };
     let config_path = args
         .config
@@ -272,6 +297,15 @@ pub fn run(args: &GridArgs) -> Result<PathBuf, GridError> {
     manifest["cpu_seconds"] = serde_json::json!(clock.cpu);
     manifest["stages_concurrent"] = serde_json::Value::Bool(!args.serial);
     manifest["stability"] = serde_json::json!(stability);
+    manifest["sample"] = serde_json::json!({
+        "customers": customers,
+        "rows": x.nrows(),
+        "sampled": x.nrows() < customers,
+        "seed": sample_seed,
+        "max_rows": cfg.sample.max_rows,
+        "score_exact_up_to": cfg.sample.score_exact_up_to,
+        "score_rows": cfg.sample.score_rows,
+    });
     let text = serde_json::to_string_pretty(&manifest).map_err(|source| GridError::Json {
         path: out.join("manifest.json"),
         source,
@@ -497,10 +531,32 @@ pub(crate) fn run_space(ctx: &SpaceCtx<'_>, s: &SpaceSpec) -> Result<SpaceOut, G
         .iter()
         .filter_map(|&i| fitted[i].1.as_ref().map(|p| p.labels.as_slice()))
         .collect();
-    let sils = if labellings.is_empty() {
+    let score_rows = cfg.sample.score_rows.max(2);
+    let exact_up_to = cfg.sample.score_exact_up_to;
+    let sampled_scores = exact_up_to > 0 && coords.nrows() > exact_up_to;
+    let sils: Vec<Result<Sil, insiders_eval::EvalError>> = if labellings.is_empty() {
         Vec::new()
+    } else if sampled_scores {
+        // Each cell's silhouette from `score_rows` points scored against every point, with
+        // its standard error; the points drawn from the cell's seed.
+        use rayon::prelude::*;
+        with.par_iter()
+            .zip(labellings.par_iter())
+            .map(|(&i, l)| {
+                insiders_eval::silhouette_sampled(
+                    coords.view(),
+                    l,
+                    score_rows,
+                    derive_seed(fitted[i].0.seed, 0x5111),
+                )
+                .map(|s| (s.value, Some((s.std_error, s.sample_size))))
+            })
+            .collect()
     } else {
         insiders_eval::silhouette_each(coords.view(), &labellings)?
+            .into_iter()
+            .map(|r| r.map(|v| (v, None)))
+            .collect()
     };
     let mut scored: Vec<Scored> = Vec::new();
     for (w, &i) in with.iter().enumerate() {
@@ -516,13 +572,23 @@ pub(crate) fn run_space(ctx: &SpaceCtx<'_>, s: &SpaceSpec) -> Result<SpaceOut, G
             .err()
             .filter(|_| p.n_clusters() >= 2)
             .map(|e| format!("score: {e}"));
-        scored.push((i, sils[w].as_ref().ok().copied(), db.ok(), ch.ok(), err));
+        let sil = sils[w].as_ref().ok().copied();
+        scored.push((
+            i,
+            sil.map(|s| s.0),
+            sil.and_then(|s| s.1),
+            db.ok(),
+            ch.ok(),
+            err,
+        ));
     }
     let score_s = clock.add(format!("score/{row}"), &lap);
     let per = score_s / with.len().max(1) as f64;
-    for (i, sil, db, ch, err) in scored {
+    for (i, sil, se, db, ch, err) in scored {
         let c = &mut fitted[i].0;
         c.silhouette = sil;
+        c.silhouette_se = se.map(|s| s.0);
+        c.score_rows = se.map(|s| s.1);
         c.davies_bouldin = db;
         c.calinski_harabasz = ch;
         c.score_seconds = Some(per);

@@ -100,10 +100,10 @@ pub fn numeric_stats(column: &str, values: &[f64]) -> NumericStats {
 pub fn describe(t: &Transactions) -> Description {
     let n = t.len();
     let empty_desc = t.descriptions.get("");
-    let missing_desc = empty_desc.map_or(0, |e| t.description.iter().filter(|&&d| d == e).count());
-    let missing_cust = t.customer_id.iter().filter(|c| c.is_none()).count();
+    let missing_desc = empty_desc.map_or(0, |e| (0..n).filter(|&i| t.description(i) == e).count());
+    let missing_cust = (0..n).filter(|&i| t.customer_id(i).is_none()).count();
     let distinct_customers = {
-        let mut ids: Vec<u32> = t.customer_id.iter().flatten().copied().collect();
+        let mut ids: Vec<u32> = (0..n).filter_map(|i| t.customer_id(i)).collect();
         ids.sort_unstable();
         ids.dedup();
         ids.len()
@@ -182,25 +182,29 @@ pub fn describe(t: &Transactions) -> Description {
             distinct: None,
         });
     }
-    let q: Vec<f64> = t.quantity.iter().map(|&x| x as f64).collect();
-    let c: Vec<f64> = t
-        .customer_id
-        .iter()
-        .map(|c| c.map_or(f64::NAN, f64::from))
+    let q: Vec<f64> = (0..n).map(|i| t.quantity(i) as f64).collect();
+    let c: Vec<f64> = (0..n)
+        .map(|i| t.customer_id(i).map_or(f64::NAN, f64::from))
         .collect();
     let mut numeric = Vec::with_capacity(4);
     if p.quantity {
         numeric.push(numeric_stats("Quantity", &q));
     }
     if p.unit_price {
-        numeric.push(numeric_stats("UnitPrice", &t.unit_price));
+        numeric.push(numeric_stats(
+            "UnitPrice",
+            &t.column(Transactions::unit_price),
+        ));
     }
     if p.amount {
-        numeric.push(numeric_stats("Amount", &t.amount));
+        numeric.push(numeric_stats(
+            "Amount",
+            &t.column(|t, i| t.amount(i).unwrap_or(f64::NAN)),
+        ));
     }
     numeric.push(numeric_stats("CustomerID", &c));
-    let first = t.timestamp.iter().min().copied().unwrap_or(0);
-    let last = t.timestamp.iter().max().copied().unwrap_or(0);
+    let first = (0..n).map(|i| t.timestamp(i)).min().unwrap_or(0);
+    let last = (0..n).map(|i| t.timestamp(i)).max().unwrap_or(0);
     let cancellation_lines = if p.invoice {
         (0..n).filter(|&i| t.is_cancellation(i)).count()
     } else {
@@ -289,17 +293,15 @@ mod tests {
     #[test]
     fn only_the_columns_the_data_has() {
         use crate::transactions::{Line, Present};
-        let mut t = Transactions {
-            present: Present {
-                invoice: false,
-                stock_code: false,
-                description: false,
-                quantity: true,
-                unit_price: false,
-                country: false,
-                amount: true,
-            },
-            ..Default::default()
+        let mut t = Transactions::default();
+        t.present = Present {
+            invoice: false,
+            stock_code: false,
+            description: false,
+            quantity: true,
+            unit_price: false,
+            country: false,
+            amount: true,
         };
         for (c, a) in [(1, 11.77), (2, 12.0)] {
             t.push(&Line {

@@ -9,6 +9,8 @@ use thiserror::Error;
 pub enum Location {
     /// A CSV line (1-based, the header is line 1) and column name.
     Line { line: u64, column: String },
+    /// A row of a Parquet file (1-based over the whole file) and column name.
+    Row { row: u64, column: String },
     /// A spreadsheet cell (`Sheet1!E17`) and column name.
     Cell {
         sheet: String,
@@ -21,6 +23,7 @@ impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Location::Line { line, column } => write!(f, "line {line}, column `{column}`"),
+            Location::Row { row, column } => write!(f, "row {row}, column `{column}`"),
             Location::Cell {
                 sheet,
                 cell,
@@ -53,6 +56,9 @@ pub enum IngestError {
     /// The file is not a readable spreadsheet.
     #[error("{path}: not a readable Excel workbook: {detail}")]
     NotSpreadsheet { path: PathBuf, detail: String },
+    /// The file is not a readable Parquet file (or this build cannot read Parquet).
+    #[error("{path}: not a readable Parquet file: {detail}")]
+    NotParquet { path: PathBuf, detail: String },
     /// The named sheet does not exist.
     #[error("{path}: no sheet named `{sheet}` (sheets: {available})")]
     NoSheet {
@@ -85,6 +91,16 @@ pub enum IngestError {
         path: PathBuf,
         line: u64,
         detail: String,
+    },
+    /// The invoice lines would not fit in the memory this run may use.
+    #[error(
+        "{path}: the invoice lines need more than {budget} of memory ({rows} rows read so far; the lines may take half of the {limit} this run may use). Raise [limits] memory (or --memory-limit) on a machine that has the memory, or read fewer files or months at a time"
+    )]
+    Memory {
+        path: PathBuf,
+        rows: u64,
+        budget: String,
+        limit: String,
     },
     /// The configuration is invalid.
     #[error("configuration: {0}")]

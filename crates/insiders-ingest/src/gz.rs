@@ -46,21 +46,29 @@ pub fn maybe_gunzip(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>, IngestError>
     Ok(out)
 }
 
-/// Inflates a gzip stream (all members) and sends it on `tx` in chunks of about `chunk`
-/// bytes, each cut after a newline that lies outside double quotes (a CSV record
-/// boundary); the last chunk holds the rest. A chunk without such a newline grows until one
-/// arrives. Stops quietly when the receiver is gone; returns the decoder's error message
-/// for a truncated or corrupt stream.
+#[cfg(test)]
+/// Inflates a gzip stream into chunks of about `chunk` bytes that end at record
+/// boundaries (see [`records_from`]).
 pub(crate) fn inflate_records(
     gz: &[u8],
     chunk: usize,
     tx: &std::sync::mpsc::SyncSender<Vec<u8>>,
 ) -> Result<(), String> {
-    let mut decoder = flate2::read::MultiGzDecoder::new(gz);
+    records_from(flate2::read::MultiGzDecoder::new(gz), chunk, tx)
+}
+
+/// Reads `reader` into chunks of about `chunk` bytes, each cut after the last newline
+/// outside quotes, and sends them in order (the last chunk is whatever remains). Stops
+/// quietly when the receiver is gone.
+pub(crate) fn records_from(
+    mut reader: impl Read,
+    chunk: usize,
+    tx: &std::sync::mpsc::SyncSender<Vec<u8>>,
+) -> Result<(), String> {
     let mut buf: Vec<u8> = Vec::with_capacity(chunk);
     loop {
         let want = (chunk + chunk / 8).saturating_sub(buf.len()).max(chunk / 8) as u64;
-        let got = (&mut decoder)
+        let got = (&mut reader)
             .take(want)
             .read_to_end(&mut buf)
             .map_err(|e| e.to_string())?;
@@ -84,8 +92,6 @@ pub(crate) fn inflate_records(
     }
 }
 
-/// The end (one past the newline) of the last record of `data`, which starts at a record
-/// boundary: the last newline preceded by an even number of double quotes.
 fn last_record_end(data: &[u8]) -> Option<usize> {
     let mut quotes = memchr::memchr_iter(b'"', data).count();
     let mut end = data.len();

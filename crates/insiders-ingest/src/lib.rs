@@ -8,13 +8,17 @@ pub mod error;
 pub mod gz;
 pub mod matrix;
 pub mod options;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod read;
 mod split;
 pub mod transactions;
 pub mod xlsx;
 
 pub use error::{IngestError, Location};
-pub use matrix::{IdColumn, MatrixFile, read_matrix, write_atomic};
+pub use matrix::{AtomicFile, IdColumn, MatrixFile, read_matrix, write_atomic};
 pub use options::{ColumnNames, Delimiter, Encoding, InputFormat, InputOptions, OnBadRow};
-pub use read::{Loaded, ReadReport, Reject, read_bytes, read_path, write_rejects};
+pub use read::{
+    Loaded, ReadReport, Reject, expand_pattern, read_bytes, read_path, read_paths, write_rejects,
+};
 pub use transactions::{Interner, Line, Present, Transactions};

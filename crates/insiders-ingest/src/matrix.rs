@@ -4,7 +4,7 @@
 use crate::error::{IngestError, Location};
 use insiders_core::Matrix;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A numeric table with row ids and column names.
 #[derive(Debug, Clone, PartialEq)]
@@ -169,44 +169,140 @@ pub fn read_matrix(path: &Path, id: IdColumn) -> Result<MatrixFile, IngestError>
 /// Writes `contents` to `path` atomically: a temporary file in the same folder, then a rename.
 /// A crash never leaves half a file under the final name.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), IngestError> {
-    let werr = |e: std::io::Error| IngestError::Write {
+    let mut f = AtomicFile::create(path)?;
+    f.write_all(contents).map_err(|e| IngestError::Write {
         path: path.to_path_buf(),
         detail: e.to_string(),
-    };
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(werr)?;
+    })?;
+    f.commit()
+}
+
+/// A file written in pieces and put in place atomically: the bytes go to a temporary file
+/// beside `path`, which [`AtomicFile::commit`] syncs and renames; dropped without a commit,
+/// the temporary file is removed, so a failed or interrupted write never leaves a partial
+/// file under `path`.
+#[derive(Debug)]
+pub struct AtomicFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    file: Option<std::io::BufWriter<std::fs::File>>,
+}
+
+impl AtomicFile {
+    /// Starts writing `path` (its folder is created).
+    pub fn create(path: &Path) -> Result<Self, IngestError> {
+        let werr = |e: std::io::Error| IngestError::Write {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(werr)?;
+        }
+        let file_name = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "out".into());
+        let tmp = path.with_file_name(format!(".{file_name}.tmp{}", std::process::id()));
+        let f = std::fs::File::create(&tmp).map_err(werr)?;
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            tmp,
+            file: Some(std::io::BufWriter::with_capacity(1 << 20, f)),
+        })
     }
-    let file_name = path
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let tmp = path.with_file_name(format!(".{file_name}.tmp{}", std::process::id()));
-    {
-        let mut f = std::fs::File::create(&tmp).map_err(werr)?;
-        f.write_all(contents).map_err(werr)?;
-        f.sync_all().map_err(werr)?;
+
+    /// The final path.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
-    std::fs::rename(&tmp, path).map_err(werr)
+
+    /// Syncs the file and renames it into place.
+    pub fn commit(mut self) -> Result<(), IngestError> {
+        let werr = |e: std::io::Error| IngestError::Write {
+            path: self.path.clone(),
+            detail: e.to_string(),
+        };
+        if let Some(w) = self.file.take() {
+            let f = w.into_inner().map_err(|e| werr(e.into_error()))?;
+            f.sync_all().map_err(werr)?;
+        }
+        std::fs::rename(&self.tmp, &self.path).map_err(werr)
+    }
+}
+
+impl std::io::Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.file.as_mut() {
+            Some(f) => f.write(buf),
+            None => Err(std::io::Error::other("file already committed")),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.file.as_mut() {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// Renders a matrix file as CSV text (shortest round-trip float formatting).
 pub fn matrix_csv(id_name: &str, ids: &[String], columns: &[String], data: &Matrix) -> Vec<u8> {
-    let mut out = String::with_capacity(ids.len() * (columns.len() + 1) * 12);
-    out.push_str(id_name);
+    let mut head = String::from(id_name);
     for c in columns {
-        out.push(',');
-        out.push_str(c);
+        head.push(',');
+        head.push_str(c);
     }
-    out.push('\n');
-    for (i, id) in ids.iter().enumerate() {
-        out.push_str(id);
+    head.push('\n');
+    csv_rows(head, ids.len(), |i, out| {
+        out.push_str(&ids[i]);
         for j in 0..data.ncols() {
             out.push(',');
-            out.push_str(&format_f64(data[[i, j]]));
+            push_f64(out, data[[i, j]]);
         }
         out.push('\n');
+    })
+}
+
+/// CSV text: `head`, then rows `0..rows` as `row` writes them, formatted in parallel in
+/// blocks and joined in order.
+pub fn csv_rows(head: String, rows: usize, row: impl Fn(usize, &mut String) + Sync) -> Vec<u8> {
+    use rayon::prelude::*;
+    const BLOCK: usize = 16 * 1024;
+    let blocks: Vec<String> = (0..rows.div_ceil(BLOCK))
+        .into_par_iter()
+        .map(|b| {
+            let mut s = String::new();
+            for i in b * BLOCK..((b + 1) * BLOCK).min(rows) {
+                row(i, &mut s);
+            }
+            s
+        })
+        .collect();
+    let mut out = head;
+    out.reserve_exact(blocks.iter().map(String::len).sum());
+    for b in blocks {
+        out.push_str(&b);
     }
     out.into_bytes()
+}
+
+/// Appends a value as [`format_f64`] writes it.
+#[inline]
+pub fn push_f64(out: &mut String, v: f64) {
+    use std::fmt::Write;
+    if !v.is_nan() {
+        // Writing to a `String` cannot fail.
+        let _ = write!(out, "{v}");
+    }
 }
 
 /// Renders a labels file: the id and `label` (noise = -1).

@@ -142,6 +142,21 @@ pub struct InputOptions {
     pub on_bad_row: OnBadRow,
     /// Column name overrides.
     pub columns: ColumnNames,
+    /// Whether to keep each line's description (4 bytes a line). `insiders inspect` reports
+    /// them; the features and the run never read them, so they drop them. Not a
+    /// configuration key.
+    #[serde(skip, default = "yes")]
+    pub descriptions: bool,
+    /// The memory guard of the read: the bytes the invoice lines may take, and what this
+    /// run may use in all (for the message); a read that would hold more stops with
+    /// [`crate::IngestError::Memory`]. Set by the pipeline from `[limits] memory`; not a key
+    /// of `[input]`.
+    #[serde(skip)]
+    pub memory_budget: Option<(u64, u64)>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for InputOptions {
@@ -155,6 +170,8 @@ impl Default for InputOptions {
             date_offset_days: None,
             on_bad_row: OnBadRow::Error,
             columns: ColumnNames::default(),
+            descriptions: true,
+            memory_budget: None,
         }
     }
 }

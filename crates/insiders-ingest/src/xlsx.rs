@@ -116,7 +116,7 @@ pub(crate) fn read_xlsx(
     let offset_days = date_offset(opts, &spec);
     let offset_secs = offset_days * date::DAY;
     let source = describe_source(true, &map, &spec);
-    let mut lines = Transactions::default();
+    let mut lines = Transactions::for_descriptions(opts.descriptions);
     let mut rejects = Vec::new();
     let mut rows_read = 0u64;
     let empty = Data::Empty;

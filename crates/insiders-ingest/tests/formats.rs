@@ -332,13 +332,13 @@ fn fingerprint(l: &Loaded) -> Vec<Fingerprint> {
     (0..t.len())
         .map(|i| {
             (
-                t.invoices.resolve(t.invoice[i]).to_string(),
-                t.stock_codes.resolve(t.stock_code[i]).to_string(),
-                t.quantity[i],
-                date::day_of(t.timestamp[i]),
-                t.unit_price[i].to_bits(),
-                t.customer_id[i],
-                t.countries.resolve(t.country[i]).to_string(),
+                t.invoices.resolve(t.invoice(i)).to_string(),
+                t.stock_codes.resolve(t.stock_code(i)).to_string(),
+                t.quantity(i),
+                date::day_of(t.timestamp(i)),
+                t.unit_price(i).to_bits(),
+                t.customer_id(i),
+                t.countries.resolve(t.country(i)).to_string(),
             )
         })
         .collect()
@@ -418,10 +418,10 @@ fn every_published_format_reads_to_the_same_lines() {
         ]
     );
     // Time of day survives where the format has it.
-    let t0 = loaded[0].1.lines.timestamp[0];
+    let t0 = loaded[0].1.lines.timestamp(0);
     assert_eq!(date::format_timestamp(t0), "2010-12-01 08:26:00");
-    assert_eq!(loaded[2].1.lines.timestamp[0], t0);
-    assert_eq!(loaded[5].1.lines.timestamp[0], t0);
+    assert_eq!(loaded[2].1.lines.timestamp(0), t0);
+    assert_eq!(loaded[5].1.lines.timestamp(0), t0);
     // The Latin-1 description decodes to the same text.
     let k = &loaded[2].1.lines;
     assert!(
@@ -443,14 +443,14 @@ fn real_data_sample_reads_the_same_in_every_format() {
     let rows: Vec<Row> = (0..t.len())
         .step_by(50)
         .map(|i| Row {
-            invoice: t.invoices.resolve(t.invoice[i]).into(),
-            stock: t.stock_codes.resolve(t.stock_code[i]).into(),
-            desc: t.descriptions.resolve(t.description[i]).into(),
-            qty: t.quantity[i],
-            ts: t.timestamp[i],
-            price: format!("{}", t.unit_price[i]),
-            customer: t.customer_id[i],
-            country: t.countries.resolve(t.country[i]).into(),
+            invoice: t.invoices.resolve(t.invoice(i)).into(),
+            stock: t.stock_codes.resolve(t.stock_code(i)).into(),
+            desc: t.descriptions.resolve(t.description(i)).into(),
+            qty: t.quantity(i),
+            ts: t.timestamp(i),
+            price: format!("{}", t.unit_price(i)),
+            customer: t.customer_id(i),
+            country: t.countries.resolve(t.country(i)).into(),
         })
         .collect();
     let dir = tempfile::tempdir().unwrap();
@@ -460,4 +460,49 @@ fn real_data_sample_reads_the_same_in_every_format() {
     for (name, l) in &loaded {
         assert_eq!(fingerprint(l), reference, "format {name}");
     }
+}
+
+/// Several files are one table in the order given; a pattern matches in name order; the
+/// memory guard stops a read that would hold more than its budget, naming the setting.
+#[test]
+#[allow(clippy::unwrap_used)]
+fn several_files_are_one_table_and_the_memory_guard_stops_a_read() {
+    use insiders_ingest::{
+        IngestError, InputOptions, Transactions, expand_pattern, read_path, read_paths,
+    };
+    let head =
+        "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n";
+    let a = "536365,85123A,HEART,6,2010-12-01 08:26:00,2.55,17850.0,United Kingdom\n536366,22633,HAND,6,2010-12-01 08:28:00,1.85,,United Kingdom\n";
+    let b = "C536379,D,Discount,-1,2011-01-01 09:41:00,27.5,14527.0,United Kingdom\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("2010-12.csv"), format!("{head}{a}")).unwrap();
+    std::fs::write(dir.path().join("2011-01.csv"), format!("{head}{b}")).unwrap();
+    std::fs::write(dir.path().join("all.txt"), format!("{head}{a}{b}")).unwrap();
+    let files = expand_pattern(&dir.path().join("20*.csv")).unwrap();
+    assert_eq!(files.len(), 2);
+    assert!(files[0].ends_with("2010-12.csv"));
+    let opts = InputOptions::default();
+    let both = read_paths(&files, &opts).unwrap();
+    let one = read_path(&dir.path().join("all.txt"), &opts).unwrap();
+    assert_eq!(both.report.rows_read, 3);
+    assert_eq!(
+        both.lines.column(Transactions::customer_id),
+        one.lines.column(Transactions::customer_id)
+    );
+    assert_eq!(
+        both.lines.column(Transactions::timestamp),
+        one.lines.column(Transactions::timestamp)
+    );
+    assert!(both.report.path.contains("2 files"));
+    let none = expand_pattern(&dir.path().join("1999-*.csv")).unwrap_err();
+    assert!(none.to_string().contains("no file matches"), "{none}");
+
+    // A budget of 1 KiB: the second file would push the lines past it.
+    let tight = InputOptions {
+        memory_budget: Some((1024, 2048)),
+        ..InputOptions::default()
+    };
+    let e = read_paths(&files, &tight).unwrap_err();
+    assert!(matches!(e, IngestError::Memory { .. }), "{e}");
+    assert!(e.to_string().contains("[limits] memory"), "{e}");
 }

@@ -61,6 +61,40 @@ impl HistoryOptions {
     }
 }
 
+/// What this run may use of the machine (not part of the configuration hash).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsOptions {
+    /// The memory this run may use, e.g. `"6GiB"`; unset: what the machine can give when
+    /// the run starts (MemAvailable, or a cgroup's limit). The invoice lines may take half;
+    /// a read that would take more stops with an error naming this setting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+}
+
+impl LimitsOptions {
+    /// Whether nothing is set (the table is then left out of the serialised configuration).
+    pub fn is_default(&self) -> bool {
+        self.memory.is_none()
+    }
+
+    /// The memory limit in bytes (`None` where neither the setting nor the system says).
+    ///
+    /// # Errors
+    /// A setting that is not a size.
+    pub fn memory_bytes(&self) -> Result<Option<u64>, PipelineError> {
+        let configured = match &self.memory {
+            None => None,
+            Some(s) => Some(insiders_core::memory::parse_size(s).ok_or_else(|| {
+                PipelineError::Invalid(format!(
+                    "limits.memory: `{s}` is not a size (say \"6GiB\" or \"512MiB\")"
+                ))
+            })?),
+        };
+        Ok(insiders_core::memory::limit(configured))
+    }
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -84,6 +118,9 @@ pub struct Config {
     /// Where the membership history is kept (not part of the configuration hash).
     #[serde(skip_serializing_if = "HistoryOptions::is_default")]
     pub history: HistoryOptions,
+    /// What the run may use of the machine (not part of the configuration hash).
+    #[serde(skip_serializing_if = "LimitsOptions::is_default")]
+    pub limits: LimitsOptions,
 }
 
 /// The default: the Insiders as the top value tier of a consensus over resampled k-means
@@ -104,6 +141,7 @@ impl Default for Config {
             rules: RulesOptions::default(),
             stability: StabilityOptions::default(),
             history: HistoryOptions::default(),
+            limits: LimitsOptions::default(),
         };
         c.features.selected = DEFAULT_FEATURES.map(String::from).to_vec();
         c.features.scaler = ScalerKind::LogStandard;

@@ -57,13 +57,67 @@ pub enum PipelineError {
     /// The synthetic shop could not be generated.
     #[error(transparent)]
     Synth(#[from] insiders_synth::SynthError),
+    /// A stage would need more memory than the process may use (checked before it starts).
+    #[error(
+        "{stage} needs about {} more memory for {work}, but this process holds {} of the {} it \
+         may use (`[limits] memory` or `--memory-limit`; by default what the machine has \
+         free). Raise the limit, or give a smaller input",
+        insiders_core::memory::format_size(*needed),
+        insiders_core::memory::format_size(*held),
+        insiders_core::memory::format_size(*limit)
+    )]
+    Memory {
+        /// The stage that was not started.
+        stage: &'static str,
+        /// What it would work on (e.g. "2,080,446 customers").
+        work: String,
+        /// Its estimated need, in bytes.
+        needed: u64,
+        /// What the process held when it checked.
+        held: u64,
+        /// The limit.
+        limit: u64,
+    },
+}
+
+/// Stops before `stage` when the process's resident memory plus `needed` (the stage's
+/// estimate, in bytes) would pass the memory limit ([`config::LimitsOptions::memory_bytes`]); nothing is
+/// checked where the limit is unknown.
+///
+/// # Errors
+/// [`PipelineError::Memory`] naming the stage, its need and the setting; a limit setting
+/// that is not a size.
+pub fn check_memory(
+    stage: &'static str,
+    work: String,
+    needed: u64,
+    cfg: &Config,
+) -> Result<(), PipelineError> {
+    let Some(limit) = cfg.limits.memory_bytes()? else {
+        return Ok(());
+    };
+    let held = insiders_core::memory::rss().unwrap_or(0);
+    if held.saturating_add(needed) > limit {
+        return Err(PipelineError::Memory {
+            stage,
+            work,
+            needed,
+            held,
+            limit,
+        });
+    }
+    Ok(())
 }
 
 /// Where the invoice lines come from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {
-    /// A file (CSV, gzip CSV or xlsx), read with the configuration's `[input]` options.
+    /// A file (CSV, gzip CSV, Parquet or xlsx), read with the configuration's `[input]`
+    /// options.
     File(PathBuf),
+    /// Several files (monthly exports, say), read in this order as one table: rows are
+    /// counted, and anonymous invoices numbered, across them in this order.
+    Files(Vec<PathBuf>),
     /// The built-in seeded synthetic shop of the configuration's `[synth]` size and seed.
     Synthetic,
 }
@@ -73,12 +127,38 @@ impl Source {
     pub fn from_option(path: Option<&Path>) -> Source {
         path.map_or(Source::Synthetic, |p| Source::File(p.to_path_buf()))
     }
+
+    /// The files given (each a path or a pattern with `*` and `?` in its file name, matched
+    /// in name order): none is the synthetic shop, one file is that file.
+    ///
+    /// # Errors
+    /// A pattern that matches nothing, or a folder that cannot be listed.
+    pub fn from_paths(paths: &[PathBuf]) -> Result<Source, PipelineError> {
+        let mut files = Vec::new();
+        for p in paths {
+            files.extend(insiders_ingest::expand_pattern(p)?);
+        }
+        Ok(match files.len() {
+            0 => Source::Synthetic,
+            1 => Source::File(files.remove(0)),
+            _ => Source::Files(files),
+        })
+    }
 }
 
 /// Reads the invoice lines of `source`.
 pub fn load(source: &Source, cfg: &Config) -> Result<Loaded, PipelineError> {
+    let mut input = cfg.input.clone();
+    if let Some(limit) = cfg.limits.memory_bytes()? {
+        input.memory_budget = Some((limit / 2, limit));
+    }
+    let cfg = &Config {
+        input,
+        ..cfg.clone()
+    };
     match source {
         Source::File(p) => Ok(read_path(p, &cfg.input)?),
+        Source::Files(ps) => Ok(insiders_ingest::read_paths(ps, &cfg.input)?),
         Source::Synthetic => {
             let shop_cfg = insiders_synth::ShopConfig {
                 customers: cfg.synth.customers,
@@ -114,7 +194,10 @@ pub fn prepare(
     stage: &dyn Fn(&str),
 ) -> Result<Prepared, PipelineError> {
     stage("reading invoice lines");
-    let loaded = load(source, cfg)?;
+    // The features never read descriptions: 4 bytes a line saved.
+    let mut lean = cfg.clone();
+    lean.input.descriptions = false;
+    let loaded = load(source, &lean)?;
     check_selection(&loaded, cfg)?;
     stage("cleaning");
     let cleaned = clean(&loaded.lines, &loaded.report, &cfg.cleaning)?;
@@ -147,6 +230,18 @@ fn check_selection(loaded: &Loaded, cfg: &Config) -> Result<(), PipelineError> {
 }
 
 impl Prepared {
+    /// The same lines cleaned again under `cfg` (another `as_of`, say) and their customer
+    /// table: what [`prepare`] would give on the same source, without reading it again.
+    ///
+    /// # Errors
+    /// As [`prepare`]'s cleaning and features.
+    pub fn reclean(&self, cfg: &Config) -> Result<(Cleaned, CustomerTable), PipelineError> {
+        check_selection(&self.loaded, cfg)?;
+        let cleaned = clean(&self.loaded.lines, &self.loaded.report, &cfg.cleaning)?;
+        let table = customer_table(&self.loaded.lines, &cleaned)?;
+        Ok((cleaned, table))
+    }
+
     /// What the analysis reads: these lines, their cleaning and table, and the model matrix
     /// `m` fitted on that table.
     pub fn inputs<'a>(&'a self, m: &'a ModelMatrix) -> insiders_analysis::Inputs<'a> {
@@ -188,6 +283,24 @@ pub fn model_matrix(table: &CustomerTable, cfg: &Config) -> Result<ModelMatrix, 
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_stage_that_would_pass_the_memory_limit_is_not_started() {
+        let mut cfg = Config::default();
+        cfg.limits.memory = Some("1MiB".into());
+        let e = check_memory("the analysis", "5 customers".into(), 4096, &cfg).unwrap_err();
+        let m = e.to_string();
+        assert!(
+            m.starts_with("the analysis needs about 4.00 KiB more memory for 5 customers")
+                && m.contains("of the 1.00 MiB it may use (`[limits] memory` or `--memory-limit`"),
+            "{m}"
+        );
+        cfg.limits.memory = Some("1TiB".into());
+        assert!(check_memory("the analysis", "5 customers".into(), 4096, &cfg).is_ok());
+        cfg.limits.memory = Some("lots".into());
+        assert!(check_memory("the analysis", String::new(), 1, &cfg).is_err());
+    }
+
     use super::*;
 
     #[test]

@@ -184,11 +184,11 @@ pub fn forward_check(
             let l = &cal.loaded.lines;
             let mut m = BTreeMap::new();
             for i in 0..l.len() {
-                if let Some(id) = l.customer_id[i]
-                    && l.quantity[i] >= 0
-                    && date::day_of(l.timestamp[i]) < cut
+                if let Some(id) = l.customer_id(i)
+                    && l.quantity(i) >= 0
+                    && date::day_of(l.timestamp(i)) < cut
                 {
-                    *m.entry(id).or_insert(0.0) += l.quantity[i] as f64 * l.unit_price[i];
+                    *m.entry(id).or_insert(0.0) += l.quantity(i) as f64 * l.unit_price(i);
                 }
             }
             m
@@ -204,12 +204,12 @@ pub fn forward_check(
     let lines = &full.loaded.lines;
     let mut holdout: BTreeMap<u32, f64> = BTreeMap::new();
     let mut add = |i: usize| {
-        let day = date::day_of(lines.timestamp[i]);
-        if let Some(id) = lines.customer_id[i]
-            && lines.quantity[i] >= 0
+        let day = date::day_of(lines.timestamp(i));
+        if let Some(id) = lines.customer_id(i)
+            && lines.quantity(i) >= 0
             && (cut..=end).contains(&day)
         {
-            *holdout.entry(id).or_insert(0.0) += lines.quantity[i] as f64 * lines.unit_price[i];
+            *holdout.entry(id).or_insert(0.0) += lines.quantity(i) as f64 * lines.unit_price(i);
         }
     };
     match basis {

@@ -30,7 +30,7 @@ use rayon::prelude::*;
 
 use crate::StatsError;
 use crate::error::check_sample;
-use crate::special::normal_sf;
+use crate::special::{beta_draw, normal_sf};
 
 /// Effect sizes of group `x` against group `y`, all functions of the pairwise comparisons
 /// `(x_i, y_j)`.
@@ -189,6 +189,67 @@ pub struct BootstrapCi {
     pub resamples: usize,
     /// The seed.
     pub seed: u64,
+    /// How the bootstrap distribution was obtained.
+    pub method: BootstrapMethod,
+}
+
+/// Up to this many values in the two groups together, [`bootstrap_diff_ci`] resamples every
+/// value ([`BootstrapMethod::Resampled`]); above it, each resample costs O(1) instead of
+/// O(n) ([`BootstrapMethod::OrderStatistics`] for medians, [`BootstrapMethod::CornishFisher`]
+/// for means).
+pub const BOOTSTRAP_RESAMPLED_UP_TO: usize = 65_536;
+
+/// How [`bootstrap_diff_ci`] obtained the bootstrap distribution of the difference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BootstrapMethod {
+    /// Every resample draws every value of both groups with replacement.
+    Resampled,
+    /// Medians: each resample draws the one or two middle order statistics of its indices
+    /// directly (the k-th smallest of n uniform draws is Beta(k, n + 1 - k); the one below
+    /// it is that times the largest of k - 1 more), which has exactly the distribution of
+    /// resampling every value, at O(1) a resample.
+    OrderStatistics,
+    /// Means: no resampling. The bootstrap distribution of a difference of means has mean
+    /// the observed difference, variance `v_x / n_x + v_y / n_y` and third cumulant
+    /// `k3_x / n_x² - k3_y / n_y²` (`v`, `k3`: the groups' central moments); the interval is
+    /// its Cornish-Fisher quantiles `d + sd (z + γ (z² - 1) / 6)`, which agree with the
+    /// resampled percentiles up to O(1/n).
+    CornishFisher,
+}
+
+impl BootstrapMethod {
+    /// How the interval was computed, in words (for reports).
+    pub fn describe(self) -> &'static str {
+        match self {
+            BootstrapMethod::Resampled => "percentile bootstrap, every customer resampled",
+            BootstrapMethod::OrderStatistics => {
+                "percentile bootstrap, each resample's middle order statistics drawn directly \
+                 (the distribution of resampling every customer, at O(1) a resample)"
+            }
+            BootstrapMethod::CornishFisher => {
+                "Cornish-Fisher expansion of the bootstrap distribution (normal with its \
+                 skewness term; an approximation to O(1/n), not resampled)"
+            }
+        }
+    }
+}
+
+/// The standard normal quantile `Φ⁻¹(p)`, by bisection on [`normal_sf`] (to its accuracy).
+fn normal_quantile(p: f64) -> f64 {
+    let (mut lo, mut hi) = (-40.0f64, 40.0f64);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if mid <= lo || mid >= hi {
+            break;
+        }
+        if 1.0 - normal_sf(mid) < p {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
 }
 
 /// One group prepared for resampling: values sorted ascending (order statistics of a
@@ -215,6 +276,33 @@ impl Group {
                     0.5 * (self.sorted[n / 2 - 1] + self.sorted[n / 2])
                 }
             }
+        }
+    }
+
+    /// Mean and the central moments `(1/n) Σ (x - m)²` and `(1/n) Σ (x - m)³`.
+    fn moments(&self) -> (f64, f64, f64) {
+        let n = self.sorted.len() as f64;
+        let m = self.sorted.iter().sum::<f64>() / n;
+        let (v, k3) = self.sorted.iter().fold((0.0, 0.0), |(v, k3), &x| {
+            let d = x - m;
+            (v + d * d, k3 + d * d * d)
+        });
+        (m, v / n, k3 / n)
+    }
+
+    /// The median of one resample with replacement, from its middle order statistics drawn
+    /// directly ([`BootstrapMethod::OrderStatistics`]).
+    fn resampled_median(&self, rng: &mut Rng) -> f64 {
+        let n = self.sorted.len();
+        let at = |u: f64| self.sorted[((u * n as f64) as usize).min(n - 1)];
+        if n % 2 == 1 {
+            let k = n.div_ceil(2);
+            at(beta_draw(rng, k as f64, (n + 1 - k) as f64))
+        } else {
+            let k = n / 2;
+            let upper = beta_draw(rng, (k + 1) as f64, (n - k) as f64);
+            let lower = upper * rng.uniform().powf(1.0 / k as f64);
+            0.5 * (at(lower) + at(upper))
         }
     }
 
@@ -248,6 +336,11 @@ impl Group {
 /// Replicate `b` draws from `Rng::for_task(seed, b)` and replicates are collected in order, so
 /// the result is bit-identical whatever the rayon thread count.
 ///
+/// Above [`BOOTSTRAP_RESAMPLED_UP_TO`] values in both groups together, a resample no longer
+/// draws every value: medians draw their middle order statistics directly (the same
+/// distribution) and means take the Cornish-Fisher expansion of the bootstrap distribution
+/// (an approximation); [`BootstrapCi::method`] says which.
+///
 /// # Errors
 /// [`StatsError::TooFew`] for a group of fewer than 2 values or fewer than 2 resamples;
 /// [`StatsError::NonFinite`] for a non-finite value; [`StatsError::Param`] for a level
@@ -259,6 +352,28 @@ pub fn bootstrap_diff_ci(
     resamples: usize,
     level: f64,
     seed: u64,
+) -> Result<BootstrapCi, StatsError> {
+    let method = match statistic {
+        _ if x.len() + y.len() <= BOOTSTRAP_RESAMPLED_UP_TO => BootstrapMethod::Resampled,
+        Statistic::Median => BootstrapMethod::OrderStatistics,
+        Statistic::Mean => BootstrapMethod::CornishFisher,
+    };
+    bootstrap_diff_ci_by(x, y, statistic, resamples, level, seed, method)
+}
+
+/// [`bootstrap_diff_ci`] with the method chosen by the caller (whatever the sizes).
+///
+/// # Errors
+/// As [`bootstrap_diff_ci`], and [`StatsError::Param`] for a method that does not apply to
+/// the statistic.
+pub fn bootstrap_diff_ci_by(
+    x: &[f64],
+    y: &[f64],
+    statistic: Statistic,
+    resamples: usize,
+    level: f64,
+    seed: u64,
+    method: BootstrapMethod,
 ) -> Result<BootstrapCi, StatsError> {
     for (what, v) in [("x", x), ("y", y)] {
         check_sample(what, v)?;
@@ -285,10 +400,52 @@ pub fn bootstrap_diff_ci(
     }
     let (gx, gy) = (Group::new(x), Group::new(y));
     let estimate = gx.statistic(statistic) - gy.statistic(statistic);
+    match (statistic, method) {
+        (_, BootstrapMethod::Resampled)
+        | (Statistic::Median, BootstrapMethod::OrderStatistics)
+        | (Statistic::Mean, BootstrapMethod::CornishFisher) => {}
+        _ => {
+            return Err(StatsError::param(
+                "method",
+                format!("{method:?} does not apply to the {statistic:?}"),
+            ));
+        }
+    }
+    let ci = |low, high, standard_error| BootstrapCi {
+        statistic,
+        estimate,
+        low,
+        high,
+        standard_error,
+        level,
+        resamples,
+        seed,
+        method,
+    };
+    if method == BootstrapMethod::CornishFisher {
+        let ((_, vx, kx), (_, vy, ky)) = (gx.moments(), gy.moments());
+        let (nx, ny) = (x.len() as f64, y.len() as f64);
+        let var = vx / nx + vy / ny;
+        let sd = var.sqrt();
+        let skew = if var > 0.0 {
+            (kx / (nx * nx) - ky / (ny * ny)) / (var * sd)
+        } else {
+            0.0
+        };
+        let q = |p: f64| {
+            let z = normal_quantile(p);
+            estimate + sd * (z + skew * (z * z - 1.0) / 6.0)
+        };
+        return Ok(ci(q((1.0 - level) / 2.0), q((1.0 + level) / 2.0), sd));
+    }
     let mut diffs: Vec<f64> = (0..resamples)
         .into_par_iter()
         .map_init(Vec::new, |idx, b| {
             let mut rng = Rng::for_task(seed, b as u64);
+            if method == BootstrapMethod::OrderStatistics {
+                let sx = gx.resampled_median(&mut rng);
+                return sx - gy.resampled_median(&mut rng);
+            }
             let sx = gx.resample(statistic, &mut rng, idx);
             let sy = gy.resample(statistic, &mut rng, idx);
             sx - sy
@@ -297,16 +454,11 @@ pub fn bootstrap_diff_ci(
     let mean = diffs.iter().sum::<f64>() / resamples as f64;
     let var = diffs.iter().map(|d| (d - mean) * (d - mean)).sum::<f64>() / (resamples - 1) as f64;
     diffs.sort_by(f64::total_cmp);
-    Ok(BootstrapCi {
-        statistic,
-        estimate,
-        low: quantile_sorted(&diffs, (1.0 - level) / 2.0),
-        high: quantile_sorted(&diffs, (1.0 + level) / 2.0),
-        standard_error: var.sqrt(),
-        level,
-        resamples,
-        seed,
-    })
+    Ok(ci(
+        quantile_sorted(&diffs, (1.0 - level) / 2.0),
+        quantile_sorted(&diffs, (1.0 + level) / 2.0),
+        var.sqrt(),
+    ))
 }
 
 /// The Jaccard index `|A ∩ B| / |A ∪ B|` of two id sets given as unsorted lists (duplicates
@@ -351,6 +503,20 @@ mod tests {
         assert!(bootstrap_diff_ci(&[1.0, 2.0], &[1.0, 2.0], Statistic::Mean, 10, 1.0, 1).is_err());
         assert!(bootstrap_diff_ci(&[1.0, 2.0], &[1.0, 2.0], Statistic::Mean, 1, 0.9, 1).is_err());
         assert!(jaccard::<u32>(&[], &[]).is_err());
+        let m = BootstrapMethod::CornishFisher;
+        assert!(
+            bootstrap_diff_ci_by(&[1.0, 2.0], &[1.0, 3.0], Statistic::Median, 9, 0.9, 1, m)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn normal_quantiles() {
+        // scipy.stats.norm.ppf
+        assert!((normal_quantile(0.975) - 1.959_963_984_540_054).abs() < 1e-12);
+        assert!((normal_quantile(0.025) + 1.959_963_984_540_054).abs() < 1e-12);
+        assert!((normal_quantile(0.999) - 3.090_232_306_167_813_6).abs() < 1e-12);
+        assert!(normal_quantile(0.5).abs() < 1e-15);
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub mod clv;
 mod error;
 pub mod hypothesis;
 mod optim;
-mod special;
+pub mod special;
 pub mod tree;
 
 pub use error::StatsError;

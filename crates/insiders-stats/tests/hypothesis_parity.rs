@@ -189,3 +189,72 @@ fn jaccard_of_the_insiders_with_themselves_and_a_subset() {
     let j = jaccard(&ids, &half).unwrap();
     assert!((j - half.len() as f64 / ids.len() as f64).abs() < 1e-15);
 }
+
+/// Skewed values (a log-normal-like spread from a fixed sequence) and small counts.
+fn large_groups(n: usize, shift: f64, counts: bool) -> Vec<f64> {
+    let mut s = 0x9e37_79b9_7f4a_7c15u64 ^ n as u64;
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let u = ((s >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+            if counts {
+                (-(1.0 - u).ln() * (3.0 + shift)).floor()
+            } else {
+                (shift + 1.5 * (u / (1.0 - u)).ln()).exp()
+            }
+        })
+        .collect()
+}
+
+/// Above `BOOTSTRAP_RESAMPLED_UP_TO` values the interval comes from the order statistics
+/// (medians) or the Cornish-Fisher expansion (means): it must agree with resampling every
+/// value within the Monte Carlo error of 2,000 resamples (about 0.06 of the standard error
+/// at the 2.5% and 97.5% quantiles; the tolerance is 0.25), or within one step of the
+/// data's lattice for counts.
+#[test]
+fn large_sample_bootstrap_agrees_with_resampling_every_value() {
+    use insiders_stats::hypothesis::{
+        BOOTSTRAP_RESAMPLED_UP_TO, BootstrapMethod, bootstrap_diff_ci_by,
+    };
+    for counts in [false, true] {
+        let (x, y) = (
+            large_groups(30_001, 0.4, counts),
+            large_groups(50_000, 0.0, counts),
+        );
+        assert!(x.len() + y.len() > BOOTSTRAP_RESAMPLED_UP_TO);
+        for stat in [Statistic::Mean, Statistic::Median] {
+            let fast = bootstrap_diff_ci(&x, &y, stat, 2000, 0.95, 5).unwrap();
+            let slow =
+                bootstrap_diff_ci_by(&x, &y, stat, 2000, 0.95, 6, BootstrapMethod::Resampled)
+                    .unwrap();
+            let expected = match stat {
+                Statistic::Mean => BootstrapMethod::CornishFisher,
+                Statistic::Median => BootstrapMethod::OrderStatistics,
+            };
+            assert_eq!(fast.method, expected);
+            assert_eq!(fast.estimate, slow.estimate);
+            let tol = (0.25 * slow.standard_error).max(if counts { 1.0 } else { 0.0 });
+            assert!(tol > 0.0 || counts);
+            for (f, s) in [(fast.low, slow.low), (fast.high, slow.high)] {
+                assert!(
+                    (f - s).abs() <= tol,
+                    "{counts} {stat:?}: {f} vs {s} (se {})",
+                    slow.standard_error
+                );
+            }
+            assert!(
+                (fast.standard_error - slow.standard_error).abs()
+                    <= 0.1 * slow.standard_error + 1e-12,
+                "{counts} {stat:?}: se {} vs {}",
+                fast.standard_error,
+                slow.standard_error
+            );
+            // An even group size takes the two middle order statistics.
+            let even = bootstrap_diff_ci(&x[1..], &y, stat, 2000, 0.95, 5).unwrap();
+            assert!(
+                even.low <= even.estimate && even.estimate <= even.high,
+                "{stat:?}"
+            );
+        }
+    }
+}

@@ -30,10 +30,11 @@ mod generate;
 use std::io::Write;
 
 pub use archetype::Archetype;
+pub use generate::stream::{Batch, Row, StreamOptions, csv_header, generate_stream};
 pub use generate::{BAD_USER_ID, FIRST_CUSTOMER_ID, FIRST_INVOICE};
 
 /// The largest number of customers [`generate`] accepts.
-pub const MAX_CUSTOMERS: usize = 200_000;
+pub const MAX_CUSTOMERS: usize = 10_000_000;
 
 /// Errors of [`generate`]: an invalid [`ShopConfig`].
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -41,6 +42,9 @@ pub enum SynthError {
     /// `customers` is 0.
     #[error("the synthetic shop needs at least one customer")]
     NoCustomers,
+    /// Writing the generated shop (or its temporary run files) failed.
+    #[error("writing the synthetic shop: {0}")]
+    Io(String),
     /// `customers` is above [`MAX_CUSTOMERS`].
     #[error("too many customers: {0} (at most {MAX_CUSTOMERS})")]
     TooManyCustomers(usize),
@@ -75,7 +79,7 @@ pub enum SynthError {
     #[error("products must be in 20..=5000, got {0}")]
     BadProducts(usize),
     /// The data would need more invoice numbers than seven digits give.
-    #[error("{0} invoices do not fit in 7-digit invoice numbers; use fewer customers or days")]
+    #[error("{0} invoices do not fit in 8-digit invoice numbers; use fewer customers or days")]
     TooManyInvoices(usize),
     /// An archetype name that does not exist.
     #[error("unknown archetype {0:?}")]
@@ -357,10 +361,9 @@ pub struct Shop {
 ///
 /// # Errors
 /// [`SynthError`] for an invalid configuration (no customers, a bad date or period, bad
-/// shares or knobs) or when the invoices would not fit in 7-digit numbers.
+/// shares or knobs) or when the invoices would not fit in 8-digit numbers.
 pub fn generate(cfg: &ShopConfig) -> Result<Shop, SynthError> {
-    let start = cfg.validate()?;
-    let (csv, truth, stats) = generate::run(cfg, start)?;
+    let (csv, truth, stats) = generate::run(cfg)?;
     Ok(Shop { csv, truth, stats })
 }
 

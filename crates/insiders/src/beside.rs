@@ -6,6 +6,7 @@
 use anyhow::Result;
 use insiders_analysis::beside::{Beside, Chosen, forward_check, sides};
 use insiders_analysis::{Segmentation, anonymous, segment};
+use insiders_features::{Cleaned, CustomerTable};
 use insiders_pipeline::{Config, ModelMatrix, Prepared, model_matrix};
 
 /// The study's method under `cfg`'s input and cleaning options.
@@ -25,7 +26,7 @@ pub(crate) fn beside_study(
     cfg: &Config,
     p: &Prepared,
     seg: &Segmentation,
-    calibration: Option<(&Prepared, &[u32], i64)>,
+    calibration: Option<(&Cleaned, &CustomerTable, &[u32], i64)>,
 ) -> Result<Option<Beside>> {
     let study = study_config(cfg)?;
     if study.features == cfg.features && study.model == cfg.model && study.insiders == cfg.insiders
@@ -66,12 +67,18 @@ pub(crate) fn beside_study(
         },
     )?;
     match calibration {
-        Some((cp, ids, last_calibration_day)) => {
-            let cm = model_matrix(&cp.table, &study)?;
-            let cal_study = chosen(cp, &cm)?;
-            let cal_anon = anonymous(cp.inputs(&cm));
-            let configured: Vec<bool> = cp
-                .table
+        Some((cal_cleaned, cal_table, ids, last_calibration_day)) => {
+            let cm = model_matrix(cal_table, &study)?;
+            let cal_inputs = insiders_analysis::Inputs {
+                lines: &p.loaded.lines,
+                cleaned: cal_cleaned,
+                table: cal_table,
+                scaled: &cm.x,
+                selected: &cm.names,
+            };
+            let cal_study = segment(cal_inputs, &opts, cfg.seed)?.insider;
+            let cal_anon = anonymous(cal_inputs);
+            let configured: Vec<bool> = cal_table
                 .customer_id
                 .iter()
                 .map(|id| ids.binary_search(id).is_ok())
@@ -79,7 +86,7 @@ pub(crate) fn beside_study(
             b.forward_check = Some(forward_check(
                 &p.table,
                 &anon,
-                &cp.table,
+                cal_table,
                 &cal_anon,
                 &[
                     Chosen {

@@ -23,17 +23,20 @@ pub(crate) fn load_config(args: &DataArgs) -> Result<Config> {
     if let Some(s) = &args.sheet {
         cfg.input.sheet = Some(s.clone());
     }
+    if let Some(m) = &args.memory_limit {
+        cfg.limits.memory = Some(m.clone());
+    }
     Ok(cfg)
 }
 
 /// The data source of a command: `--data`, or the built-in synthetic shop.
-pub(crate) fn source(args: &DataArgs) -> Source {
-    Source::from_option(args.data.as_deref())
+pub(crate) fn source(args: &DataArgs) -> Result<Source> {
+    Ok(Source::from_paths(&args.data)?)
 }
 
 /// Lines, cleaning and the customer table, with the stages shown on the terminal.
 pub(crate) fn prepare(args: &DataArgs, cfg: &Config, progress: &Progress) -> Result<Prepared> {
-    let mut p = insiders_pipeline::prepare(&source(args), cfg, &|s| progress.stage(s))?;
+    let mut p = insiders_pipeline::prepare(&source(args)?, cfg, &|s| progress.stage(s))?;
     // `--compute X`: the table and the accounting from the plan (docs/distributed.md).
     if let Some(c) = crate::compute::plan(args)? {
         crate::compute::replace(&mut p, args, cfg, c, progress)?;
@@ -49,6 +52,9 @@ pub struct FeaturesArgs {
     /// Output folder.
     #[arg(long, default_value = "out")]
     out: PathBuf,
+    /// Also write the customer table as Apache Parquet (`customers.parquet`).
+    #[arg(long)]
+    parquet: bool,
 }
 
 pub fn features(a: FeaturesArgs) -> Result<()> {
@@ -68,6 +74,9 @@ pub fn features(a: FeaturesArgs) -> Result<()> {
     });
     progress.stage("writing");
     write_atomic(&a.out.join("customers.csv"), &p.table.to_csv())?;
+    if a.parquet {
+        write_parquet_table(&a.out.join("customers.parquet"), &p.table)?;
+    }
     write_atomic(&a.out.join("scaled.csv"), &scaled_csv)?;
     write_atomic(
         &a.out.join("scaler.json"),
@@ -97,6 +106,26 @@ pub fn features(a: FeaturesArgs) -> Result<()> {
     Ok(())
 }
 
+/// The customer table as Parquet (`customer_id`, then the features; a missing value is null).
+#[cfg(feature = "parquet")]
+fn write_parquet_table(path: &Path, t: &insiders_features::CustomerTable) -> Result<()> {
+    let f = insiders_ingest::AtomicFile::create(path)?;
+    let f = insiders_ingest::parquet::write_table(
+        f,
+        "customer_id",
+        &t.customer_id,
+        &t.columns,
+        &t.values,
+    )?;
+    f.commit()?;
+    Ok(())
+}
+
+#[cfg(not(feature = "parquet"))]
+fn write_parquet_table(_: &Path, _: &insiders_features::CustomerTable) -> Result<()> {
+    anyhow::bail!("this binary was built without Parquet support (cargo feature `parquet`)")
+}
+
 /// `insiders inspect`.
 #[derive(Debug, clap::Args)]
 pub struct InspectArgs {
@@ -110,7 +139,7 @@ pub struct InspectArgs {
 pub fn inspect(a: InspectArgs) -> Result<()> {
     crate::compute::local_only(&a.data, "inspect")?;
     let cfg = load_config(&a.data)?;
-    let loaded = insiders_pipeline::load(&source(&a.data), &cfg)?;
+    let loaded = insiders_pipeline::load(&source(&a.data)?, &cfg)?;
     let d = insiders_ingest::describe::describe(&loaded.lines);
     if a.json {
         println!(
@@ -141,9 +170,23 @@ pub struct SynthArgs {
     /// Seed.
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Invoice lines file to write (`.csv` or `.csv.gz`).
+    /// Invoice lines file to write (`.csv`, `.csv.gz` or `.parquet`). With --split-months,
+    /// one file per month, named `<stem>-YYYY-MM.<ext>`.
     #[arg(long)]
     out: PathBuf,
+    /// Output format (`csv`, `csv.gz`, `parquet`); default: from the --out extension.
+    #[arg(long)]
+    format: Option<String>,
+    /// One file per month of invoices (the monthly exports of a shop).
+    #[arg(long)]
+    split_months: bool,
+    /// Customers generated and held in memory at a time; the invoices of each block are
+    /// sorted and spilled to a temporary file, then merged (bounded memory at any size).
+    #[arg(long, default_value_t = 50_000)]
+    block_customers: usize,
+    /// Folder for the temporary files of the blocks (default: the system's temporary folder).
+    #[arg(long)]
+    spill_dir: Option<PathBuf>,
     /// Ground-truth file (customer_id, archetype); default: beside --out as `<name>.truth.csv`.
     #[arg(long)]
     truth: Option<PathBuf>,
@@ -170,36 +213,56 @@ pub fn synth(a: SynthArgs) -> Result<()> {
     if let Some(m) = &a.mix {
         cfg = cfg.with_shares(&insiders_synth::ShopConfig::parse_shares(m)?)?;
     }
-    let shop = insiders_synth::generate(&cfg)?;
-    let name = a.out.to_string_lossy();
-    let bytes = if name.ends_with(".gz") {
-        use std::io::Write;
-        let mut e = flate2_encoder();
-        e.write_all(&shop.csv)?;
-        e.finish()?
-    } else {
-        shop.csv
+    let format = crate::synth_out::Format::of(&a.out, a.format.as_deref())?;
+    let opts = insiders_synth::StreamOptions {
+        block_customers: a.block_customers,
+        spill_dir: a.spill_dir.clone(),
+        split_months: a.split_months,
+        ..Default::default()
     };
+    let progress = crate::progress::Progress::start();
+    progress.stage(&format!("generating {} customers", a.customers));
+    let mut out = crate::synth_out::Output::new(&a.out, format, a.split_months);
+    let (truth, stats) = insiders_synth::generate_stream(&cfg, &opts, |b| {
+        progress.stage(&format!(
+            "writing {}-{:02} ({} lines written)",
+            b.month().0,
+            b.month().1,
+            out.lines()
+        ));
+        out.batch(b)
+    })?;
+    let files = out.finish()?;
+    let name = a.out.to_string_lossy();
     let truth_path = a.truth.clone().unwrap_or_else(|| {
-        let stem = name.trim_end_matches(".gz").trim_end_matches(".csv");
+        let stem = name
+            .trim_end_matches(".gz")
+            .trim_end_matches(".csv")
+            .trim_end_matches(".parquet");
         PathBuf::from(format!("{stem}.truth.csv"))
     });
-    let mut truth = Vec::new();
-    insiders_synth::write_truth_csv(&shop.truth, &mut truth)?;
-    write_atomic(&a.out, &bytes)?;
-    write_atomic(&truth_path, &truth)?;
+    let mut t = Vec::new();
+    insiders_synth::write_truth_csv(&truth, &mut t)?;
+    write_atomic(&truth_path, &t)?;
+    progress.finish("synth");
+    let place = if files.len() == 1 {
+        files[0].display().to_string()
+    } else {
+        format!(
+            "{} files ({} .. {})",
+            files.len(),
+            files[0].display(),
+            files[files.len() - 1].display()
+        )
+    };
     println!(
         "wrote {} invoice lines of {} customers to {} and their archetypes to {}",
-        shop.stats.lines,
-        shop.truth.len(),
-        a.out.display(),
+        stats.lines,
+        truth.len(),
+        place,
         truth_path.display()
     );
     Ok(())
-}
-
-fn flate2_encoder() -> flate2::write::GzEncoder<Vec<u8>> {
-    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default())
 }
 
 /// Parses `2..22`, `2..=22`, `3` or `2,5,8`.

@@ -75,14 +75,14 @@ mod with_plan {
     use insiders_pipeline::model_matrix;
     use std::time::Duration;
 
-    /// The input files of the plan: `--data` (a file, or a glob the plan expands).
+    /// The input files of the plan: every `--data` (files, or globs the plan expands).
     fn inputs(args: &DataArgs, c: &Plan) -> Result<Vec<String>> {
-        match &args.data {
-            Some(p) => Ok(vec![p.display().to_string()]),
-            None => bail!(
+        if args.data.is_empty() {
+            bail!(
                 "--compute {c} needs --data: files (or a glob) that this process and every executor can read"
-            ),
+            );
         }
+        Ok(args.data.iter().map(|p| p.display().to_string()).collect())
     }
 
     fn limits(args: &DataArgs) -> Limits {

@@ -15,9 +15,11 @@ pub struct GridCmd {
     /// study preset's (default: the study preset, the Python grid's pipeline).
     #[arg(long)]
     pipeline: Option<PathBuf>,
-    /// Invoice lines (CSV, CSV.gz or xlsx). Default: the built-in synthetic shop.
+    /// Invoice lines (CSV, CSV.gz, Parquet or xlsx). Give it again, or a pattern like
+    /// `exports/*.csv.gz` (`*` and `?` in the file name), to read several files as one
+    /// table, in name order. Default: the built-in synthetic shop.
     #[arg(long)]
-    data: Option<PathBuf>,
+    data: Vec<PathBuf>,
     /// Only the grid's quick ks (`quick_ks`).
     #[arg(long)]
     quick: bool,

@@ -15,6 +15,7 @@ mod progress;
 mod run;
 #[cfg(feature = "serve")]
 mod serve;
+mod synth_out;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -74,9 +75,15 @@ enum Command {
 /// Options shared by the commands that read invoice lines.
 #[derive(Debug, clap::Args)]
 pub struct DataArgs {
-    /// Invoice lines (CSV, CSV.gz or xlsx). Default: the built-in synthetic shop.
+    /// Invoice lines (CSV, CSV.gz, Parquet or xlsx). Default: the built-in synthetic shop.
+    /// Give it again, or a pattern like `exports/*.csv.gz` (`*` and `?` in the file name),
+    /// to read several files as one table, in name order.
     #[arg(long)]
-    data: Option<PathBuf>,
+    data: Vec<PathBuf>,
+    /// The memory this command may use (e.g. `6GiB`); overrides `[limits] memory`.
+    /// Default: what the machine can give when the command starts.
+    #[arg(long)]
+    memory_limit: Option<String>,
     /// Configuration file (see insiders.toml for every key); laid over --preset when given.
     #[arg(long)]
     config: Option<PathBuf>,

@@ -11,6 +11,7 @@ use anyhow::{Context, Result, bail};
 use insiders_analysis::answers::{Answers, RunInfo};
 use insiders_analysis::rules::MembershipChanges;
 use insiders_analysis::run_report::{FlowRow, ReportInputs};
+use insiders_core::memory;
 use insiders_core::numeric::{FNV_OFFSET, fnv1a};
 use insiders_history::{Membership, RunDocuments, RunRecord, Store};
 use insiders_ingest::{date, matrix::format_f64, write_atomic};
@@ -44,13 +45,13 @@ pub struct RunArgs {
 fn data_fingerprint(lines: &insiders_ingest::Transactions) -> String {
     let mut h = FNV_OFFSET;
     for i in 0..lines.len() {
-        h = fnv1a(lines.timestamp[i].to_le_bytes(), h);
-        h = fnv1a(lines.quantity[i].to_le_bytes(), h);
-        h = fnv1a(lines.unit_price[i].to_bits().to_le_bytes(), h);
-        h = fnv1a(lines.customer_id[i].unwrap_or(u32::MAX).to_le_bytes(), h);
-        h = fnv1a(lines.invoices.resolve(lines.invoice[i]).bytes(), h);
-        h = fnv1a(lines.stock_codes.resolve(lines.stock_code[i]).bytes(), h);
-        h = fnv1a(lines.countries.resolve(lines.country[i]).bytes(), h);
+        h = fnv1a(lines.timestamp(i).to_le_bytes(), h);
+        h = fnv1a(lines.quantity(i).to_le_bytes(), h);
+        h = fnv1a(lines.unit_price(i).to_bits().to_le_bytes(), h);
+        h = fnv1a(lines.customer_id(i).unwrap_or(u32::MAX).to_le_bytes(), h);
+        h = fnv1a(lines.invoices.resolve(lines.invoice(i)).bytes(), h);
+        h = fnv1a(lines.stock_codes.resolve(lines.stock_code(i)).bytes(), h);
+        h = fnv1a(lines.countries.resolve(lines.country(i)).bytes(), h);
     }
     format!("{h:016x}")
 }
@@ -65,18 +66,37 @@ fn config_hash(cfg: &Config) -> Result<String> {
     Ok(format!("{:016x}", fnv1a(text.bytes(), FNV_OFFSET)))
 }
 
-/// Stage timings, for run.json (never in the deterministic outputs).
+/// Stage timings and memory, for run.json (never in the deterministic outputs): each
+/// stage's wall seconds, the resident memory after it, and the peak so far.
 #[derive(Debug, Default)]
-struct Timings(Vec<(&'static str, f64)>, Option<Instant>);
+struct Timings(
+    Vec<(&'static str, f64, Option<u64>, Option<u64>)>,
+    Option<Instant>,
+);
 
 impl Timings {
     fn lap(&mut self, stage: &'static str) {
         let now = Instant::now();
         if let Some(t) = self.1 {
-            self.0.push((stage, (now - t).as_secs_f64()));
+            self.0.push((
+                stage,
+                (now - t).as_secs_f64(),
+                memory::rss(),
+                memory::peak_rss(),
+            ));
         }
         self.1 = Some(now);
     }
+}
+
+/// Bytes the analysis holds per customer at its peak beyond what the run held before it
+/// (measured on the synthetic shops of 100k and 1M customers, docs/scale.md), with a margin.
+const ANALYSIS_BYTES_PER_CUSTOMER: u64 = 800;
+
+/// Bytes a cleaning of the lines already read holds: the kept lines' indices (4 a line), a
+/// customer a run (4), and the customer table (about 400 a customer, with its scaled copy).
+fn reclean_bytes(lines: u64, runs: u64, customers: u64) -> u64 {
+    4 * lines + 4 * runs + 400 * customers
 }
 
 pub fn run(a: RunArgs) -> Result<()> {
@@ -115,17 +135,45 @@ pub fn run(a: RunArgs) -> Result<()> {
     let cal_last_day = cutoff.as_ref().ok().copied();
     let calibration = match cutoff {
         Ok(cutoff) => {
+            // The lines already read, cleaned again up to the cut-off (the same as reading
+            // the source again with that as-of date, without a second copy of the lines).
             let mut c = cfg.clone();
             c.cleaning.as_of = Some(date::format_day(cutoff + 1));
-            let cp = prepare(&a.data, &c, &progress)?;
-            let cm = model_matrix(&cp.table, &c)?;
-            Some((cp, cm))
+            progress.stage("calibration data (Q5 backtest)");
+            insiders_pipeline::check_memory(
+                "the Q5 calibration data",
+                format!("{} lines", p.loaded.lines.len()),
+                reclean_bytes(
+                    p.loaded.lines.len() as u64,
+                    p.loaded.lines.runs() as u64,
+                    p.table.len() as u64,
+                ),
+                &cfg,
+            )?;
+            let (cleaned, table) = p.reclean(&c)?;
+            let cm = model_matrix(&table, &c)?;
+            Some((cleaned, table, cm))
         }
         Err(_) => None,
     };
-    let calibration_inputs = calibration.as_ref().map(|(cp, cm)| cp.inputs(cm));
+    let calibration_inputs =
+        calibration
+            .as_ref()
+            .map(|(cleaned, table, cm)| insiders_analysis::Inputs {
+                lines: &p.loaded.lines,
+                cleaned,
+                table,
+                scaled: &cm.x,
+                selected: &cm.names,
+            });
     timings.lap("calibration data (Q5 backtest)");
     progress.stage("space, clusters, models and tests");
+    insiders_pipeline::check_memory(
+        "the analysis",
+        format!("{} customers", p.table.len()),
+        ANALYSIS_BYTES_PER_CUSTOMER * p.table.len() as u64,
+        &cfg,
+    )?;
     let analysis =
         insiders_analysis::analyse_with_calibration(inputs, calibration_inputs, &opts, cfg.seed)?;
     timings.lap("analysis");
@@ -200,7 +248,7 @@ pub fn run(a: RunArgs) -> Result<()> {
             .as_ref()
             .zip(analysis.calibration_insiders.as_deref())
             .zip(cal_last_day)
-            .map(|(((cp, _), ids), day)| (cp, ids, day)),
+            .map(|(((cleaned, table, _), ids), day)| (cleaned, table, ids, day)),
     )?;
     timings.lap("the study's method, beside");
     let answers_text = serde_json::to_string_pretty(&answers)? + "\n";
@@ -299,12 +347,20 @@ pub fn run(a: RunArgs) -> Result<()> {
     timings.lap("write");
     let info = json!({
         "version": env!("CARGO_PKG_VERSION"),
-        "data": a.data.data.as_ref().map(|p| p.display().to_string()),
+        "data": (!a.data.data.is_empty()).then(|| {
+            a.data
+                .data
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        }),
         "database": history.location(),
         "run_id": run_id.0,
         "threads": rayon::current_num_threads(),
         "wall_seconds": wall.elapsed().as_secs_f64(),
-        "stages": timings.0.iter().skip(1).map(|(s, t)| json!({"stage": s, "seconds": t})).collect::<Vec<_>>(),
+        "stages": timings.0.iter().map(|(s, t, rss, peak)| json!({"stage": s, "seconds": t, "rss_bytes": rss, "peak_rss_bytes": peak})).collect::<Vec<_>>(),
+        "analysis_steps": analysis.timings.iter().map(|(s, t)| json!({"step": s, "seconds": t})).collect::<Vec<_>>(),
     });
     write_atomic(
         &a.out.join("run.json"),

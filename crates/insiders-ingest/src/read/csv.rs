@@ -154,6 +154,7 @@ pub(super) fn prepare<'a>(
             encoding: opts.encoding,
             on_bad: opts.on_bad_row,
             delimiter,
+            descriptions: opts.descriptions,
         },
         body_start,
         body_line,
@@ -171,7 +172,7 @@ pub(super) fn merge(
     opts: &InputOptions,
 ) -> Result<Loaded, IngestError> {
     let total: usize = outs.iter().map(|o| o.lines.len()).sum();
-    let mut lines = Transactions::default();
+    let mut lines = Transactions::for_descriptions(opts.descriptions);
     let mut rows_read = 0;
     let mut rejects = Vec::new();
     for out in outs {

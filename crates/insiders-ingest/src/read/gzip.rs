@@ -2,43 +2,75 @@
 //! the stream after the last newline outside quotes of every chunk, and each chunk is parsed
 //! on the rayon pool as it arrives; the result is the plain CSV path's.
 
-use super::Loaded;
-use super::csv::{CHUNK, delimiter_byte, merge, prepare, read_csv, splittable};
+use super::csv::{CHUNK, delimiter_byte, prepare, read_csv, splittable};
 use super::record::{ChunkOut, parse_chunk};
+use super::{Loaded, Reject, finish};
 use crate::error::IngestError;
 use crate::options::InputOptions;
 use crate::split::{Delim, Record, Splitter};
+use crate::transactions::Transactions;
 use std::path::Path;
 
-/// Reads a gzip-compressed CSV while it is being decompressed: a decoder thread inflates
-/// the stream into chunks that end at record boundaries, and each chunk is parsed on the
-/// rayon pool as soon as it arrives, so decompression and parsing overlap. The result is
-/// the one [`read_csv`] gives on the decompressed bytes.
+/// Reads a gzip-compressed CSV while it is being decompressed (see [`read_csv_stream`]).
 pub(super) fn read_csv_gz(
     path: &Path,
     gz: Vec<u8>,
     opts: &InputOptions,
 ) -> Result<Loaded, IngestError> {
+    read_csv_stream(
+        path,
+        flate2::read::MultiGzDecoder::new(std::io::Cursor::new(gz)),
+        opts,
+        true,
+    )
+}
+
+/// Reads a CSV from a stream (a file, or a gzip decoder over one) without holding it: a
+/// reader thread cuts the stream into chunks that end at record boundaries, and each chunk
+/// is parsed on the rayon pool as soon as it arrives and merged in order as soon as the
+/// chunks before it are, so reading, decompression and parsing overlap and only a few
+/// chunks are in memory at a time. The result is the one [`read_csv`] gives on the whole
+/// text. `gzip` says whether a read error is a gzip error.
+pub(super) fn read_csv_stream(
+    path: &Path,
+    reader: impl std::io::Read + Send,
+    opts: &InputOptions,
+    gzip: bool,
+) -> Result<Loaded, IngestError> {
+    let fail = |detail: String| {
+        if gzip {
+            IngestError::Gzip {
+                path: path.to_path_buf(),
+                detail,
+            }
+        } else {
+            IngestError::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::other(detail),
+            }
+        }
+    };
     let delimiter = delimiter_byte(opts)?;
     if !splittable(delimiter) {
-        let data = crate::gz::maybe_gunzip(path, gz)?;
+        let mut data = Vec::new();
+        let mut reader = reader;
+        reader
+            .read_to_end(&mut data)
+            .map_err(|e| fail(e.to_string()))?;
         return read_csv(path, &data, opts);
     }
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
-    let (inflated, parsed) = std::thread::scope(|ts| {
-        let decoder = ts.spawn(move || crate::gz::inflate_records(&gz, CHUNK, &tx));
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+    let (read, parsed) = std::thread::scope(|ts| {
+        let decoder = ts.spawn(move || crate::gz::records_from(reader, CHUNK, &tx));
         let parsed = parse_stream(path, &rx, opts, delimiter);
-        // Unblock the decoder if parsing stopped early.
+        // Unblock the reader if parsing stopped early.
         drop(rx);
-        let inflated = decoder
+        let read = decoder
             .join()
-            .unwrap_or_else(|_| Err("the decoder thread failed".to_string()));
-        (inflated, parsed)
+            .unwrap_or_else(|_| Err("the reader thread failed".to_string()));
+        (read, parsed)
     });
-    inflated.map_err(|detail| IngestError::Gzip {
-        path: path.to_path_buf(),
-        detail,
-    })?;
+    read.map_err(fail)?;
     parsed
 }
 
@@ -66,6 +98,13 @@ fn parse_stream(
     let prep = prepare(path, &head, opts, delimiter)?;
     let ctx = &prep.ctx;
     let (done_tx, done_rx) = std::sync::mpsc::channel::<(usize, ChunkOut)>();
+    // Chunks parsed but not merged yet are bounded: the reader waits for the merge.
+    let max_pending = 2 * rayon::current_num_threads() + 2;
+    let mut merger = Merger {
+        budget: opts.memory_budget,
+        path: path.to_path_buf(),
+        ..Merger::default()
+    };
     rayon::in_place_scope(|s| {
         let mut line = prep.body_line;
         let mut spawn = |index: usize, chunk: Vec<u8>, skip: usize| {
@@ -80,19 +119,98 @@ fn parse_stream(
         spawn(0, std::mem::take(&mut head), prep.body_start);
         let mut index = 1;
         while let Ok(chunk) = rx.recv() {
+            while index - merger.next >= max_pending {
+                match done_rx.try_recv() {
+                    Ok((i, out)) => merger.add(i, out),
+                    // Help with the parsing meanwhile (with one thread, nobody else can).
+                    Err(std::sync::mpsc::TryRecvError::Empty) => match rayon::yield_now() {
+                        Some(rayon::Yield::Executed) => {}
+                        _ => std::thread::sleep(std::time::Duration::from_micros(200)),
+                    },
+                    Err(std::sync::mpsc::TryRecvError::Disconnected) => break,
+                }
+            }
+            if merger.failed() {
+                break;
+            }
             spawn(index, chunk, 0);
             index += 1;
         }
     });
     drop(done_tx);
-    let mut outs: Vec<(usize, ChunkOut)> = done_rx.into_iter().collect();
-    outs.sort_by_key(|(i, _)| *i);
-    merge(
+    for (i, out) in done_rx {
+        merger.add(i, out);
+    }
+    let (lines, rows_read, rejects) = merger.finish()?;
+    finish(
         path,
-        outs.into_iter().map(|(_, o)| o).collect(),
-        &prep,
+        lines,
+        &prep.ctx.map,
+        rows_read,
+        rejects,
+        prep.source.clone(),
+        prep.ctx.date_fmt.spec(),
         opts,
+        prep.offset_days,
     )
+}
+
+/// Chunk outputs merged in chunk order as they arrive; the first error (in file order) wins.
+#[derive(Default)]
+struct Merger {
+    next: usize,
+    waiting: std::collections::BTreeMap<usize, ChunkOut>,
+    lines: Transactions,
+    rows_read: u64,
+    rejects: Vec<Reject>,
+    error: Option<IngestError>,
+    /// The memory guard: (bytes the lines may take, what the run may use).
+    budget: Option<(u64, u64)>,
+    path: std::path::PathBuf,
+}
+
+impl Merger {
+    fn add(&mut self, index: usize, out: ChunkOut) {
+        self.waiting.insert(index, out);
+        while let Some(out) = self.waiting.remove(&self.next) {
+            self.next += 1;
+            if self.error.is_some() {
+                continue;
+            }
+            if let Some(e) = out.error {
+                self.error = Some(e);
+                continue;
+            }
+            self.rows_read += out.rows;
+            if self.lines.is_empty() {
+                self.lines = out.lines;
+            } else {
+                self.lines.append(&out.lines);
+            }
+            self.rejects.extend(out.rejects);
+            if let Some((budget, limit)) = self.budget
+                && self.lines.heap_bytes() as u64 > budget
+            {
+                self.error = Some(IngestError::Memory {
+                    path: self.path.clone(),
+                    rows: self.rows_read,
+                    budget: insiders_core::memory::format_size(budget),
+                    limit: insiders_core::memory::format_size(limit),
+                });
+            }
+        }
+    }
+
+    fn failed(&self) -> bool {
+        self.error.is_some()
+    }
+
+    fn finish(self) -> Result<(Transactions, u64, Vec<Reject>), IngestError> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok((self.lines, self.rows_read, self.rejects)),
+        }
+    }
 }
 
 /// Whether `data` (which ends at a record boundary) holds a header and one complete record.
@@ -149,14 +267,38 @@ mod tests {
         assert_eq!(plain.report.rows_read, rows);
         assert_eq!(streamed.report.rows_read, rows);
         let (a, b) = (&plain.lines, &streamed.lines);
-        assert_eq!(a.invoice, b.invoice);
-        assert_eq!(a.stock_code, b.stock_code);
-        assert_eq!(a.description, b.description);
-        assert_eq!(a.quantity, b.quantity);
-        assert_eq!(a.timestamp, b.timestamp);
-        assert_eq!(a.unit_price, b.unit_price);
-        assert_eq!(a.customer_id, b.customer_id);
-        assert_eq!(a.country, b.country);
+        assert_eq!(
+            a.column(crate::transactions::Transactions::invoice),
+            b.column(crate::transactions::Transactions::invoice)
+        );
+        assert_eq!(
+            a.column(crate::transactions::Transactions::stock_code),
+            b.column(crate::transactions::Transactions::stock_code)
+        );
+        assert_eq!(
+            a.column(crate::transactions::Transactions::description),
+            b.column(crate::transactions::Transactions::description)
+        );
+        assert_eq!(
+            a.column(crate::transactions::Transactions::quantity),
+            b.column(crate::transactions::Transactions::quantity)
+        );
+        assert_eq!(
+            a.column(crate::transactions::Transactions::timestamp),
+            b.column(crate::transactions::Transactions::timestamp)
+        );
+        assert_eq!(
+            a.column(crate::transactions::Transactions::unit_price),
+            b.column(crate::transactions::Transactions::unit_price)
+        );
+        assert_eq!(
+            a.column(crate::transactions::Transactions::customer_id),
+            b.column(crate::transactions::Transactions::customer_id)
+        );
+        assert_eq!(
+            a.column(crate::transactions::Transactions::country),
+            b.column(crate::transactions::Transactions::country)
+        );
         assert!(a.descriptions.strings().eq(b.descriptions.strings()));
         assert!(a.invoices.strings().eq(b.invoices.strings()));
 

@@ -86,8 +86,161 @@ pub struct Loaded {
 
 /// Reads a file of invoice lines (CSV, gzip-compressed CSV, or xlsx).
 pub fn read_path(path: &Path, opts: &InputOptions) -> Result<Loaded, IngestError> {
+    if looks_like_parquet(path)? {
+        #[cfg(feature = "parquet")]
+        return crate::parquet::read_parquet(path, opts);
+        #[cfg(not(feature = "parquet"))]
+        return Err(IngestError::NotParquet {
+            path: path.to_path_buf(),
+            detail: "this build has no Parquet support (cargo feature `parquet`)".into(),
+        });
+    }
+    // Large CSV and every gzip CSV stream from the file: only a few chunks are in memory.
+    let file = std::fs::File::open(path).map_err(|e| IngestError::io(path, e))?;
+    let size = file.metadata().map_err(|e| IngestError::io(path, e))?.len();
+    let mut head = [0u8; 4];
+    let n = {
+        use std::io::Read;
+        (&file)
+            .read(&mut head)
+            .map_err(|e| IngestError::io(path, e))?
+    };
+    let csv = matches!(opts.format, InputFormat::Csv | InputFormat::Auto)
+        && !head[..n].starts_with(b"PK\x03\x04")
+        && !is_xlsx_name(path);
+    if csv && n >= 2 && crate::gz::is_gzip(&head[..n]) {
+        let file = std::fs::File::open(path).map_err(|e| IngestError::io(path, e))?;
+        let gz =
+            flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 20, file));
+        return gzip::read_csv_stream(path, gz, opts, true);
+    }
+    if csv && size > STREAM_ABOVE {
+        let file = std::fs::File::open(path).map_err(|e| IngestError::io(path, e))?;
+        return gzip::read_csv_stream(path, file, opts, false);
+    }
     let bytes = std::fs::read(path).map_err(|e| IngestError::io(path, e))?;
     read_bytes(path, bytes, opts)
+}
+
+/// Reads several files of invoice lines as one table, in the order given: rows are counted
+/// across them, and each line keeps its file order. Every file must have the same columns
+/// (the same [`crate::Present`]).
+pub fn read_paths(paths: &[PathBuf], opts: &InputOptions) -> Result<Loaded, IngestError> {
+    let Some((first, rest)) = paths.split_first() else {
+        return Err(IngestError::Config("no input file".into()));
+    };
+    let mut all = read_path(first, opts)?;
+    for p in rest {
+        let next = read_path(p, opts)?;
+        if next.lines.present != all.lines.present {
+            return Err(IngestError::Config(format!(
+                "{} has other columns than {} (absent: {:?} vs {:?}); files read together must have the same columns",
+                p.display(),
+                first.display(),
+                next.report.absent_columns,
+                all.report.absent_columns
+            )));
+        }
+        all.lines.append(&next.lines);
+        if let Some((budget, limit)) = opts.memory_budget
+            && all.lines.heap_bytes() as u64 > budget
+        {
+            return Err(IngestError::Memory {
+                path: p.clone(),
+                rows: all.report.rows_read + next.report.rows_read,
+                budget: insiders_core::memory::format_size(budget),
+                limit: insiders_core::memory::format_size(limit),
+            });
+        }
+        let r = &mut all.report;
+        r.rows_read += next.report.rows_read;
+        for (k, v) in next.report.rejected {
+            *r.rejected.entry(k).or_insert(0) += v;
+        }
+        let name = p.display().to_string();
+        r.rejects
+            .extend(next.report.rejects.into_iter().map(|mut j| {
+                j.location = format!("{name}: {}", j.location);
+                j
+            }));
+    }
+    if paths.len() > 1 {
+        all.report.path = format!(
+            "{} files: {} .. {}",
+            paths.len(),
+            first.display(),
+            paths[paths.len() - 1].display()
+        );
+    }
+    all.lines.shrink_to_fit();
+    Ok(all)
+}
+
+/// The files a path names: itself, or, when its file name has `*` or `?`, the files of its
+/// folder whose names match, in name order.
+///
+/// # Errors
+/// A pattern that matches no file, or a folder that cannot be listed.
+pub fn expand_pattern(path: &Path) -> Result<Vec<PathBuf>, IngestError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if !name.contains(['*', '?']) {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| IngestError::io(dir, e))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|e| wildcard(name.as_bytes(), e.file_name().to_string_lossy().as_bytes()))
+        .map(|e| e.path())
+        .collect();
+    found.sort();
+    if found.is_empty() {
+        return Err(IngestError::Config(format!(
+            "no file matches {}",
+            path.display()
+        )));
+    }
+    Ok(found)
+}
+
+/// Whether `name` matches `pat` (`*`: any run of characters, `?`: one character).
+fn wildcard(pat: &[u8], name: &[u8]) -> bool {
+    match pat.split_first() {
+        None => name.is_empty(),
+        Some((b'*', rest)) => (0..=name.len()).any(|k| wildcard(rest, &name[k..])),
+        Some((b'?', rest)) => !name.is_empty() && wildcard(rest, &name[1..]),
+        Some((c, rest)) => name.first() == Some(c) && wildcard(rest, &name[1..]),
+    }
+}
+
+/// Plain CSV files larger than this are streamed rather than read whole.
+const STREAM_ABOVE: u64 = 64 << 20;
+
+fn is_xlsx_name(name: &Path) -> bool {
+    name.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "xlsx" | "xlsm" | "xls"))
+}
+
+/// Whether `path` is a Parquet file: its first bytes are `PAR1`, or its extension is
+/// `.parquet`.
+fn looks_like_parquet(path: &Path) -> Result<bool, IngestError> {
+    use std::io::Read;
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    let mut head = [0u8; 4];
+    let mut f = std::fs::File::open(path).map_err(|e| IngestError::io(path, e))?;
+    let n = f.read(&mut head).map_err(|e| IngestError::io(path, e))?;
+    Ok(ext || (n == 4 && &head == b"PAR1"))
 }
 
 /// Reads invoice lines from bytes; `name` is used in messages.
@@ -98,10 +251,7 @@ pub fn read_bytes(name: &Path, bytes: Vec<u8>, opts: &InputOptions) -> Result<Lo
         });
     }
     let is_zip = bytes.starts_with(b"PK\x03\x04");
-    let ext_xlsx = name
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "xlsx" | "xlsm" | "xls"));
+    let ext_xlsx = is_xlsx_name(name);
     let format = match opts.format {
         InputFormat::Auto if is_zip || ext_xlsx => InputFormat::Xlsx,
         InputFormat::Auto => InputFormat::Csv,
@@ -147,6 +297,7 @@ pub(crate) fn finish(
     };
     let present = map.present();
     lines.present = present;
+    lines.shrink_to_fit();
     let derived_invoices = (!present.invoice).then(|| {
         lines.derive_invoices();
         DERIVED_INVOICES.to_string()

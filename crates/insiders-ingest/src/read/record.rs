@@ -23,6 +23,7 @@ pub(super) struct CsvCtx<'a> {
     pub(super) encoding: Encoding,
     pub(super) on_bad: OnBadRow,
     pub(super) delimiter: Delim,
+    pub(super) descriptions: bool,
 }
 
 fn decode(b: &[u8], enc: Encoding) -> Result<Cow<'_, str>, ()> {
@@ -191,7 +192,10 @@ fn parse_record(
 }
 
 pub(super) fn parse_chunk(data: &[u8], first_line: u64, ctx: &CsvCtx<'_>) -> ChunkOut {
-    let mut out = ChunkOut::default();
+    let mut out = ChunkOut {
+        lines: Transactions::for_descriptions(ctx.descriptions),
+        ..ChunkOut::default()
+    };
     let text = match ctx.encoding {
         Encoding::Latin1 => None,
         _ => std::str::from_utf8(data).ok(),

@@ -33,10 +33,13 @@ pub struct BgNbd {
 pub struct BgNbdFit {
     /// The fitted parameters.
     pub model: BgNbd,
-    /// The maximised log-likelihood, summed over customers.
+    /// The maximised log-likelihood, summed over the customers fitted.
     pub log_likelihood: f64,
-    /// Number of customers fitted.
+    /// Number of customers given.
     pub n_customers: usize,
+    /// Number of customers the likelihood was maximised on: `n_customers`, or
+    /// [`super::FIT_SAMPLE_MAX`] above it ([`super::fit_sample`]).
+    pub n_fitted: usize,
     /// Likelihood evaluations used by the optimiser.
     pub evaluations: usize,
     /// The parameters that sit at a bound of [`BgNbd::FIT_BOUNDS`] (empty for an interior
@@ -60,6 +63,9 @@ pub struct AtBound {
 /// The fit's data, grouped so that each transcendental function is evaluated once per
 /// distinct value: `ln Γ` once per distinct `x`, `ln(α + T)` once per distinct age and
 /// `ln(α + t_x)` once per distinct recency (ages and recencies are whole days in practice).
+/// A distinct repeat summary: (index of x, x, index of age, index of recency, count).
+type Grouped = (usize, f64, usize, usize, f64);
+
 struct Data {
     xs: Vec<f64>,
     ages: Vec<f64>,
@@ -68,6 +74,9 @@ struct Data {
     zero_age: Vec<usize>,
     /// Customers with `x > 0`: (index of x, x, index of age, index of recency).
     repeat: Vec<(usize, f64, usize, usize)>,
+    /// Above [`super::SEQUENTIAL_SUM_MAX`] repeat customers: the distinct `repeat` entries
+    /// with their counts (the likelihood's cost then grows with the distinct summaries).
+    grouped: Option<Vec<Grouped>>,
 }
 
 fn distinct(mut v: Vec<f64>) -> Vec<f64> {
@@ -96,12 +105,28 @@ impl Data {
                 repeat.push((index_of(&xs, x), x, ia, index_of(&recencies, c.recency)));
             }
         }
+        // Above SEQUENTIAL_SUM_MAX repeat customers, customers of equal (x, T, t_x) share one
+        // term, weighted by their count (sorted: the sum does not depend on the input order).
+        let grouped = (repeat.len() > super::SEQUENTIAL_SUM_MAX).then(|| {
+            let mut keys: Vec<(usize, usize, usize)> =
+                repeat.iter().map(|&(g, _, ia, ir)| (g, ia, ir)).collect();
+            keys.sort_unstable();
+            let mut out: Vec<Grouped> = Vec::new();
+            for k in keys {
+                match out.last_mut() {
+                    Some(last) if (last.0, last.2, last.3) == k => last.4 += 1.0,
+                    _ => out.push((k.0, xs[k.0], k.1, k.2, 1.0)),
+                }
+            }
+            out
+        });
         Data {
             xs,
             ages,
             recencies,
             zero_age,
             repeat,
+            grouped,
         }
     }
 
@@ -146,12 +171,22 @@ impl Data {
             }
             sum -= r * s0;
         }
-        for &(g, x, ia, ir) in &self.repeat {
+        let term = |&(g, x, ia, ir): &(usize, f64, usize, usize)| {
             let a3 = -r * ln_age[ia].0 - x * ln_age[ia].1;
             let a4 = c4[g] - r * ln_rec[ir].0 - x * ln_rec[ir].1;
-            sum += c12[g] + log_add_exp(a3, a4);
+            c12[g] + log_add_exp(a3, a4)
+        };
+        match &self.grouped {
+            None => {
+                for t in &self.repeat {
+                    sum += term(t);
+                }
+                sum
+            }
+            Some(grouped) => {
+                sum + super::chunked_sum(grouped, |&(g, x, ia, ir, w)| w * term(&(g, x, ia, ir)))
+            }
         }
-        sum
     }
 }
 
@@ -250,6 +285,9 @@ impl BgNbd {
                 "no customer has a repeat purchase: the BG/NBD cannot be fitted".into(),
             ));
         }
+        let all = customers;
+        let sample = super::fit_sample(all);
+        let customers: &[CustomerSummary] = &sample;
         let data = Data::new(customers);
         let n = customers.len() as f64;
         let max_age = customers.iter().map(|c| c.age).fold(0.0f64, f64::max);
@@ -305,7 +343,8 @@ impl BgNbd {
         Ok(BgNbdFit {
             log_likelihood: data.log_likelihood(&model),
             model,
-            n_customers: customers.len(),
+            n_customers: all.len(),
+            n_fitted: customers.len(),
             evaluations,
             at_bound,
         })
@@ -557,6 +596,49 @@ mod tests {
         assert!((m.expected_purchases_new(39.0).unwrap() - 1.195).abs() < 2e-3);
         assert_eq!(m.prob_alive(0.0, 0.0, 10.0).unwrap(), 1.0);
         assert_eq!(m.expected_purchases(0.0, 3.0, 2.0, 5.0).unwrap(), 0.0);
+    }
+
+    #[test]
+    fn large_bases_sum_grouped_summaries_to_the_same_likelihood() {
+        // 150,000 customers (above SEQUENTIAL_SUM_MAX repeat customers): the grouped,
+        // chunked sum against a plain per-customer sum of the public per-customer terms.
+        let mut rng = insiders_core::Rng::new(3);
+        let customers: Vec<CustomerSummary> = (0..150_000u32)
+            .map(|i| {
+                let age = 1.0 + rng.below(300) as f64;
+                let x = if i % 10 == 0 {
+                    0
+                } else {
+                    1 + rng.below(20) as u32
+                };
+                let t_x = if x == 0 {
+                    0.0
+                } else {
+                    (rng.uniform() * age).floor()
+                };
+                CustomerSummary {
+                    customer: i,
+                    frequency: x,
+                    recency: t_x,
+                    age,
+                    monetary: 0.0,
+                    total_value: 0.0,
+                    first_day: 0,
+                }
+            })
+            .collect();
+        let data = Data::new(&customers);
+        let grouped = data.grouped.as_ref().unwrap();
+        assert!(grouped.len() < 135_000, "{} groups", grouped.len());
+        let m = cdnow();
+        let mut plain = 0.0;
+        for c in &customers {
+            plain += m
+                .customer_log_likelihood(f64::from(c.frequency), c.recency, c.age)
+                .unwrap();
+        }
+        let got = data.log_likelihood(&m);
+        assert!(((got - plain) / plain).abs() < 1e-10, "{got} vs {plain}");
     }
 
     #[test]

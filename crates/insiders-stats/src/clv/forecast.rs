@@ -396,30 +396,51 @@ fn forecast_with(
     }
     let horizon = acc;
 
-    // closed-form expectations per customer and period
+    // closed-form expectations per customer and period: computed in parallel, summed in
+    // customer order (the same bits whatever the thread count)
+    let per_customer: Vec<(CustomerForecast, Vec<f64>)> = members
+        .par_iter()
+        .map(|c| -> Result<_, StatsError> {
+            let x = f64::from(c.frequency);
+            let value = expected_spend(&gg, x, c.monetary)?;
+            let mut prev = 0.0;
+            let mut parts = Vec::with_capacity(ends.len());
+            for &e in &ends {
+                let cum = bg.expected_purchases(e, x, c.recency, c.age)?;
+                parts.push((cum - prev) * value);
+                prev = cum;
+            }
+            let forecast = CustomerForecast {
+                customer: c.customer,
+                prob_alive: bg.prob_alive(x, c.recency, c.age)?,
+                expected_purchases: prev,
+                expected_value: value,
+                expected_revenue: prev * value,
+            };
+            Ok((forecast, parts))
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect::<Result<_, _>>()?; // the first error in customer order
     let mut expected = vec![0.0; ends.len()];
     let mut customers = Vec::with_capacity(members.len());
-    for c in &members {
-        let x = f64::from(c.frequency);
-        let value = expected_spend(&gg, x, c.monetary)?;
-        let mut prev = 0.0;
-        for (k, &e) in ends.iter().enumerate() {
-            let cum = bg.expected_purchases(e, x, c.recency, c.age)?;
-            expected[k] += (cum - prev) * value;
-            prev = cum;
+    for (forecast, parts) in per_customer {
+        for (e, p) in expected.iter_mut().zip(parts) {
+            *e += p;
         }
-        customers.push(CustomerForecast {
-            customer: c.customer,
-            prob_alive: bg.prob_alive(x, c.recency, c.age)?,
-            expected_purchases: prev,
-            expected_value: value,
-            expected_revenue: prev * value,
-        });
+        customers.push(forecast);
     }
 
     // parameter laws
     // a parameter at a bound of the search is not at an interior maximum: no normal law
-    let spend = spend_sample(summaries);
+    // The laws come from the likelihood the fits maximised: the fit sample's above
+    // FIT_SAMPLE_MAX customers (its curvature is the uncertainty of those estimates).
+    let bg_rows = super::fit_sample(summaries);
+    let repeat: Vec<CustomerSummary> = spend_sample(summaries)
+        .into_iter()
+        .filter(|c| c.frequency > 0)
+        .collect();
+    let spend = super::fit_sample(&repeat);
     let laws = if config.parameter_uncertainty
         && bgnbd.at_bound.is_empty()
         && gamma_gamma.at_bound.is_empty()
@@ -432,7 +453,7 @@ fn forecast_with(
                     a: z[2].exp(),
                     b: z[3].exp(),
                 };
-                m.log_likelihood(summaries).map_or(f64::NAN, |v| -v)
+                m.log_likelihood(&bg_rows).map_or(f64::NAN, |v| -v)
             },
             vec![bg.r.ln(), bg.alpha.ln(), bg.a.ln(), bg.b.ln()],
         );

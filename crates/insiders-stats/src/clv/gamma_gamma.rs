@@ -30,10 +30,13 @@ pub struct GammaGamma {
 pub struct GammaGammaFit {
     /// The fitted parameters.
     pub model: GammaGamma,
-    /// The maximised log-likelihood, summed over the customers with `x > 0`.
+    /// The maximised log-likelihood, summed over the repeat customers fitted.
     pub log_likelihood: f64,
-    /// Number of customers fitted (those with at least one repeat purchase).
+    /// Number of customers with at least one repeat purchase.
     pub n_customers: usize,
+    /// Number of them the likelihood was maximised on: `n_customers`, or
+    /// [`super::FIT_SAMPLE_MAX`] above it ([`super::fit_sample`] of the repeat customers).
+    pub n_fitted: usize,
     /// Likelihood evaluations used by the optimiser.
     pub evaluations: usize,
     /// The parameters that sit at a bound of [`GammaGamma::FIT_BOUNDS`] (empty for an interior
@@ -101,15 +104,20 @@ impl Data {
             .iter()
             .map(|&x| base + ln_gamma_ratio(p * x, q))
             .collect();
-        let mut sum = 0.0;
-        for i in 0..self.x.len() {
+        let term = |&i: &usize| {
             let xm = self.x[i] * self.m[i];
-            sum += c[self.group[i]]
-                - self.ln_m[i]
-                - p * self.x[i] * (v / xm).ln_1p()
-                - q * (xm + v).ln();
+            c[self.group[i]] - self.ln_m[i] - p * self.x[i] * (v / xm).ln_1p() - q * (xm + v).ln()
+        };
+        let n = self.x.len();
+        if n <= super::SEQUENTIAL_SUM_MAX {
+            let mut sum = 0.0;
+            for i in 0..n {
+                sum += term(&i);
+            }
+            return sum;
         }
-        sum
+        let idx: Vec<usize> = (0..n).collect();
+        super::chunked_sum(&idx, term)
     }
 }
 
@@ -152,7 +160,18 @@ impl GammaGamma {
     /// [`StatsError::NonFinite`] for a repeat customer whose `monetary` is not finite and > 0;
     /// [`StatsError::Numerical`] if no start reaches a finite likelihood.
     pub fn fit(customers: &[CustomerSummary]) -> Result<GammaGammaFit, StatsError> {
-        let data = Data::new(customers)?;
+        let all = Data::new(customers)?;
+        let n_customers = all.x.len();
+        let data = if n_customers > super::FIT_SAMPLE_MAX {
+            let repeat: Vec<CustomerSummary> = customers
+                .iter()
+                .filter(|c| c.frequency > 0)
+                .copied()
+                .collect();
+            Data::new(&super::fit_sample(&repeat))?
+        } else {
+            all
+        };
         let n = data.x.len();
         if n < 3 {
             return Err(StatsError::TooFew {
@@ -211,7 +230,8 @@ impl GammaGamma {
         Ok(GammaGammaFit {
             log_likelihood: data.log_likelihood(&model),
             model,
-            n_customers: n,
+            n_customers,
+            n_fitted: n,
             evaluations,
             at_bound: super::bgnbd::bounds_hit(&z, &Self::FIT_BOUNDS),
         })

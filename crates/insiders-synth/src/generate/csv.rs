@@ -2,13 +2,10 @@
 //! only when needed; invoices formatted in parallel chunks and concatenated in order, with
 //! the counts of [`ShopStats`].
 
-use rayon::prelude::*;
-
 use super::context::{COUNTRIES, Ctx, EUROPEAN_COMMUNITY, UNSPECIFIED};
 use super::invoice::{Draft, Kind, Line};
-use crate::ShopStats;
 
-const HEADER: &[u8] =
+pub(super) const HEADER: &[u8] =
     b"InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n";
 
 fn push_uint(buf: &mut Vec<u8>, mut v: u64) {
@@ -72,18 +69,11 @@ fn push_field(buf: &mut Vec<u8>, s: &str) {
 }
 
 /// Drafts formatted per parallel task.
-const CHUNK: usize = 2_048;
+pub(super) const CHUNK: usize = 2_048;
 
-pub(super) fn write_csv(
-    ctx: &Ctx<'_>,
-    drafts: &[Draft],
-    lines: &[Line],
-    first_invoice: u32,
-    start_day: i64,
-) -> (Vec<u8>, ShopStats) {
-    // "code,description," and "code,," of every item, formatted once.
-    let items: Vec<(Vec<u8>, Vec<u8>)> = ctx
-        .cat
+/// "code,description," and "code,," of every item, formatted once.
+pub(super) fn item_fields(ctx: &Ctx<'_>) -> Vec<(Vec<u8>, Vec<u8>)> {
+    ctx.cat
         .items
         .iter()
         .map(|it| {
@@ -96,59 +86,49 @@ pub(super) fn write_csv(
             without.push(b',');
             (with, without)
         })
-        .collect();
-    // Chunks of invoices are formatted in parallel and concatenated in order; the counts
-    // are integers, so their sum does not depend on the order either.
-    let parts: Vec<(Vec<u8>, Counts)> = drafts
-        .par_chunks(CHUNK)
-        .enumerate()
-        .map(|(c, chunk)| {
-            let first = u64::from(first_invoice) + (c * CHUNK) as u64;
-            format_chunk(ctx, &items, chunk, lines, first)
-        })
-        .collect();
-    let size: usize = parts.iter().map(|(b, _)| b.len()).sum();
-    let mut buf = Vec::with_capacity(HEADER.len() + size);
-    buf.extend_from_slice(HEADER);
-    let mut counts = Counts::default();
-    for (b, c) in parts {
-        buf.extend_from_slice(&b);
-        counts.add(&c);
-    }
-    let last = i64::from(ctx.cfg.days) - 1;
-    let stats = ShopStats {
-        lines: lines.len(),
-        invoices: drafts.len(),
-        cancellation_invoices: counts.cancellation_invoices,
-        cancellation_lines: counts.cancellation_lines,
-        anonymous_invoices: counts.anonymous_invoices,
-        anonymous_lines: counts.anonymous_lines,
-        customers: 0,
-        products: ctx.cat.products,
-        junk_code_lines: counts.junk_code_lines,
-        low_price_lines: counts.low_price_lines,
-        excluded_country_lines: counts.excluded_country_lines,
-        bytes: buf.len(),
-        first_day: crate::calendar::civil_from_days(start_day),
-        last_day: crate::calendar::civil_from_days(start_day + last),
-    };
-    (buf, stats)
+        .collect()
 }
 
 /// Line and invoice counts of a chunk.
 #[derive(Debug, Default, Clone, Copy)]
-struct Counts {
-    cancellation_invoices: usize,
-    cancellation_lines: usize,
-    anonymous_invoices: usize,
-    anonymous_lines: usize,
-    junk_code_lines: usize,
-    low_price_lines: usize,
-    excluded_country_lines: usize,
+pub(super) struct Counts {
+    pub(super) cancellation_invoices: usize,
+    pub(super) cancellation_lines: usize,
+    pub(super) anonymous_invoices: usize,
+    pub(super) anonymous_lines: usize,
+    pub(super) junk_code_lines: usize,
+    pub(super) low_price_lines: usize,
+    pub(super) excluded_country_lines: usize,
 }
 
 impl Counts {
-    fn add(&mut self, o: &Counts) {
+    /// Counts one invoice (not its lines).
+    pub(super) fn invoice(&mut self, d: &Draft) {
+        let len = d.len as usize;
+        if d.kind == Kind::Cancel {
+            self.cancellation_invoices += 1;
+            self.cancellation_lines += len;
+        }
+        if d.customer_id == 0 {
+            self.anonymous_invoices += 1;
+            self.anonymous_lines += len;
+        }
+        if d.country == UNSPECIFIED || d.country == EUROPEAN_COMMUNITY {
+            self.excluded_country_lines += len;
+        }
+    }
+
+    /// Counts one line (`products`: the catalogue's size; items above it are junk codes).
+    pub(super) fn line(&mut self, l: &Line, products: u32) {
+        if l.item >= products {
+            self.junk_code_lines += 1;
+        }
+        if l.price_milli < 40 {
+            self.low_price_lines += 1;
+        }
+    }
+
+    pub(super) fn add(&mut self, o: &Counts) {
         self.cancellation_invoices += o.cancellation_invoices;
         self.cancellation_lines += o.cancellation_lines;
         self.anonymous_invoices += o.anonymous_invoices;
@@ -160,7 +140,7 @@ impl Counts {
 }
 
 /// The CSV lines of consecutive invoices numbered from `first_number`.
-fn format_chunk(
+pub(super) fn format_chunk(
     ctx: &Ctx<'_>,
     items: &[(Vec<u8>, Vec<u8>)],
     drafts: &[Draft],
@@ -212,17 +192,7 @@ fn format_chunk(
         suffix.push(b'\n');
 
         let len = d.len as usize;
-        if d.kind == Kind::Cancel {
-            counts.cancellation_invoices += 1;
-            counts.cancellation_lines += len;
-        }
-        if d.customer_id == 0 {
-            counts.anonymous_invoices += 1;
-            counts.anonymous_lines += len;
-        }
-        if d.country == UNSPECIFIED || d.country == EUROPEAN_COMMUNITY {
-            counts.excluded_country_lines += len;
-        }
+        counts.invoice(d);
         for l in &lines[d.first as usize..d.first as usize + len] {
             buf.extend_from_slice(&prefix);
             let (with, without) = &items[l.item as usize];
@@ -231,12 +201,7 @@ fn format_chunk(
             buf.extend_from_slice(&middle);
             push_price(&mut buf, l.price_milli);
             buf.extend_from_slice(&suffix);
-            if l.item >= products {
-                counts.junk_code_lines += 1;
-            }
-            if l.price_milli < 40 {
-                counts.low_price_lines += 1;
-            }
+            counts.line(l, products);
         }
     }
     (buf, counts)

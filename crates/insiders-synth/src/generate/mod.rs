@@ -17,16 +17,8 @@ mod csv;
 mod customers;
 mod invoice;
 mod operations;
+pub mod stream;
 
-use rayon::prelude::*;
-
-use self::anonymous::anonymous_stream;
-use self::assign::customer_id;
-use self::context::Ctx;
-use self::csv::write_csv;
-use self::customers::{bad_user_stream, customer_stream};
-use self::invoice::{CustomerInfo, Sink};
-use self::operations::ops_stream;
 use crate::{ShopConfig, ShopStats, SynthError, Truth};
 
 /// The first customer id, as in the real data.
@@ -43,73 +35,7 @@ const TAG_OPS: u64 = u64::MAX - 2;
 const TAG_ANON: u64 = u64::MAX - 3;
 const TAG_BAD: u64 = u64::MAX - 4;
 
-/// Runs the whole generator (the configuration is already validated).
-pub(crate) fn run(
-    cfg: &ShopConfig,
-    start_day: i64,
-) -> Result<(Vec<u8>, Vec<Truth>, ShopStats), SynthError> {
-    let ctx = Ctx::new(cfg, start_day);
-
-    // Archetypes: exact quotas, shuffled over the customer indices.
-    let archetypes = assign::archetypes(cfg);
-
-    // Customers in parallel, each into its own sink from its own stream; merged in index
-    // order, so the result is the same for any thread count.
-    let n = cfg.customers;
-    let per_customer: Vec<(CustomerInfo, Sink)> = archetypes
-        .par_iter()
-        .enumerate()
-        .map(|(i, &a)| {
-            let mut own = Sink::default();
-            let info = customer_stream(&ctx, i, customer_id(i, cfg.junk), a, &mut own);
-            (info, own)
-        })
-        .collect();
-    let mut sink = Sink::default();
-    let total_lines: usize = per_customer.iter().map(|(_, s)| s.lines.len()).sum();
-    sink.lines.reserve(total_lines + total_lines / 2);
-    let mut infos: Vec<CustomerInfo> = Vec::with_capacity(n + 1);
-    for (info, own) in per_customer {
-        infos.push(info);
-        sink.append(own);
-    }
-    if cfg.junk {
-        infos.push(bad_user_stream(&ctx, n as u32, &mut sink));
-        ops_stream(&ctx, &infos, n as u32 + 1, &mut sink);
-    }
-    let identified: usize = sink
-        .drafts
-        .iter()
-        .filter(|d| d.customer_id != 0)
-        .map(|d| d.len as usize)
-        .sum();
-    let anonymous_so_far = sink.lines.len() - identified;
-    let s = cfg.anonymous_share;
-    let target = (s / (1.0 - s) * identified as f64).round() as usize;
-    if target > anonymous_so_far {
-        anonymous_stream(&ctx, n as u32 + 2, target - anonymous_so_far, &mut sink);
-    }
-
-    let Sink { mut drafts, lines } = sink;
-    // (minute, src, ord) is unique per draft: a total order, so any sort gives one result.
-    drafts.par_sort_unstable_by_key(|d| (d.minute, d.src, d.ord));
-    let total = drafts.len();
-    let first_invoice = if total <= (1_000_000 - FIRST_INVOICE) as usize {
-        FIRST_INVOICE
-    } else if total <= 900_000 {
-        100_000
-    } else if total <= 9_000_000 {
-        // Larger shops than the real data's numbering can hold: 7-digit invoice numbers.
-        1_000_000
-    } else {
-        return Err(SynthError::TooManyInvoices(total));
-    };
-
-    let (csv, stats) = write_csv(&ctx, &drafts, &lines, first_invoice, start_day);
-    let truth = assign::truth(&infos);
-    let stats = ShopStats {
-        customers: truth.len(),
-        ..stats
-    };
-    Ok((csv, truth, stats))
+/// Runs the whole generator in memory (the configuration is validated again).
+pub(crate) fn run(cfg: &ShopConfig) -> Result<(Vec<u8>, Vec<Truth>, ShopStats), SynthError> {
+    stream::run(cfg)
 }
