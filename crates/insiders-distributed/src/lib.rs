@@ -3,6 +3,11 @@
 //! process (`--compute datafusion`, with a memory limit and spilling to disk) or on an
 //! Apache DataFusion Ballista cluster (`--compute ballista://HOST:PORT`), whose scheduler and
 //! executors are parts of our binary ([`cluster`]). See docs/distributed.md.
+//!
+//! Everything is behind the feature `engine` (the binary's feature `distributed` turns it
+//! on): without it this crate is empty, so that `cargo test --workspace` builds neither
+//! DataFusion nor Ballista.
+#![cfg(feature = "engine")]
 
 pub mod cluster;
 pub mod compute;
