@@ -433,8 +433,17 @@ pub struct Analysis {
     pub timings: Vec<(&'static str, f64)>,
 }
 
-/// Runs `f` and records its wall seconds under `name`.
-fn timed<T>(out: &mut Vec<(&'static str, f64)>, name: &'static str, f: impl FnOnce() -> T) -> T {
+/// Tells each step's name as it starts (progress on a terminal).
+pub type StepObserver<'a> = &'a (dyn Fn(&str) + Sync);
+
+/// Runs `f` and records its wall seconds under `name`; `step` is told `name` first.
+fn timed<T>(
+    step: StepObserver<'_>,
+    out: &mut Vec<(&'static str, f64)>,
+    name: &'static str,
+    f: impl FnOnce() -> T,
+) -> T {
+    step(name);
     let t = std::time::Instant::now();
     let r = f();
     out.push((name, t.elapsed().as_secs_f64()));
@@ -462,11 +471,23 @@ pub fn analyse_with_calibration(
     opts: &AnalysisOptions,
     seed: u64,
 ) -> Result<Analysis, AnalysisError> {
+    analyse_observed(inputs, calibration, opts, seed, &|_| {})
+}
+
+/// [`analyse_with_calibration`], telling `step` each step's name as it starts (membership
+/// stability runs beside the statistics, so two steps can be under way at once).
+pub fn analyse_observed(
+    inputs: Inputs<'_>,
+    calibration: Option<Inputs<'_>>,
+    opts: &AnalysisOptions,
+    seed: u64,
+    step: StepObserver<'_>,
+) -> Result<Analysis, AnalysisError> {
     let mut timings = Vec::new();
-    let segmentation = timed(&mut timings, "space and clusters", || {
+    let segmentation = timed(step, &mut timings, "space and clusters", || {
         segment(inputs, opts, seed)
     })?;
-    let descriptive = timed(&mut timings, "description", || {
+    let descriptive = timed(step, &mut timings, "description", || {
         describe(inputs, &segmentation)
     })?;
     let seg = &segmentation;
@@ -474,20 +495,23 @@ pub fn analyse_with_calibration(
     let ((stability, stability_t), (rest, mut rest_t)) = rayon::join(
         || {
             let mut t = Vec::new();
-            let r = timed(&mut t, "membership stability (beside the rest)", || {
-                membership_stability(inputs, seg, opts, seed)
-            });
+            let r = timed(
+                step,
+                &mut t,
+                "membership stability (beside the rest)",
+                || membership_stability(inputs, seg, opts, seed),
+            );
             (r, t)
         },
         || {
             let mut t = Vec::new();
             let r = (|| -> Result<_, AnalysisError> {
-                let purchases = timed(&mut t, "purchases", || purchases(inputs));
+                let purchases = timed(step, &mut t, "purchases", || purchases(inputs));
                 let ids = insider_ids(inputs.table, &seg.insider);
-                let cal_ids = timed(&mut t, "calibration Insiders", || {
+                let cal_ids = timed(step, &mut t, "calibration Insiders", || {
                     revenue::calibration_insiders(inputs, calibration, opts, seed)
                 });
-                let revenue = timed(&mut t, "expected revenue", || {
+                let revenue = timed(step, &mut t, "expected revenue", || {
                     revenue::expected_revenue(
                         &purchases,
                         &ids,
@@ -497,10 +521,10 @@ pub fn analyse_with_calibration(
                         insiders_core::derive_seed(seed, 3),
                     )
                 })?;
-                let entry = timed(&mut t, "entry rules", || {
+                let entry = timed(step, &mut t, "entry rules", || {
                     rules::entry_rules(inputs.table, &seg.insider, &opts.rules)
                 })?;
-                let tests = timed(&mut t, "group tests", || {
+                let tests = timed(step, &mut t, "group tests", || {
                     guarantee::group_tests(
                         inputs.table,
                         &seg.insider,
