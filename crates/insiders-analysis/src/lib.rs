@@ -67,6 +67,9 @@ pub struct Segmentation {
     pub distance: Vec<f64>,
     /// Each cluster's profile.
     pub profiles: Vec<ClusterProfile>,
+    /// Whether each customer is an anonymous invoice ([`anonymous`] of the inputs it was
+    /// fitted on; eligibility, the description and the stability refits read it).
+    pub anonymous: Vec<bool>,
     /// Eligible customers left as noise by the engine.
     pub noise: usize,
     /// Customers that may not be Insiders (anonymous invoices under `eligible =
@@ -155,7 +158,8 @@ pub fn segment(
     seed: u64,
 ) -> Result<Segmentation, AnalysisError> {
     let revenue = inputs.table.column("gross_revenue")?;
-    let eligible = eligible(inputs, opts.insiders.eligible);
+    let anonymous = anonymous(inputs);
+    let eligible = eligible(&anonymous, opts.insiders.eligible);
     let sel = select(
         SelectInput {
             scaled: inputs.scaled,
@@ -182,6 +186,7 @@ pub fn segment(
         probability: sel.probability,
         distance,
         profiles,
+        anonymous,
         noise,
         not_eligible: eligible.iter().filter(|&&e| !e).count(),
     })
@@ -210,10 +215,12 @@ pub fn anonymous(inputs: Inputs<'_>) -> Vec<bool> {
     anon
 }
 
-pub fn eligible(inputs: Inputs<'_>, rule: Eligible) -> Vec<bool> {
+/// The customers the Insiders may be chosen from (`[insiders] eligible`), given which are
+/// anonymous ([`anonymous`]).
+pub fn eligible(anonymous: &[bool], rule: Eligible) -> Vec<bool> {
     match rule {
-        Eligible::Everyone => vec![true; inputs.table.len()],
-        Eligible::Identified => anonymous(inputs).into_iter().map(|a| !a).collect(),
+        Eligible::Everyone => vec![true; anonymous.len()],
+        Eligible::Identified => anonymous.iter().map(|a| !a).collect(),
     }
 }
 
@@ -299,7 +306,7 @@ pub fn describe(inputs: Inputs<'_>, seg: &Segmentation) -> Result<Descriptive, A
         }),
         returns: returns.map(|r| (mean_of(r, &|i| ins[i]), mean_of(r, &|_| true))),
     });
-    let anon = anonymous(inputs);
+    let anon = &seg.anonymous;
     let anon_rev = profile::total(revenue, |i| anon[i]);
     Ok(Descriptive {
         // + 0.0: an empty sum is -0.0, which would print as a negative share.
@@ -363,7 +370,7 @@ pub fn membership_stability(
     seed: u64,
 ) -> Result<Stability, AnalysisError> {
     let revenue = inputs.table.column("gross_revenue")?;
-    let eligible = eligible(inputs, opts.insiders.eligible);
+    let eligible = eligible(&seg.anonymous, opts.insiders.eligible);
     let input = SelectInput {
         scaled: inputs.scaled,
         names: inputs.selected,
