@@ -67,6 +67,9 @@ pub struct Segmentation {
     pub distance: Vec<f64>,
     /// Each cluster's profile.
     pub profiles: Vec<ClusterProfile>,
+    /// Whether each customer is an anonymous invoice ([`anonymous`] of the inputs it was
+    /// fitted on; eligibility, the description and the stability refits read it).
+    pub anonymous: Vec<bool>,
     /// Eligible customers left as noise by the engine.
     pub noise: usize,
     /// Customers that may not be Insiders (anonymous invoices under `eligible =
@@ -155,7 +158,8 @@ pub fn segment(
     seed: u64,
 ) -> Result<Segmentation, AnalysisError> {
     let revenue = inputs.table.column("gross_revenue")?;
-    let eligible = eligible(inputs, opts.insiders.eligible);
+    let anonymous = anonymous(inputs);
+    let eligible = eligible(&anonymous, opts.insiders.eligible);
     let sel = select(
         SelectInput {
             scaled: inputs.scaled,
@@ -182,6 +186,7 @@ pub fn segment(
         probability: sel.probability,
         distance,
         profiles,
+        anonymous,
         noise,
         not_eligible: eligible.iter().filter(|&&e| !e).count(),
     })
@@ -210,10 +215,12 @@ pub fn anonymous(inputs: Inputs<'_>) -> Vec<bool> {
     anon
 }
 
-pub fn eligible(inputs: Inputs<'_>, rule: Eligible) -> Vec<bool> {
+/// The customers the Insiders may be chosen from (`[insiders] eligible`), given which are
+/// anonymous ([`anonymous`]).
+pub fn eligible(anonymous: &[bool], rule: Eligible) -> Vec<bool> {
     match rule {
-        Eligible::Everyone => vec![true; inputs.table.len()],
-        Eligible::Identified => anonymous(inputs).into_iter().map(|a| !a).collect(),
+        Eligible::Everyone => vec![true; anonymous.len()],
+        Eligible::Identified => anonymous.iter().map(|a| !a).collect(),
     }
 }
 
@@ -299,7 +306,7 @@ pub fn describe(inputs: Inputs<'_>, seg: &Segmentation) -> Result<Descriptive, A
         }),
         returns: returns.map(|r| (mean_of(r, &|i| ins[i]), mean_of(r, &|_| true))),
     });
-    let anon = anonymous(inputs);
+    let anon = &seg.anonymous;
     let anon_rev = profile::total(revenue, |i| anon[i]);
     Ok(Descriptive {
         // + 0.0: an empty sum is -0.0, which would print as a negative share.
@@ -363,7 +370,7 @@ pub fn membership_stability(
     seed: u64,
 ) -> Result<Stability, AnalysisError> {
     let revenue = inputs.table.column("gross_revenue")?;
-    let eligible = eligible(inputs, opts.insiders.eligible);
+    let eligible = eligible(&seg.anonymous, opts.insiders.eligible);
     let input = SelectInput {
         scaled: inputs.scaled,
         names: inputs.selected,
@@ -433,8 +440,17 @@ pub struct Analysis {
     pub timings: Vec<(&'static str, f64)>,
 }
 
-/// Runs `f` and records its wall seconds under `name`.
-fn timed<T>(out: &mut Vec<(&'static str, f64)>, name: &'static str, f: impl FnOnce() -> T) -> T {
+/// Tells each step's name as it starts (progress on a terminal).
+pub type StepObserver<'a> = &'a (dyn Fn(&str) + Sync);
+
+/// Runs `f` and records its wall seconds under `name`; `step` is told `name` first.
+fn timed<T>(
+    step: StepObserver<'_>,
+    out: &mut Vec<(&'static str, f64)>,
+    name: &'static str,
+    f: impl FnOnce() -> T,
+) -> T {
+    step(name);
     let t = std::time::Instant::now();
     let r = f();
     out.push((name, t.elapsed().as_secs_f64()));
@@ -462,11 +478,23 @@ pub fn analyse_with_calibration(
     opts: &AnalysisOptions,
     seed: u64,
 ) -> Result<Analysis, AnalysisError> {
+    analyse_observed(inputs, calibration, opts, seed, &|_| {})
+}
+
+/// [`analyse_with_calibration`], telling `step` each step's name as it starts (membership
+/// stability runs beside the statistics, so two steps can be under way at once).
+pub fn analyse_observed(
+    inputs: Inputs<'_>,
+    calibration: Option<Inputs<'_>>,
+    opts: &AnalysisOptions,
+    seed: u64,
+    step: StepObserver<'_>,
+) -> Result<Analysis, AnalysisError> {
     let mut timings = Vec::new();
-    let segmentation = timed(&mut timings, "space and clusters", || {
+    let segmentation = timed(step, &mut timings, "space and clusters", || {
         segment(inputs, opts, seed)
     })?;
-    let descriptive = timed(&mut timings, "description", || {
+    let descriptive = timed(step, &mut timings, "description", || {
         describe(inputs, &segmentation)
     })?;
     let seg = &segmentation;
@@ -474,20 +502,23 @@ pub fn analyse_with_calibration(
     let ((stability, stability_t), (rest, mut rest_t)) = rayon::join(
         || {
             let mut t = Vec::new();
-            let r = timed(&mut t, "membership stability (beside the rest)", || {
-                membership_stability(inputs, seg, opts, seed)
-            });
+            let r = timed(
+                step,
+                &mut t,
+                "membership stability (beside the rest)",
+                || membership_stability(inputs, seg, opts, seed),
+            );
             (r, t)
         },
         || {
             let mut t = Vec::new();
             let r = (|| -> Result<_, AnalysisError> {
-                let purchases = timed(&mut t, "purchases", || purchases(inputs));
+                let purchases = timed(step, &mut t, "purchases", || purchases(inputs));
                 let ids = insider_ids(inputs.table, &seg.insider);
-                let cal_ids = timed(&mut t, "calibration Insiders", || {
+                let cal_ids = timed(step, &mut t, "calibration Insiders", || {
                     revenue::calibration_insiders(inputs, calibration, opts, seed)
                 });
-                let revenue = timed(&mut t, "expected revenue", || {
+                let revenue = timed(step, &mut t, "expected revenue", || {
                     revenue::expected_revenue(
                         &purchases,
                         &ids,
@@ -497,10 +528,10 @@ pub fn analyse_with_calibration(
                         insiders_core::derive_seed(seed, 3),
                     )
                 })?;
-                let entry = timed(&mut t, "entry rules", || {
+                let entry = timed(step, &mut t, "entry rules", || {
                     rules::entry_rules(inputs.table, &seg.insider, &opts.rules)
                 })?;
-                let tests = timed(&mut t, "group tests", || {
+                let tests = timed(step, &mut t, "group tests", || {
                     guarantee::group_tests(
                         inputs.table,
                         &seg.insider,

@@ -56,19 +56,18 @@ fn read_u64(path: &str) -> Option<u64> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
+/// The field `name` (`"MemAvailable:"`, `"VmRSS:"`, ...) of a `/proc` file that gives sizes
+/// in kB, in bytes.
+fn proc_kb(path: &str, name: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let rest = text.lines().find_map(|l| l.strip_prefix(name))?;
+    let kb: u64 = rest.trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kb * 1024)
+}
+
 /// `MemAvailable` of `/proc/meminfo`, in bytes.
 fn mem_available() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    info.lines()
-        .find_map(|l| l.strip_prefix("MemAvailable:"))
-        .and_then(|rest| {
-            rest.trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<u64>()
-                .ok()
-        })
-        .map(|kb| kb * 1024)
+    proc_kb("/proc/meminfo", "MemAvailable:")
 }
 
 /// What a cgroup lets this process still use, if it caps memory.
@@ -96,31 +95,13 @@ pub fn available() -> Option<u64> {
 
 /// The peak resident set size of this process so far (`VmHWM`), in bytes.
 pub fn peak_rss() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|rest| {
-            rest.trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<u64>()
-                .ok()
-        })
-        .map(|kb| kb * 1024)
+    proc_kb("/proc/self/status", "VmHWM:")
 }
 
 /// The resident set size of this process now (`VmRSS`), in bytes; `None` where the system
 /// does not say (not Linux).
 pub fn rss() -> Option<u64> {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|r| r.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map(|kb| kb * 1024)
+    proc_kb("/proc/self/status", "VmRSS:")
 }
 
 /// The memory this process may use: `configured`, else what the machine can give now

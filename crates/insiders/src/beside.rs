@@ -5,7 +5,7 @@
 
 use anyhow::Result;
 use insiders_analysis::beside::{Beside, Chosen, forward_check, sides};
-use insiders_analysis::{Segmentation, anonymous, segment};
+use insiders_analysis::{Segmentation, segment};
 use insiders_features::{Cleaned, CustomerTable};
 use insiders_pipeline::{Config, ModelMatrix, Prepared, model_matrix};
 
@@ -53,10 +53,11 @@ pub(crate) fn beside_study(
     };
     let sm = model_matrix(&p.table, &study)?;
     let study_insider = chosen(p, &sm)?;
-    let anon = anonymous(p.inputs(&sm));
+    // The same table as the run's segmentation: its anonymous customers.
+    let anon = &seg.anonymous;
     let mut b = sides(
         &p.table,
-        &anon,
+        anon,
         Chosen {
             method: "configured",
             insider: &seg.insider,
@@ -76,8 +77,8 @@ pub(crate) fn beside_study(
                 scaled: &cm.x,
                 selected: &cm.names,
             };
-            let cal_study = segment(cal_inputs, &opts, cfg.seed)?.insider;
-            let cal_anon = anonymous(cal_inputs);
+            let cal_seg = segment(cal_inputs, &opts, cfg.seed)?;
+            let (cal_study, cal_anon) = (cal_seg.insider, cal_seg.anonymous);
             let configured: Vec<bool> = cal_table
                 .customer_id
                 .iter()
@@ -85,7 +86,7 @@ pub(crate) fn beside_study(
                 .collect();
             b.forward_check = Some(forward_check(
                 &p.table,
-                &anon,
+                anon,
                 cal_table,
                 &cal_anon,
                 &[

@@ -175,7 +175,9 @@ pub fn run(a: RunArgs) -> Result<()> {
         &cfg,
     )?;
     let analysis =
-        insiders_analysis::analyse_with_calibration(inputs, calibration_inputs, &opts, cfg.seed)?;
+        insiders_analysis::analyse_observed(inputs, calibration_inputs, &opts, cfg.seed, &|s| {
+            progress.stage(&format!("analysis: {s}"))
+        })?;
     timings.lap("analysis");
     let seg = &analysis.segmentation;
 

@@ -433,18 +433,20 @@ fn forecast_with(
 
     // parameter laws
     // a parameter at a bound of the search is not at an interior maximum: no normal law
-    // The laws come from the likelihood the fits maximised: the fit sample's above
-    // FIT_SAMPLE_MAX customers (its curvature is the uncertainty of those estimates).
-    let bg_rows = super::fit_sample(summaries);
-    let repeat: Vec<CustomerSummary> = spend_sample(summaries)
-        .into_iter()
-        .filter(|c| c.frequency > 0)
-        .collect();
-    let spend = super::fit_sample(&repeat);
     let laws = if config.parameter_uncertainty
         && bgnbd.at_bound.is_empty()
         && gamma_gamma.at_bound.is_empty()
     {
+        // The laws come from the likelihood the fits maximised: the fit sample's above
+        // FIT_SAMPLE_MAX customers (its curvature is the uncertainty of those estimates).
+        // The Gamma-Gamma's rows: spend_sample's repeat customers (x > 0, m != 0).
+        let bg_rows = super::fit_sample(summaries);
+        let repeat: Vec<CustomerSummary> = summaries
+            .iter()
+            .filter(|c| c.frequency > 0 && c.monetary != 0.0)
+            .copied()
+            .collect();
+        let spend = super::fit_sample(&repeat);
         let bg_law = ParamLaw::build(
             |z: &[f64]| {
                 let m = BgNbd {

@@ -30,6 +30,24 @@ pub(super) struct Draft {
     pub(super) len: u32,
 }
 
+impl Draft {
+    /// The order of invoices in the file, in which they are numbered: by minute, then as the
+    /// real data is sorted within a minute (by the invoice number as text: sales, whose
+    /// numbers are digits, before `A` adjustments before `C` cancellations), then by source
+    /// stream and ordinal. Within a minute the numbers therefore increase with the text, so the
+    /// file is sorted by (time, invoice number as text) like the real data, and an invoice's
+    /// first appearance in the file is the first in (earliest time, invoice number) order,
+    /// whatever the file is split into.
+    pub(super) fn order(&self) -> (u32, u8, u32, u32) {
+        let text_rank = match self.kind {
+            Kind::Sale => 0,
+            Kind::Adjust => 1,
+            Kind::Cancel => 2,
+        };
+        (self.minute, text_rank, self.src, self.ord)
+    }
+}
+
 /// One invoice line.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Line {

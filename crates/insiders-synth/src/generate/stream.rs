@@ -1,7 +1,8 @@
 //! The generator in bounded memory: customers are generated in blocks; each block's
 //! invoices are sorted by time and, when there is more than one block, spilled to a
-//! temporary run file; the runs are merged by `(minute, src, ord)` (a total order, the
-//! in-memory generator's sort key) and handed out in batches of consecutive invoices,
+//! temporary run file; the runs are merged by `Draft::order` (minute, the invoice's kind
+//! in the text order of its number, source stream, ordinal: a total order, the in-memory
+//! generator's sort key) and handed out in batches of consecutive invoices,
 //! numbered in that order. The invoices are therefore the in-memory generator's, in the same
 //! order, whatever the block size and the thread count.
 
@@ -314,8 +315,7 @@ pub fn generate_stream(
     let mut total_lines = 0usize;
     let mut total_drafts = 0usize;
     let mut add_run = |mut sink: Sink, runs: &mut Vec<Run>| -> Result<(), SynthError> {
-        sink.drafts
-            .par_sort_unstable_by_key(|d| (d.minute, d.src, d.ord));
+        sink.drafts.par_sort_unstable_by_key(Draft::order);
         total_drafts += sink.drafts.len();
         total_lines += sink.lines.len();
         match spill_dir.as_mut() {
@@ -386,7 +386,7 @@ pub fn generate_stream(
         let mut lines = Vec::new();
         let head = run.next(&mut lines).map_err(io)?;
         if let Some(d) = head {
-            heap.push(std::cmp::Reverse((d.minute, d.src, d.ord, r)));
+            heap.push(std::cmp::Reverse((d.order(), r)));
         }
         heads.push(head.map(|d| (d, lines)));
     }
@@ -414,7 +414,7 @@ pub fn generate_stream(
         batch.first_number = number;
         Ok(())
     };
-    while let Some(std::cmp::Reverse((_, _, _, r))) = heap.pop() {
+    while let Some(std::cmp::Reverse((_, r))) = heap.pop() {
         let Some((mut d, lines)) = heads[r].take() else {
             continue;
         };
@@ -431,7 +431,7 @@ pub fn generate_stream(
         let mut next_lines = lines;
         next_lines.clear();
         if let Some(nd) = runs[r].next(&mut next_lines).map_err(io)? {
-            heap.push(std::cmp::Reverse((nd.minute, nd.src, nd.ord, r)));
+            heap.push(std::cmp::Reverse((nd.order(), r)));
             heads[r] = Some((nd, next_lines));
         }
     }
