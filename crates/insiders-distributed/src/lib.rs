@@ -5,7 +5,8 @@
 //! executors are parts of our binary ([`cluster`]). See docs/distributed.md.
 //!
 //! Everything is behind the feature `engine` (the binary's feature `distributed` turns it
-//! on): without it this crate is empty, so that `cargo test --workspace` builds neither
+//! on): without it this crate is empty, so that the default build (`cargo build`, and
+//! `cargo test --workspace` without `--features insiders/distributed`) builds neither
 //! DataFusion nor Ballista.
 #![cfg(feature = "engine")]
 
@@ -151,10 +152,15 @@ pub async fn compute_async(
     }
 }
 
+/// Stack of the runtime's threads: DataFusion plans and optimises recursively, and its
+/// debug builds (the test profile) overflowed tokio's default 2 MiB on the plan's SQL.
+pub const THREAD_STACK_BYTES: usize = 16 << 20;
+
 /// A multi-threaded async runtime for the plan or a cluster process.
 pub fn runtime() -> Result<tokio::runtime::Runtime, DistributedError> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(THREAD_STACK_BYTES)
         .build()
         .map_err(DistributedError::Runtime)
 }
@@ -167,7 +173,22 @@ pub fn compute(
     compute: &Compute,
     limits: &Limits,
 ) -> Result<PlanOutput, DistributedError> {
-    runtime()?.block_on(compute_async(inputs, input, cleaning, compute, limits))
+    // On one of the runtime's threads (their stack is THREAD_STACK_BYTES), not the caller's.
+    let rt = runtime()?;
+    let (inputs, input, cleaning, compute, limits) = (
+        inputs.to_vec(),
+        input.clone(),
+        cleaning.clone(),
+        compute.clone(),
+        limits.clone(),
+    );
+    let value = compute.to_string();
+    let task =
+        rt.spawn(async move { compute_async(&inputs, &input, &cleaning, &compute, &limits).await });
+    rt.block_on(task).map_err(|e| DistributedError::Compute {
+        value,
+        message: format!("the plan's task did not complete: {e}"),
+    })?
 }
 
 /// DataFusion, as the plan uses it (for callers that write inputs, e.g. Parquet in tests).

@@ -30,6 +30,7 @@ use insiders_features::{
 use insiders_ingest::date::{self, DateFormat};
 use insiders_ingest::{InputOptions, OnBadRow, ReadReport};
 use std::collections::BTreeMap;
+use std::path::Path;
 
 /// What the plan gives back: the same four things the local path gives.
 #[derive(Debug, Clone)]
@@ -76,7 +77,21 @@ pub async fn run_plan(
             })? * date::DAY,
         ),
     };
-    // 1. One listing table per input; the first one's header names the columns.
+    // 1. One listing table per file; the first one's header names the columns. Patterns are
+    // expanded here, by the local reader's rule (`*` and `?` in the file name, name order):
+    // Ballista 55 receives a listing table's path without its glob and would list the whole
+    // folder (measured: a `shop-*.csv` read the `shop.truth.csv` beside it).
+    let given = inputs;
+    let mut files = Vec::new();
+    for i in given {
+        let found =
+            insiders_ingest::expand_pattern(Path::new(i)).map_err(|e| DistributedError::Input {
+                path: i.clone(),
+                message: e.to_string(),
+            })?;
+        files.extend(found.into_iter().map(|p| p.display().to_string()));
+    }
+    let inputs = &files[..];
     let first = &inputs[0];
     let header = probe(first, kind_of(first)).await?;
     let names = map_header(&header, input, first, compute)?;
@@ -193,7 +208,16 @@ FROM parsed GROUP BY bad"
         compute,
     )
     .await?;
-    let source = inputs.join(", ");
+    let source = if inputs.len() > 1 {
+        format!(
+            "{} files: {} .. {}",
+            inputs.len(),
+            inputs[0],
+            inputs[inputs.len() - 1]
+        )
+    } else {
+        inputs[0].clone()
+    };
     let mut rows_read = 0u64;
     let mut rejected: BTreeMap<String, u64> = BTreeMap::new();
     let (mut max_real, mut n_real, mut n_anon) = (None, 0u64, 0u64);
@@ -309,7 +333,7 @@ FROM parsed GROUP BY bad"
 ids AS (SELECT inv, CAST({start} + ROW_NUMBER() OVER (ORDER BY first_ts, inv) - 1 AS BIGINT) AS sid FROM anon),
 lines AS (SELECT p.inv, p.code, p.country, p.qty, p.ts, p.price,
   CASE WHEN p.cust >= 0 THEN p.cust ELSE ids.sid END AS c
-  FROM parsed p LEFT JOIN ids ON p.inv = ids.inv AND p.cust = -1 WHERE p.bad IS NULL)"
+  FROM ids RIGHT JOIN parsed p ON p.inv = ids.inv AND p.cust = -1 WHERE p.bad IS NULL)"
         )
     } else {
         "lines AS (SELECT inv, code, country, qty, ts, price, CASE WHEN cust >= 0 THEN cust END AS c FROM parsed WHERE bad IS NULL)".to_string()
@@ -492,11 +516,22 @@ FROM b WHERE bucket >= 6 GROUP BY c"
         values,
         unavailable: Vec::new(),
     };
+    // Described as the local reader describes its input (Parquet: "(Parquet)" and its
+    // encoding); the date format is the one the plan parsed the timestamps' text with.
+    let parquet = inputs.iter().all(|i| kind_of(i) == Kind::Parquet);
     let report = ReadReport {
         path: source,
-        source: describe_source(&names, &spec),
+        source: if parquet {
+            format!("{} (Parquet)", describe_source(&names, &spec))
+        } else {
+            describe_source(&names, &spec)
+        },
         date_format: spec,
-        encoding: "UTF-8 (DataFusion's CSV reader)".into(),
+        encoding: if parquet {
+            "Parquet (UTF-8)".into()
+        } else {
+            "UTF-8 (DataFusion's CSV reader)".into()
+        },
         date_offset_days: offset_days,
         rows_read,
         rejected,
