@@ -36,9 +36,12 @@ pub(crate) fn source(args: &DataArgs) -> Result<Source> {
 
 /// Lines, cleaning and the customer table, with the stages shown on the terminal.
 pub(crate) fn prepare(args: &DataArgs, cfg: &Config, progress: &Progress) -> Result<Prepared> {
-    Ok(insiders_pipeline::prepare(&source(args)?, cfg, &|s| {
-        progress.stage(s)
-    })?)
+    let mut p = insiders_pipeline::prepare(&source(args)?, cfg, &|s| progress.stage(s))?;
+    // `--compute X`: the table and the accounting from the plan (docs/distributed.md).
+    if let Some(c) = crate::compute::plan(args)? {
+        crate::compute::replace(&mut p, args, cfg, c, progress)?;
+    }
+    Ok(p)
 }
 
 /// `insiders features`.
@@ -56,6 +59,9 @@ pub struct FeaturesArgs {
 
 pub fn features(a: FeaturesArgs) -> Result<()> {
     let cfg = load_config(&a.data)?;
+    if let Some(c) = crate::compute::plan(&a.data)? {
+        return crate::compute::features(&a.data, &a.out, &cfg, c);
+    }
     let progress = Progress::start();
     let p = prepare(&a.data, &cfg, &progress)?;
     progress.stage("scaling");
@@ -131,6 +137,7 @@ pub struct InspectArgs {
 }
 
 pub fn inspect(a: InspectArgs) -> Result<()> {
+    crate::compute::local_only(&a.data, "inspect")?;
     let cfg = load_config(&a.data)?;
     let loaded = insiders_pipeline::load(&source(&a.data)?, &cfg)?;
     let d = insiders_ingest::describe::describe(&loaded.lines);

@@ -4,8 +4,11 @@
 //! `history`, `serve`, `grid`, `grid-report`, `grid-check`, `evaluate`. With no `--data`,
 //! the data is the built-in seeded synthetic shop, so every command works on a fresh machine.
 
+#[cfg(feature = "distributed")]
+mod ballista;
 mod beside;
 mod commands;
+mod compute;
 mod evaluate;
 mod grid;
 mod progress;
@@ -63,6 +66,10 @@ enum Command {
     /// How right are the Insiders: recovery of the planted high-value customers of synthetic
     /// shops and the forward check on real data (docs/recovery.md).
     Evaluate(evaluate::EvaluateArgs),
+    /// Run a Ballista scheduler or executor: the cluster of `--compute ballista://HOST:PORT`
+    /// (docs/distributed.md).
+    #[cfg(feature = "distributed")]
+    Ballista(ballista::BallistaCmd),
 }
 
 /// Options shared by the commands that read invoice lines.
@@ -91,6 +98,22 @@ pub struct DataArgs {
     /// Sheet of an Excel workbook (default: the first).
     #[arg(long)]
     sheet: Option<String>,
+    /// Where the cleaning and the customer features are computed: `local` (in this process,
+    /// the default), `datafusion` (an Apache DataFusion plan in this process, spilling to
+    /// disk beyond --compute-memory) or `ballista://HOST:PORT` (the plan on a Ballista
+    /// cluster). Needs the `distributed` feature; see docs/distributed.md.
+    #[arg(
+        long,
+        value_name = "local|datafusion|ballista://HOST:PORT",
+        default_value = "local"
+    )]
+    compute: String,
+    /// Memory of `--compute datafusion` in MiB (beyond it, sorts and aggregations spill).
+    #[arg(long, value_name = "MIB", default_value_t = 4096)]
+    compute_memory: u64,
+    /// Seconds within which `--compute datafusion|ballista://...` must finish.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    compute_timeout: u64,
 }
 
 fn main() -> Result<()> {
@@ -123,5 +146,7 @@ fn dispatch(command: Command) -> Result<()> {
         Command::GridReport(a) => grid::grid_report(a),
         Command::GridCheck(a) => grid::grid_check(a),
         Command::Evaluate(a) => evaluate::evaluate(a),
+        #[cfg(feature = "distributed")]
+        Command::Ballista(a) => ballista::ballista(a),
     }
 }
