@@ -204,6 +204,22 @@ fn real_data_gives_the_same_table_and_accounting_on_datafusion_and_ballista() {
     assert_eq!(insiders_of[0], insiders_of[1], "the Insiders of run");
 }
 
+/// `insiders synth --customers N --seed S` into `dir/shop.csv`.
+fn synth(dir: &Path, customers: u32, seed: u64) -> PathBuf {
+    let shop = dir.join("shop.csv");
+    let o = insiders(&[
+        "synth",
+        "--customers",
+        &customers.to_string(),
+        "--seed",
+        &seed.to_string(),
+        "--out",
+        shop.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    shop
+}
+
 /// Field `k` of a CSV line (quote-aware: descriptions may hold quoted commas).
 fn csv_field(line: &str, k: usize) -> String {
     let (mut field, mut n, mut quoted) = (String::new(), 0, false);
@@ -281,17 +297,7 @@ fn parquet(csv: &Path, out: &Path) {
 #[test]
 fn a_synthetic_shop_in_monthly_files_gives_the_same_table_and_accounting() {
     let d = tempfile::tempdir().unwrap();
-    let shop = d.path().join("shop.csv");
-    let o = insiders(&[
-        "synth",
-        "--customers",
-        "3000",
-        "--seed",
-        "11",
-        "--out",
-        shop.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    let shop = synth(d.path(), 3000, 11);
     let split = d.path().join("months");
     std::fs::create_dir(&split).unwrap();
     let months = split_by_month(&shop, &split);
@@ -413,17 +419,7 @@ fn spawn(args: &[&str]) -> Proc {
 #[test]
 fn an_executor_killed_mid_query_is_retried_or_a_clear_error_never_a_partial_output() {
     let d = tempfile::tempdir().unwrap();
-    let shop = d.path().join("shop.csv");
-    let o = insiders(&[
-        "synth",
-        "--customers",
-        "20000",
-        "--seed",
-        "5",
-        "--out",
-        shop.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    let shop = synth(d.path(), 20000, 5);
     let split = d.path().join("months");
     std::fs::create_dir(&split).unwrap();
     split_by_month(&shop, &split);

@@ -22,10 +22,9 @@ use crate::udf;
 use datafusion::arrow::array::Array;
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
-use insiders_features::clean::reason;
 use insiders_features::{
-    ALL_FEATURES, Bucket, CleaningOptions, CustomerAccount, CustomerTable, FeaturesError,
-    MissingCustomer, RowAccount, SYNTHETIC_ID_START,
+    ALL_FEATURES, CleaningOptions, CustomerAccount, CustomerTable, FeaturesError, MissingCustomer,
+    RowAccount, SYNTHETIC_ID_START,
 };
 use insiders_ingest::date::{self, DateFormat};
 use insiders_ingest::{InputOptions, OnBadRow, ReadReport};
@@ -446,42 +445,10 @@ FROM b WHERE bucket >= 6 GROUP BY c"
         }
     }
     rows.sort_unstable_by_key(|r| r.0);
-    // 7. The accounting, bucket by bucket as the local path lists it.
-    let mut buckets: Vec<Bucket> = rejected
-        .iter()
-        .map(|(r, &c)| Bucket {
-            fate: "rejected".into(),
-            reason: format!("malformed row: {r}"),
-            rows: c,
-        })
-        .collect();
-    let names_b = [
-        ("dropped", reason::NO_CUSTOMER),
-        ("dropped", reason::AFTER_AS_OF),
-        ("dropped", reason::LOW_PRICE),
-        ("dropped", reason::STOCK_CODE),
-        ("dropped", reason::COUNTRY),
-        ("dropped", reason::BAD_CUSTOMER),
-        ("kept", reason::PURCHASE),
-        ("kept", reason::RETURN),
-    ];
-    for (k, (fate, r)) in names_b.iter().enumerate() {
-        if per_bucket[k] > 0 || k >= 2 {
-            buckets.push(Bucket {
-                fate: fate.to_string(),
-                reason: r.to_string(),
-                rows: per_bucket[k],
-            });
-        }
-    }
-    let total: u64 = buckets.iter().map(|b| b.rows).sum();
-    if total != rows_read {
-        return Err(FeaturesError::Accounting {
-            buckets: total,
-            rows: rows_read,
-        }
-        .into());
-    }
+    // 7. The accounting, bucket by bucket as the local path lists it (every rule applies:
+    // the plan requires their columns).
+    let buckets =
+        insiders_features::account_buckets(&rejected, &per_bucket, &[true; 8], true, rows_read)?;
     let rows_kept = per_bucket[6] + per_bucket[7];
     if rows.is_empty() {
         return Err(FeaturesError::NoCustomers { rows: rows_kept }.into());

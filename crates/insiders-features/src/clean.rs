@@ -443,30 +443,6 @@ pub fn clean(
     drop(run_rules);
 
     // 3. Accounting.
-    let mut buckets: Vec<Bucket> = read
-        .rejected
-        .iter()
-        .map(|(r, &c)| Bucket {
-            fate: "rejected".into(),
-            reason: format!("malformed row: {r}"),
-            rows: c,
-        })
-        .collect();
-    let (purchase, ret) = if present.quantity {
-        (reason::PURCHASE, reason::RETURN)
-    } else {
-        (reason::PURCHASE_BY_AMOUNT, reason::RETURN_BY_AMOUNT)
-    };
-    let names = [
-        ("dropped", reason::NO_CUSTOMER),
-        ("dropped", reason::AFTER_AS_OF),
-        ("dropped", reason::LOW_PRICE),
-        ("dropped", reason::STOCK_CODE),
-        ("dropped", reason::COUNTRY),
-        ("dropped", reason::BAD_CUSTOMER),
-        ("kept", purchase),
-        ("kept", ret),
-    ];
     let applied = [
         true,
         true,
@@ -477,24 +453,13 @@ pub fn clean(
         true,
         true,
     ];
-    for (k, (fate, r)) in names.iter().enumerate() {
-        // The policy buckets show when they apply; the filter and kept buckets always,
-        // unless the rule was not applied (it is listed in `not_applied`).
-        if counts[k] > 0 || (k >= 2 && applied[k]) {
-            buckets.push(Bucket {
-                fate: fate.to_string(),
-                reason: r.to_string(),
-                rows: counts[k],
-            });
-        }
-    }
-    let total: u64 = buckets.iter().map(|b| b.rows).sum();
-    if total != read.rows_read {
-        return Err(FeaturesError::Accounting {
-            buckets: total,
-            rows: read.rows_read,
-        });
-    }
+    let buckets = account_buckets(
+        &read.rejected,
+        &counts,
+        &applied,
+        present.quantity,
+        read.rows_read,
+    )?;
     let max_id = run_customer
         .iter()
         .copied()
@@ -600,4 +565,59 @@ impl IdSet {
                 .min(),
         }
     }
+}
+
+/// The buckets of a row accounting, in the order every path lists them: the malformed rows
+/// by reason, then the rules in the order they apply (`counts`: no customer, after the as-of
+/// date, low price, stock code, country, bad customer, purchase, return). A policy bucket
+/// (the first two) shows when it counted a row; the others always, unless their rule was
+/// not applied. Checked: the buckets add up to `rows_read`. The local path ([`clean`]) and
+/// the DataFusion plan (`insiders-distributed`) both build their accounting with it.
+pub fn account_buckets(
+    rejected: &std::collections::BTreeMap<String, u64>,
+    counts: &[u64; 8],
+    applied: &[bool; 8],
+    by_quantity: bool,
+    rows_read: u64,
+) -> Result<Vec<Bucket>, FeaturesError> {
+    let mut buckets: Vec<Bucket> = rejected
+        .iter()
+        .map(|(r, &c)| Bucket {
+            fate: "rejected".into(),
+            reason: format!("malformed row: {r}"),
+            rows: c,
+        })
+        .collect();
+    let (purchase, ret) = if by_quantity {
+        (reason::PURCHASE, reason::RETURN)
+    } else {
+        (reason::PURCHASE_BY_AMOUNT, reason::RETURN_BY_AMOUNT)
+    };
+    let names = [
+        ("dropped", reason::NO_CUSTOMER),
+        ("dropped", reason::AFTER_AS_OF),
+        ("dropped", reason::LOW_PRICE),
+        ("dropped", reason::STOCK_CODE),
+        ("dropped", reason::COUNTRY),
+        ("dropped", reason::BAD_CUSTOMER),
+        ("kept", purchase),
+        ("kept", ret),
+    ];
+    for (k, (fate, r)) in names.iter().enumerate() {
+        if counts[k] > 0 || (k >= 2 && applied[k]) {
+            buckets.push(Bucket {
+                fate: fate.to_string(),
+                reason: r.to_string(),
+                rows: counts[k],
+            });
+        }
+    }
+    let total: u64 = buckets.iter().map(|b| b.rows).sum();
+    if total != rows_read {
+        return Err(FeaturesError::Accounting {
+            buckets: total,
+            rows: rows_read,
+        });
+    }
+    Ok(buckets)
 }

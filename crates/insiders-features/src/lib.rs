@@ -9,7 +9,7 @@ pub mod scale;
 
 pub use clean::{
     Bucket, Cleaned, CleaningOptions, CustomerAccount, MissingCustomer, NotApplied, RowAccount,
-    SYNTHETIC_ID_START, clean,
+    SYNTHETIC_ID_START, account_buckets, clean,
 };
 pub use error::FeaturesError;
 pub use features::{
